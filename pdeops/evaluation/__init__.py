@@ -1,0 +1,1 @@
+"""pdeops.evaluation (arrives with later issues)."""

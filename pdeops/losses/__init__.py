@@ -1,0 +1,1 @@
+"""pdeops.losses (arrives with later issues)."""

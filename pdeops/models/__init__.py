@@ -1,0 +1,1 @@
+"""pdeops.models (arrives with later issues)."""

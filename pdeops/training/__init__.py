@@ -1,0 +1,1 @@
+"""pdeops.training (arrives with later issues)."""

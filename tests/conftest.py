@@ -1,0 +1,17 @@
+import pytest
+import torch
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(1234)
+
+
+def pytest_collection_modifyitems(config, items):
+    """GPU-marked tests run only where CUDA exists (scripts/gpu_check.sh runs them on a GPU machine)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,165 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from solvers import (
+    SCHEMES,
+    Grid,
+    NavierStokes2D,
+    SolverInstabilityError,
+    divergence,
+    enstrophy,
+    fno_forcing,
+    gaussian_random_field,
+    kinetic_energy,
+    kolmogorov_forcing,
+    random_fourier_series,
+    taylor_green_vorticity,
+)
+
+
+def rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+@pytest.mark.parametrize("scheme,dt", [("rk4cn", 2e-3), ("rk3cn", 1e-3), ("etdrk4", 0.05)])
+@pytest.mark.parametrize("length", [2 * math.pi, 1.0])
+def test_taylor_green_decays_exactly(scheme, dt, length):
+    grid = Grid((32, 32), length)
+    nu, drag, k = 0.01 * (length / (2 * math.pi)) ** 2, 0.1, 2 * math.pi / length
+    w0 = taylor_green_vorticity(grid, wavenumber=1, amplitude=length / (2 * math.pi))  # same CFL for every L
+    ns = NavierStokes2D(grid, viscosity=nu, drag=drag, scheme=scheme, dt=dt)
+    w = ns.solve(w0, [0.5, 1.0])
+    for i, t in enumerate([0.5, 1.0]):
+        assert rel(w[i], w0 * math.exp(-(2 * nu * k**2 + drag) * t)) < 1e-10
+
+
+def test_laminar_kolmogorov_flow_reaches_its_steady_state():
+    grid = Grid((32, 32))
+    nu, drag = 0.5, 0.1
+    forcing = kolmogorov_forcing(grid, wavenumber=2, amplitude=1.0)
+    steady = forcing / (nu * 2**2 + drag)  # ν Δω − α ω + f = 0 for a shear flow ω(y)
+    w0 = 0.1 * random_fourier_series(grid, 2, generator=torch.Generator().manual_seed(0), max_mode=3)
+    ns = NavierStokes2D(grid, viscosity=nu, drag=drag, forcing=forcing, scheme="etdrk4", max_dt=0.05)
+    w = ns.solve(w0, [40.0])[:, 0]
+    # The perturbation decays at least like exp(-(ν + α) t) = exp(-24): the state is the steady state.
+    assert rel(w, steady.expand_as(w)) < 1e-8
+
+
+@pytest.mark.parametrize("drag", [0.0, 0.3])
+def test_unforced_energy_budget_and_divergence_free_velocity(drag):
+    grid = Grid((64, 64))
+    nu = 5e-3
+    w0 = random_fourier_series(grid, 2, generator=torch.Generator().manual_seed(3), max_mode=6)
+    ns = NavierStokes2D(grid, viscosity=nu, drag=drag, scheme="rk4cn", dt=2e-3)
+    times = np.linspace(0.0, 1.0, 11)
+    w = ns.solve(w0, times)
+    energy, ens = kinetic_energy(grid, w), enstrophy(grid, w)
+    # dE/dt = −2νZ − 2αE, integrated with the trapezoidal rule over the recorded frames.
+    rate = -2 * nu * ens - 2 * drag * energy
+    predicted = energy[:, 0] + torch.sum(0.5 * (rate[:, 1:] + rate[:, :-1]) * 0.1, dim=1)
+    decay = energy[:, 0] - energy[:, -1]
+    assert float(((predicted - energy[:, -1]).abs() / decay).max()) < 2e-3
+    u, v = ns.velocity(w)
+    assert float(divergence(grid, u, v).abs().max()) < 1e-12 * float(w.abs().max())
+
+
+def _order_errors(scheme, nu, dts, T=1.0):
+    grid = Grid((32, 32))
+    w0 = random_fourier_series(grid, 2, generator=torch.Generator().manual_seed(1), max_mode=3)
+    ref = NavierStokes2D(grid, viscosity=nu, scheme="etdrk4", dt=T / 2048).solve(w0, [T])
+    errors = [rel(NavierStokes2D(grid, viscosity=nu, scheme=scheme, dt=dt).solve(w0, [T]), ref) for dt in dts]
+    return float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
+
+
+@pytest.mark.parametrize(
+    "scheme,viscosity,expected",
+    [
+        ("etdrk4", 0.05, 4),  # exponential integrator: fourth order with the viscous term
+        ("rk4cn", 0.0, 4),  # the Carpenter–Kennedy explicit part alone
+        ("rk3cn", 0.0, 3),  # the Williamson explicit part alone
+        ("rk4cn", 0.05, 2),  # Crank–Nicolson limits the IMEX pair to second order
+        ("rk3cn", 0.5, 2),
+    ],
+)
+def test_measured_temporal_order(scheme, viscosity, expected):
+    slope = _order_errors(scheme, viscosity, [1 / 32, 1 / 64, 1 / 128, 1 / 256])
+    assert abs(slope - expected) < 0.2, f"{scheme}: measured order {slope:.2f}, declared {expected}"
+
+
+def test_schemes_agree_on_forced_turbulence():
+    grid = Grid((64, 64), 1.0)
+    w0 = gaussian_random_field(grid, 2, generator=torch.Generator().manual_seed(0))
+    runs = {
+        s: NavierStokes2D(grid, viscosity=1e-3, forcing=fno_forcing(grid), scheme=s, dt=2e-3).solve(w0, [1.0])
+        for s in SCHEMES
+    }
+    assert rel(runs["rk4cn"], runs["etdrk4"]) < 1e-6
+    assert rel(runs["rk3cn"], runs["etdrk4"]) < 1e-5
+
+
+def test_batched_float32_and_callable_forcing_agree_with_the_reference():
+    grid = Grid((32, 32), 1.0)
+    w0 = gaussian_random_field(grid, 3, generator=torch.Generator().manual_seed(0))
+    f = fno_forcing(grid)
+    ref = NavierStokes2D(grid, viscosity=1e-3, forcing=f, dt=5e-3).solve(w0, [0.5, 1.0])
+    single = NavierStokes2D(grid, viscosity=1e-3, forcing=f, dt=5e-3).solve(w0[1], [0.5, 1.0])
+    assert rel(single, ref[1]) < 1e-13
+    timed = NavierStokes2D(grid, viscosity=1e-3, forcing=lambda t: f, dt=5e-3).solve(w0, [0.5, 1.0])
+    assert rel(timed, ref) < 1e-13
+    g32 = grid.with_(dtype=torch.float32)
+    low = NavierStokes2D(g32, viscosity=1e-3, forcing=fno_forcing(g32), dt=5e-3).solve(w0.float(), [0.5, 1.0])
+    assert low.dtype == torch.float32 and rel(low.double(), ref) < 1e-4
+
+
+def test_adaptive_dt_follows_the_cfl_target():
+    grid = Grid((32, 32), 1.0)
+    w0 = gaussian_random_field(grid, 2, generator=torch.Generator().manual_seed(0))
+    ns = NavierStokes2D(grid, viscosity=1e-3, forcing=fno_forcing(grid), cfl=0.4)
+    u_hat = grid.rfft(w0)
+    n_steps, dt = ns._steps_for(1.0, ns.advection_rate(u_hat))
+    assert dt * ns.advection_rate(u_hat) <= 0.4 and n_steps * dt == pytest.approx(1.0)
+    ref = NavierStokes2D(grid, viscosity=1e-3, forcing=fno_forcing(grid), dt=1e-3).solve(w0, [1.0])
+    assert rel(ns.solve(w0, [0.5, 1.0])[:, -1:], ref) < 1e-5
+
+
+def test_a_step_past_the_stability_limit_stops_with_a_clear_error():
+    grid = Grid((32, 32), 1.0)
+    w0 = 50 * gaussian_random_field(grid, 1, generator=torch.Generator().manual_seed(0))
+    ns = NavierStokes2D(grid, viscosity=1e-4, dt=0.05)
+    with pytest.raises(SolverInstabilityError, match=r"(CFL number .* exceeds|NaN/Inf).*dt = 0.05"):
+        ns.solve(w0, [1.0, 2.0])
+
+
+def test_nan_input_stops_with_a_clear_error():
+    grid = Grid((16, 16), 1.0)
+    w0 = torch.zeros(16, 16, dtype=torch.float64)
+    w0[3, 3] = float("nan")
+    with pytest.raises(SolverInstabilityError, match="NaN/Inf"):
+        NavierStokes2D(grid, viscosity=1e-3, dt=0.01).solve(w0, [0.1])
+
+
+def test_bad_arguments_are_named():
+    grid = Grid((16, 16), 1.0)
+    with pytest.raises(ValueError, match="Unknown time scheme 'rk9'"):
+        NavierStokes2D(grid, viscosity=1e-3, scheme="rk9")
+    with pytest.raises(ValueError, match="viscosity and drag must be >= 0"):
+        NavierStokes2D(grid, viscosity=-1.0)
+    with pytest.raises(ValueError, match="u0 must end in the grid shape"):
+        NavierStokes2D(grid, viscosity=1e-3, dt=0.1).solve(torch.zeros(4, 32, 32), [1.0])
+    with pytest.raises(ValueError, match="increasing"):
+        NavierStokes2D(grid, viscosity=1e-3, dt=0.1).solve(torch.zeros(16, 16), [1.0, 0.5])
+    with pytest.raises(ValueError, match="max_dt"):
+        NavierStokes2D(grid, viscosity=1e-3).solve(torch.zeros(16, 16), [1.0])
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    grid = Grid((64, 64), 1.0)
+    w0 = gaussian_random_field(grid, 4, generator=torch.Generator().manual_seed(0))
+    cpu = NavierStokes2D(grid, viscosity=1e-3, forcing=fno_forcing(grid), dt=1e-3).solve(w0, [0.5])
+    gpu_grid = grid.with_(device="cuda")
+    gpu = NavierStokes2D(gpu_grid, viscosity=1e-3, forcing=fno_forcing(gpu_grid), dt=1e-3).solve(w0.cuda(), [0.5])
+    assert rel(gpu.cpu(), cpu) < 1e-12

@@ -18,7 +18,10 @@ Tensor = torch.Tensor
 
 
 class SemiLinearEquation(Protocol):
-    """``∂t û = L û + N(û, t)`` with a diagonal linear symbol ``L`` on the spectral grid."""
+    """``∂t û = L û + N(û, t)`` with a diagonal linear symbol ``L`` on the spectral grid.
+
+    ``nonlinear`` must return a new tensor each call (schemes update it in place).
+    """
 
     @property
     def linear(self) -> Tensor: ...
@@ -109,14 +112,17 @@ class IMEXRungeKuttaCN:
             mu = 0.5 * dt * (a[k + 1] - a[k])
             denominator = 1 - mu * L
             # u ← A u + B h, with A = (1 + μL)/(1 - μL) and B = γ dt/(1 - μL), precomputed once per dt.
-            self._stages.append((a[k] * dt, beta, (1 + mu * L) / denominator, gamma * dt / denominator))
+            A, B = (1 + mu * L) / denominator, gamma * dt / denominator
+            # Stored complex: multiplying a complex state by a real tensor would promote (copy) it every call.
+            complex_dtype = torch.complex128 if L.dtype in (torch.float64, torch.complex128) else torch.complex64
+            self._stages.append((a[k] * dt, beta, A.to(complex_dtype), B.to(complex_dtype)))
 
     def __call__(self, u_hat: Tensor, t: float) -> Tensor:
         h: Tensor | None = None
         for offset, beta, A, B in self._stages:
             n = self.equation.nonlinear(u_hat, t + offset)
-            h = n if h is None or beta == 0 else torch.add(n, h, alpha=beta)
-            u_hat = torch.addcmul(A * u_hat, B, h)
+            h = n if h is None or beta == 0 else n.add_(h, alpha=beta)  # n is fresh: update it in place
+            u_hat = (A * u_hat).addcmul_(B, h)
         return u_hat
 
 

@@ -1,0 +1,196 @@
+"""`open_dataset`: open any supported dataset file as a lazy `xarray.Dataset` in our common view.
+
+The common view: each physical field is a data variable with dims (sample, time, x[, y[, z]]);
+vector fields are split into components (``velocity_x``, ``velocity_y`` or the file's own names,
+like PDEBench ``Vx``); static per-sample fields have dims (sample, x[, y[, z]]); coordinates
+``time``, ``x``, ``y`` are physical values where the file has them and absent otherwise. Root
+attributes hold ``source_format``, ``source_path`` and the file's own attributes.
+
+Each reader converts its format to this view at the edge; see the ``_readers_<name>`` modules.
+"""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import h5py
+import xarray as xr
+
+from pdeops.data._errors import DatasetError, quoted
+from pdeops.data._lazy import python_attrs
+from pdeops.data._readers_fno import read_fno_mat_v5, read_fno_mat_v73
+from pdeops.data._readers_pdearena import SPLITS, read_pdearena
+from pdeops.data._readers_pdebench import (
+    FLAT_FIELDS,
+    read_pdebench,
+    read_pdebench_ns_incom,
+    read_pdebench_seeds,
+)
+from pdeops.data._readers_poseidon import VARIABLES as POSEIDON_VARIABLES
+from pdeops.data._readers_poseidon import read_poseidon
+from pdeops.data._readers_well import FIELD_GROUPS, read_the_well
+
+HDF5_READERS: dict[str, Callable[..., xr.Dataset]] = {
+    "pdebench": read_pdebench,
+    "pdebench-seeds": read_pdebench_seeds,
+    "pdebench-ns-incom": read_pdebench_ns_incom,
+    "fno-mat": read_fno_mat_v73,
+    "the-well": read_the_well,
+    "poseidon": read_poseidon,
+    "pdearena": read_pdearena,
+}
+FORMATS = ("pdeops", *HDF5_READERS)
+"""The names `open_dataset` accepts as ``format=`` and writes as ``source_format``."""
+
+FORMAT_OPTIONS = {"pdearena": "split", "poseidon": "transpose_xy"}
+"""The keyword of `open_dataset` that only one format takes."""
+
+
+def open_dataset(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    split: str | None = None,
+    transpose_xy: bool | None = None,
+) -> xr.Dataset:
+    """Open a dataset file of any supported format, lazily, in our common view.
+
+    Data stays in the file and is read when indexed (except MATLAB v5 files, which scipy reads
+    whole); the file stays open until the Dataset is closed (``ds.close()`` or ``with``).
+
+    Args:
+        path: the file.
+        format: one of `FORMATS`; None detects it from the file's contents.
+        split: PDEArena only: the split (``train``, ``valid``, ``test``) to read; None reads the
+            only one present.
+        transpose_xy: Poseidon only: swap x and y; None swaps for ``NS-SL`` files, which Poseidon
+            stores transposed.
+
+    Returns:
+        The Dataset: fields (sample, time, x[, y[, z]]), static fields (sample, x[, y[, z]]),
+        attributes ``source_format``, ``source_path`` and the file's own.
+
+    Raises:
+        DatasetError: the file is missing, a directory, truncated or corrupt, of an unknown format,
+            or lacks or misshapes the variables its format needs.
+    """
+    path = _existing_file(Path(path))
+    if format is not None and format not in FORMATS:
+        raise DatasetError(f"Unknown format {format!r} for {path}; use one of {quoted(FORMATS)} or None.")
+    if h5py.is_hdf5(path):
+        dataset = _read_hdf5(path, format, split, transpose_xy)
+    else:
+        dataset = _read_matlab_v5(path, format, split, transpose_xy)
+    dataset.attrs["source_path"] = str(path.resolve())
+    return dataset
+
+
+def _existing_file(path: Path) -> Path:
+    """``path`` if it is a file; else a `DatasetError` saying what to do."""
+    if path.is_dir():
+        raise DatasetError(
+            f"{path} is a directory, not a dataset file. Pass the path of one file inside it (.h5, .hdf5, .nc or .mat)."
+        )
+    if not path.is_file():
+        raise DatasetError(
+            f"Dataset file {path} does not exist. Check the path, or generate the dataset there with `pdeops generate`."
+        )
+    return path
+
+
+def _open_hdf5(path: Path) -> h5py.File:
+    """Open an HDF5 file for reading, reporting a truncated or corrupt one as a `DatasetError`."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise DatasetError(
+            f"{path} is truncated or corrupt: HDF5 cannot open it ({error}). "
+            "Regenerate it (`pdeops generate`) or re-download it."
+        ) from None
+
+
+def _format_options(path: Path, format: str, split: str | None, transpose_xy: bool | None) -> dict[str, Any]:
+    """The format's own keyword, refusing those given for another format."""
+    given = {name: value for name, value in (("split", split), ("transpose_xy", transpose_xy)) if value is not None}
+    wrong = [name for name in given if FORMAT_OPTIONS.get(format) != name]
+    if wrong:
+        raise DatasetError(
+            f"{path} is a {format!r} file, which takes no {quoted(wrong)} keyword: split= is for "
+            "PDEArena files and transpose_xy= for Poseidon files. Leave it out."
+        )
+    return given
+
+
+def _read_hdf5(path: Path, format: str | None, split: str | None, transpose_xy: bool | None) -> xr.Dataset:
+    """Detect (unless given) and read an HDF5 file; the Dataset closes the file when it is closed."""
+    file = _open_hdf5(path)
+    try:
+        format = format or _detect_hdf5_format(path, file)
+        options = _format_options(path, format, split, transpose_xy)
+        if format == "pdeops":
+            file.close()
+            dataset = xr.open_dataset(path, engine="h5netcdf")
+        else:
+            dataset = HDF5_READERS[format](file, **options)
+            dataset.attrs = {**python_attrs(file.attrs), **dataset.attrs}
+            dataset.set_close(file.close)
+    except BaseException:
+        file.close()
+        raise
+    dataset.attrs["source_format"] = format
+    return dataset
+
+
+def _read_matlab_v5(path: Path, format: str | None, split: str | None, transpose_xy: bool | None) -> xr.Dataset:
+    """Read a file that is not HDF5, which can only be an FNO MATLAB v5 file."""
+    format = format or _detect_other_format(path)
+    if format != "fno-mat":
+        raise DatasetError(
+            f"{path} is not an HDF5 file, which the {format!r} format needs: it is truncated, corrupt "
+            "or another kind of file. Check the path and format=, or regenerate or re-download it."
+        )
+    _format_options(path, format, split, transpose_xy)
+    dataset = read_fno_mat_v5(path)
+    dataset.attrs["source_format"] = format
+    return dataset
+
+
+def _detect_hdf5_format(path: Path, file: h5py.File) -> str:
+    """The format of an HDF5 file, from its MATLAB header, root attributes and top-level keys."""
+    keys = set(file.keys())
+    checks = {
+        "pdeops": "pdeops_format" in file.attrs,
+        "fno-mat": _is_matlab(path),
+        "the-well": "dimensions" in keys and bool(keys.intersection(FIELD_GROUPS)),
+        "pdearena": bool(keys) and keys <= set(SPLITS),
+        "pdebench-seeds": bool(keys) and all(key.isdigit() for key in keys),
+        "pdebench-ns-incom": "velocity" in keys and bool(keys.intersection({"particles", "force"})),
+        "pdebench": bool(keys.intersection(FLAT_FIELDS)),
+        "poseidon": bool(keys.intersection(POSEIDON_VARIABLES)),
+    }
+    detected = next((format for format, matches in checks.items() if matches), None)
+    if detected is None:
+        raise DatasetError(
+            f"Cannot tell the format of {path}: an HDF5 file with top-level keys {quoted(sorted(keys))}. "
+            f"Supported formats: {quoted(FORMATS)}. Pass format= to open_dataset if it is one of them "
+            "under other names, or convert the file to the pdeops format."
+        )
+    return detected
+
+
+def _detect_other_format(path: Path) -> str:
+    """``fno-mat`` for a MATLAB v5 file; a `DatasetError` for anything else that is not HDF5."""
+    if _is_matlab(path) or path.suffix == ".mat":
+        return "fno-mat"
+    raise DatasetError(
+        f"Cannot tell the format of {path}: it is neither an HDF5/NetCDF-4 file nor a MATLAB .mat "
+        f"file (it may also be truncated or corrupt). Supported formats: {quoted(FORMATS)}. "
+        "Check the path, or regenerate or re-download the file."
+    )
+
+
+def _is_matlab(path: Path) -> bool:
+    """Whether the file starts with a MATLAB header (v5, and v7.3 in its HDF5 user block)."""
+    with path.open("rb") as stream:
+        return stream.read(6) == b"MATLAB"

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Install pdeops (into .venv) and run the demonstration. Extra args go to `pdeops demo` (e.g. --device cuda).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+exec pdeops demo "$@"

@@ -3,7 +3,7 @@
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypedDict
 
 import torch
 
@@ -11,6 +11,16 @@ from ._grid import Grid
 from ._time_stepping import ETDRK4, SCHEMES, IMEXRungeKuttaCN, make_scheme
 
 Tensor = torch.Tensor
+
+
+class SteppingOptions(TypedDict, total=False):
+    """The keyword arguments every time-stepped solver takes; see ``BaseSpectralSolver``."""
+
+    dealias: Literal["2/3", "none"]
+    scheme: str
+    dt: float | None
+    cfl: float
+    max_dt: float | None
 
 
 class SolverInstabilityError(RuntimeError):

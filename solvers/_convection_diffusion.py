@@ -1,11 +1,11 @@
 """Convection–diffusion: linear with constant velocity (exact), advection by a given flow, and viscous Burgers."""
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 import torch
+from typing_extensions import Unpack
 
-from ._base import BaseSpectralSolver
+from ._base import BaseSpectralSolver, SteppingOptions
 from ._grid import Grid
 
 Tensor = torch.Tensor
@@ -57,7 +57,7 @@ class AdvectionDiffusion2D(BaseSpectralSolver):
             divergence-free (``|∇·u| <= 1e-6 max|∇u|``); build one from a stream function ψ with
             ``u = irfft(∂y ψ̂), v = irfft(−∂x ψ̂)``.
         diffusivity: κ ≥ 0.
-        dealias, scheme, dt, cfl, max_dt: as for ``NavierStokes2D``.
+        **stepping: ``dealias``, ``scheme``, ``dt``, ``cfl``, ``max_dt``; see ``BaseSpectralSolver``.
     """
 
     def __init__(
@@ -66,15 +66,11 @@ class AdvectionDiffusion2D(BaseSpectralSolver):
         *,
         velocity: tuple[Tensor, Tensor],
         diffusivity: float,
-        dealias: Literal["2/3", "none"] = "2/3",
-        scheme: str = "rk4cn",
-        dt: float | None = None,
-        cfl: float = 0.5,
-        max_dt: float | None = None,
+        **stepping: Unpack[SteppingOptions],
     ):
         if grid.ndim != 2:
             raise ValueError(f"AdvectionDiffusion2D needs a 2-D grid, got shape {grid.shape}.")
-        super().__init__(grid, dealias=dealias, scheme=scheme, dt=dt, cfl=cfl, max_dt=max_dt)
+        super().__init__(grid, **stepping)
         u, v = (c.to(device=grid.device, dtype=grid.dtype) for c in velocity)
         grid.check_field(u, "velocity[0]")
         grid.check_field(v, "velocity[1]")
@@ -115,6 +111,7 @@ class Burgers1D(BaseSpectralSolver):
         grid: a 1-D ``Grid``.
         viscosity: ν > 0 (the shock width is ~ν / |Δu|: resolve it, or the run stops on instability).
         forcing: optional physical forcing ``grid.shape`` or callable ``t -> field``.
+        **stepping: ``dealias``, ``scheme``, ``dt``, ``cfl``, ``max_dt``; see ``BaseSpectralSolver``.
 
     Good values: L = 2π, ``u0 = sin x``, ν = 0.01, t ∈ [0, 1] on ≥ 1024 points (the shock forms at t = 1).
     """
@@ -125,17 +122,13 @@ class Burgers1D(BaseSpectralSolver):
         *,
         viscosity: float,
         forcing: Tensor | Callable[[float], Tensor] | None = None,
-        dealias: Literal["2/3", "none"] = "2/3",
-        scheme: str = "rk4cn",
-        dt: float | None = None,
-        cfl: float = 0.5,
-        max_dt: float | None = None,
+        **stepping: Unpack[SteppingOptions],
     ):
         if grid.ndim != 1:
             raise ValueError(f"Burgers1D needs a 1-D grid, got shape {grid.shape}.")
         if viscosity < 0:
             raise ValueError(f"viscosity must be >= 0, got {viscosity}.")
-        super().__init__(grid, dealias=dealias, scheme=scheme, dt=dt, cfl=cfl, max_dt=max_dt)
+        super().__init__(grid, **stepping)
         self.viscosity = viscosity
         self._linear = -viscosity * grid.k2
         mask = self.dealias_mask

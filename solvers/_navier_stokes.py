@@ -2,11 +2,11 @@
 
 import math
 from collections.abc import Callable
-from typing import Literal
 
 import torch
+from typing_extensions import Unpack
 
-from ._base import BaseSpectralSolver
+from ._base import BaseSpectralSolver, SteppingOptions
 from ._grid import Grid
 
 Tensor = torch.Tensor
@@ -55,8 +55,7 @@ class NavierStokes2D(BaseSpectralSolver):
         drag: linear drag α (≥ 0).
         forcing: vorticity forcing: a physical field ``grid.shape`` (or broadcastable to the state), a callable
             ``t -> field`` for time-dependent forcing, or None. See ``fno_forcing`` and ``kolmogorov_forcing``.
-        dealias: ``"2/3"`` (default) or ``"none"``.
-        scheme, dt, cfl, max_dt: see ``BaseSpectralSolver``.
+        **stepping: ``dealias``, ``scheme``, ``dt``, ``cfl``, ``max_dt``; see ``BaseSpectralSolver``.
 
     Good values: Li et al. (2021) use ν ∈ {1e-3, 1e-4, 1e-5} on [0,1]² with ``fno_forcing`` and dt = 1e-4 at 256²;
     Kochkov et al. (2021) use ν = 1e-3, α = 0.1, ``kolmogorov_forcing(wavenumber=4)`` on [0, 2π]².
@@ -74,17 +73,13 @@ class NavierStokes2D(BaseSpectralSolver):
         viscosity: float,
         drag: float = 0.0,
         forcing: Forcing = None,
-        dealias: Literal["2/3", "none"] = "2/3",
-        scheme: str = "rk4cn",
-        dt: float | None = None,
-        cfl: float = 0.5,
-        max_dt: float | None = None,
+        **stepping: Unpack[SteppingOptions],
     ):
         if grid.ndim != 2:
             raise ValueError(f"NavierStokes2D needs a 2-D grid, got shape {grid.shape}.")
         if viscosity < 0 or drag < 0:
             raise ValueError(f"viscosity and drag must be >= 0, got viscosity={viscosity}, drag={drag}.")
-        super().__init__(grid, dealias=dealias, scheme=scheme, dt=dt, cfl=cfl, max_dt=max_dt)
+        super().__init__(grid, **stepping)
         self.viscosity, self.drag = viscosity, drag
         self._linear = -viscosity * grid.k2 - drag
         mask = self.dealias_mask

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from typing import Any
 
 from pdeops import __version__
 
@@ -11,6 +12,97 @@ def _demo(args: argparse.Namespace) -> int:
 
     config = DemoConfig(resolution=args.resolution, samples=args.samples, horizon=args.horizon, device=args.device)
     run_solver_demo(config)
+    return 0
+
+
+def _parse_params(items: list[str]) -> dict[str, float]:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--param takes NAME=NUMBER, e.g. --param viscosity=1e-4; got {item!r}.") from None
+    return params
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    i, sep, n = text.partition("/")
+    if not (sep and i.isdigit() and n.isdigit()):
+        raise ValueError(f"--shard takes i/n (part i of n, counting from 0), e.g. --shard 0/4; got {text!r}.")
+    return int(i), int(n)
+
+
+class _ProgressBar:
+    """A tqdm bar opened on the first report, so that errors before any work print no empty bar."""
+
+    def __init__(self, description: str):
+        self.description = description
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="sample", desc=self.description)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from pdeops.data.generate import generate
+    from pdeops.data.recipes import GenerationConfig
+
+    config = GenerationConfig(
+        recipe=args.recipe,
+        samples=args.samples,
+        resolution=args.resolution,
+        solve_resolution=args.solve_resolution,
+        horizon=args.horizon,
+        record_every=args.record_every,
+        seed=args.seed,
+        dt=args.dt,
+        dtype=args.dtype,
+        device=args.device,
+        downsample=args.downsample,
+        params=_parse_params(args.param),
+    )
+    out = args.out or f"data/{args.recipe}.h5"
+    progress = _ProgressBar(f"generate {args.recipe}")
+    try:
+        path = generate(
+            config,
+            out,
+            batch_size=args.batch_size,
+            overwrite=args.overwrite,
+            shard=_parse_shard(args.shard),
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    print(f"wrote {path}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from pdeops.data.generate import merge_shards
+
+    print(f"wrote {merge_shards(args.shards, args.out)}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from pdeops.data import open_dataset
+
+    with open_dataset(args.path) as dataset:
+        print(dataset)
     return 0
 
 
@@ -26,12 +118,48 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--horizon", type=float, default=10.0, help="simulated time (default 10)")
     demo.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     demo.set_defaults(run=_demo)
+
+    from pdeops.data.recipes import RECIPES
+
+    gen = commands.add_parser("generate", help="generate a dataset from a recipe (native HDF5, resumable)")
+    gen.add_argument("recipe", choices=sorted(RECIPES))
+    gen.add_argument("--out", help="output file (default data/RECIPE.h5)")
+    gen.add_argument("--samples", type=int, default=16)
+    gen.add_argument("--resolution", type=int, help="stored points per axis (recipe default)")
+    gen.add_argument("--solve-resolution", type=int, help="points per axis the solver runs at (recipe default)")
+    gen.add_argument("--horizon", type=float, help="final time (recipe default)")
+    gen.add_argument("--record-every", type=float, help="time between stored frames (recipe default)")
+    gen.add_argument("--dt", type=float, help="solver time step (recipe default)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    gen.add_argument("--device", default="cpu")
+    gen.add_argument("--downsample", choices=["spectral", "stride", "bilinear"], default="spectral")
+    gen.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="physical parameter, e.g. --param viscosity=1e-4 (repeatable)",
+    )
+    gen.add_argument("--batch-size", type=int, default=16)
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing finished file")
+    gen.add_argument("--shard", metavar="I/N", help="generate only part I of N (join the parts with `pdeops merge`)")
+    gen.set_defaults(run=_generate)
+
+    merge = commands.add_parser("merge", help="join the shards of one `generate --shard` run into one file")
+    merge.add_argument("out", help="the merged dataset file")
+    merge.add_argument("shards", nargs="+", help="every shard file of the run")
+    merge.set_defaults(run=_merge)
+
+    info = commands.add_parser("info", help="describe any supported dataset file")
+    info.add_argument("path")
+    info.set_defaults(run=_info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "demo" and args.device.startswith("cuda"):
+    if getattr(args, "device", "cpu").startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
@@ -40,7 +168,13 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    return args.run(args)
+    from pdeops.data import DatasetError
+
+    try:
+        return args.run(args)
+    except (DatasetError, ValueError) as error:  # bad input: the message says what to do, no traceback
+        print(f"pdeops {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,332 @@
+"""Dataset recipes: which equation, initial-condition distribution, solver and defaults make each dataset.
+
+A recipe turns a ``GenerationConfig`` into a ``Setup``: the solver on the solve grid, a function drawing sample i's
+initial condition from its own generator, and the attributes that describe the data. ``pdeops.data.generate``
+does the rest (batching, downsampling, writing).
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from solvers import (
+    AdvectionDiffusion2D,
+    Burgers1D,
+    ConvectionDiffusion,
+    Grid,
+    NavierStokes2D,
+    fno_forcing,
+    gaussian_random_field,
+    kolmogorov_forcing,
+    mcwilliams_vorticity,
+    random_fourier_series,
+    sine,
+)
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Everything that determines a generated dataset (and is recorded in its attributes).
+
+    Args:
+        recipe: one of ``RECIPES``.
+        samples: number of trajectories.
+        resolution: stored points per axis; None takes the recipe's default.
+        solve_resolution: points per axis the solver runs at; None takes the recipe's default (at least
+            ``resolution``).
+        horizon: final time; None takes the recipe's default.
+        record_every: time between stored frames; None takes the recipe's default.
+        seed: the recipe seed; sample i draws from its own generator seeded ``seed * 1_000_003 + i``.
+        dt: solver time step; None takes the recipe's default (always fixed: an adaptive dt would make a sample
+            depend on its batch).
+        dtype: ``"float32"`` or ``"float64"``, of both the solve and the stored fields.
+        device: where the solver runs.
+        downsample: ``"spectral"`` (truncate Fourier modes, default), ``"stride"`` (take every r-th point; the
+            solve resolution must then be a multiple of the stored one) or ``"bilinear"`` (periodic linear
+            interpolation along each axis; equals ``"stride"`` when the resolutions divide).
+        params: physical parameters overriding the recipe's (e.g. ``{"viscosity": 1e-4}``, ``{"beta": 30}``).
+    """
+
+    recipe: str
+    samples: int = 16
+    resolution: int | None = None
+    solve_resolution: int | None = None
+    horizon: float | None = None
+    record_every: float | None = None
+    seed: int = 0
+    dt: float | None = None
+    dtype: str = "float32"
+    device: str = "cpu"
+    downsample: str = "spectral"
+    params: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.recipe not in RECIPES:
+            raise ValueError(f"Unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}.")
+        if self.samples < 1:
+            raise ValueError(f"samples must be >= 1, got {self.samples}.")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
+        if self.downsample not in ("spectral", "stride", "bilinear"):
+            raise ValueError(f"downsample must be 'spectral', 'stride' or 'bilinear', got {self.downsample!r}.")
+        unknown = set(self.params) - set(RECIPES[self.recipe].params)
+        if unknown:
+            raise ValueError(
+                f"Recipe {self.recipe!r} has no parameter(s) {sorted(unknown)}; "
+                f"its parameters are {sorted(RECIPES[self.recipe].params)}."
+            )
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Defaults and the physics of one dataset family."""
+
+    name: str
+    description: str
+    field: str
+    resolution: int
+    solve_resolution: int
+    horizon: float
+    record_every: float
+    dt: float
+    length: float
+    params: dict[str, float]
+    build: Callable[[Grid, dict[str, float], "Resolved"], "Setup"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A config with the recipe's defaults filled in."""
+
+    config: GenerationConfig
+    recipe: Recipe
+    resolution: int
+    solve_resolution: int
+    horizon: float
+    record_every: float
+    dt: float
+    params: dict[str, float]
+
+    @property
+    def times(self) -> list[float]:
+        n = round(self.horizon / self.record_every)
+        if not math.isclose(n * self.record_every, self.horizon, rel_tol=1e-9):
+            raise ValueError(f"horizon {self.horizon} is not a whole number of record_every {self.record_every}.")
+        return [i * self.record_every for i in range(n + 1)]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What generation needs: a solver with ``solve(u0, times)``, sample i's initial condition, and attributes."""
+
+    solve: Callable[[Tensor, list[float]], Tensor]
+    initial_condition: Callable[[torch.Generator], Tensor]
+    attrs: dict[str, Any]
+
+
+def resolve(config: GenerationConfig) -> Resolved:
+    recipe = RECIPES[config.recipe]
+    resolution = config.resolution or recipe.resolution
+    solve_resolution = config.solve_resolution or max(recipe.solve_resolution, resolution)
+    if solve_resolution < resolution:
+        raise ValueError(f"solve_resolution {solve_resolution} is below the stored resolution {resolution}.")
+    if config.downsample == "stride" and solve_resolution % resolution:
+        raise ValueError(
+            f"downsample='stride' needs solve_resolution ({solve_resolution}) to be a multiple of resolution "
+            f"({resolution}); use downsample='spectral' or change one of them."
+        )
+    return Resolved(
+        config=config,
+        recipe=recipe,
+        resolution=resolution,
+        solve_resolution=solve_resolution,
+        horizon=config.horizon if config.horizon is not None else recipe.horizon,
+        record_every=config.record_every if config.record_every is not None else recipe.record_every,
+        dt=config.dt or recipe.dt,
+        params={**recipe.params, **config.params},
+    )
+
+
+def sample_generator(seed: int, index: int, device: str = "cpu") -> torch.Generator:
+    """Sample ``index``'s own random stream: the same whether drawn alone, in a batch or in a shard."""
+    return torch.Generator(device).manual_seed(seed * 1_000_003 + index)
+
+
+# --- the recipes -------------------------------------------------------------------------------------------------
+def _ns2d_fno(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], forcing=fno_forcing(grid), dt=r.dt)
+    sigma = math.sqrt(2) * p["tau"] ** (p["alpha"] - 1)  # the FNO reference sampler's amplitude
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return gaussian_random_field(grid, 1, generator=generator, alpha=p["alpha"], tau=p["tau"], sigma=sigma)[0]
+
+    attrs = {
+        "equation": "2-D incompressible Navier-Stokes, vorticity form: w_t + u.grad(w) = nu lap(w) + f",
+        "forcing": "0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
+        "initial_condition": f"Gaussian random field, covariance sigma^2 (-lap + tau^2)^-alpha, sigma={sigma:.6g}",
+    }
+    return Setup(solver.solve, initial, attrs)
+
+
+def _ns2d_kolmogorov(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+    forcing = kolmogorov_forcing(grid, wavenumber=int(p["forcing_wavenumber"]), amplitude=p["forcing_amplitude"])
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], drag=p["drag"], forcing=forcing, dt=r.dt)
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return random_fourier_series(grid, 1, generator=generator, max_mode=4, std=p["initial_std"])[0]
+
+    attrs = {
+        "equation": "2-D incompressible Navier-Stokes, vorticity form, with linear drag: "
+        "w_t + u.grad(w) = nu lap(w) - drag w + f",
+        "forcing": "Kolmogorov: body force (A sin(k y), 0), vorticity forcing -A k cos(k y)",
+        "initial_condition": "band-limited random Fourier series, |m| <= 4",
+    }
+    return Setup(solver.solve, initial, attrs)
+
+
+def _ns2d_decaying(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], dt=r.dt)
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return mcwilliams_vorticity(grid, 1, generator=generator, peak_wavenumber=p["peak_wavenumber"])[0]
+
+    attrs = {
+        "equation": "2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w)",
+        "forcing": "none",
+        "initial_condition": "McWilliams (1984) decaying turbulence, kinetic energy 0.5",
+    }
+    return Setup(solver.solve, initial, attrs)
+
+
+def _convection_1d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+    solver = ConvectionDiffusion(grid, velocity=p["beta"], diffusivity=p["viscosity"])
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return sine(grid)  # deterministic: samples differ only if the user varies beta between files
+
+    attrs = {
+        "equation": "1-D convection-diffusion: u_t + beta u_x = nu u_xx (exact Fourier solution)",
+        "initial_condition": "sin x",
+    }
+    return Setup(lambda u0, times: solver.solve(u0, times), initial, attrs)
+
+
+def _burgers_1d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+    solver = Burgers1D(grid, viscosity=p["viscosity"], dt=r.dt)
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return random_fourier_series(grid, 1, generator=generator, max_mode=4, std=p["initial_std"])[0]
+
+    attrs = {
+        "equation": "1-D viscous Burgers: u_t + (u^2/2)_x = nu u_xx",
+        "initial_condition": "band-limited random Fourier series, |m| <= 4",
+    }
+    return Setup(solver.solve, initial, attrs)
+
+
+def _convection_diffusion_2d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+    x, y = grid.mesh()
+    # A steady cellular flow from the stream function ψ = A sin x sin y (divergence-free by construction).
+    psi_hat = grid.rfft(p["flow_amplitude"] * torch.sin(x) * torch.sin(y))
+    velocity = (grid.irfft(grid.derivative(psi_hat, 1)), grid.irfft(-grid.derivative(psi_hat, 0)))
+    solver = AdvectionDiffusion2D(grid, velocity=velocity, diffusivity=p["diffusivity"], dt=r.dt)
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return random_fourier_series(grid, 1, generator=generator, max_mode=4)[0]
+
+    attrs = {
+        "equation": "2-D advection-diffusion by a steady cellular flow: c_t + div(u c) = kappa lap(c), "
+        "u = (psi_y, -psi_x), psi = A sin x sin y",
+        "initial_condition": "band-limited random Fourier series, |m| <= 4",
+    }
+    return Setup(solver.solve, initial, attrs)
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            "ns2d-fno",
+            "Li et al. (2021) forced Navier-Stokes on [0,1]^2",
+            "vorticity",
+            64,
+            256,
+            50.0,
+            1.0,
+            1e-4,
+            1.0,
+            {"viscosity": 1e-3, "alpha": 2.5, "tau": 7.0},
+            _ns2d_fno,
+        ),
+        Recipe(
+            "ns2d-kolmogorov",
+            "Kolmogorov flow with drag on [0,2pi]^2 (Kochkov et al. 2021)",
+            "vorticity",
+            64,
+            256,
+            20.0,
+            0.5,
+            1e-3,
+            2 * math.pi,
+            {"viscosity": 1e-3, "drag": 0.1, "forcing_wavenumber": 4, "forcing_amplitude": 1.0, "initial_std": 1.0},
+            _ns2d_kolmogorov,
+        ),
+        Recipe(
+            "ns2d-decaying",
+            "McWilliams decaying turbulence on [0,2pi]^2",
+            "vorticity",
+            64,
+            256,
+            10.0,
+            0.5,
+            2e-3,
+            2 * math.pi,
+            {"viscosity": 1e-3, "peak_wavenumber": 6.0},
+            _ns2d_decaying,
+        ),
+        Recipe(
+            "convection-1d",
+            "u_t + beta u_x = nu u_xx from sin x (Krishnapriyan et al. 2021)",
+            "u",
+            256,
+            256,
+            1.0,
+            0.01,
+            1e-3,
+            2 * math.pi,
+            {"beta": 30.0, "viscosity": 0.0},
+            _convection_1d,
+        ),
+        Recipe(
+            "burgers-1d",
+            "viscous Burgers from random band-limited fields",
+            "u",
+            256,
+            1024,
+            1.0,
+            0.01,
+            1e-4,
+            2 * math.pi,
+            {"viscosity": 0.01, "initial_std": 1.0},
+            _burgers_1d,
+        ),
+        Recipe(
+            "convection-diffusion-2d",
+            "a scalar in a steady cellular flow",
+            "c",
+            64,
+            128,
+            5.0,
+            0.1,
+            2e-3,
+            2 * math.pi,
+            {"diffusivity": 0.01, "flow_amplitude": 1.0},
+            _convection_diffusion_2d,
+        ),
+    )
+}

@@ -1,0 +1,155 @@
+"""Dataset generation: the native file, per-sample seeds, atomic and resumable writes, bad input."""
+
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from pdeops.data import DatasetError, open_dataset
+from pdeops.data.generate import generate, merge_shards
+from pdeops.data.recipes import RECIPES, GenerationConfig, sample_generator
+from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
+
+SMALL = dict(samples=3, resolution=16, solve_resolution=32, horizon=0.5, record_every=0.25, dt=5e-3)
+
+
+def small(recipe: str = "ns2d-fno", **overrides) -> GenerationConfig:
+    return GenerationConfig(recipe=recipe, **{**SMALL, **overrides})
+
+
+def test_native_file_opens_in_xarray_and_h5py_with_its_metadata(tmp_path: Path) -> None:
+    path = generate(small(), tmp_path / "fno.h5", batch_size=2)
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds["vorticity"].dims == ("sample", "time", "x", "y")
+        assert ds["vorticity"].shape == (3, 3, 16, 16)
+        np.testing.assert_allclose(ds["time"].values, [0.0, 0.25, 0.5])
+        np.testing.assert_allclose(ds["x"].values, np.arange(16) / 16)
+        assert ds.attrs["param_viscosity"] == 1e-3 and ds.attrs["samples_written"] == 3
+        assert ds.attrs["solve_resolution"] == 32 and ds.attrs["downsampling"] == "spectral"
+        assert GenerationConfig(**{**eval_config(ds.attrs["config"])}) == small()
+    with h5py.File(path) as f:
+        assert f["vorticity"].chunks == (1, 1, 16, 16)
+        assert f["vorticity"].dtype == np.float32
+    with open_dataset(path) as ds:
+        assert ds.attrs["source_format"] == "pdeops"
+
+
+def eval_config(text: str) -> dict:
+    import json
+
+    return json.loads(text)
+
+
+def test_stored_frames_are_the_solver_trajectory_spectrally_truncated(tmp_path: Path) -> None:
+    path = generate(small(dtype="float64", samples=2), tmp_path / "fno.h5")
+    grid = Grid((32, 32), 1.0)
+    sigma = math.sqrt(2) * 7.0**1.5
+    w0 = torch.stack([gaussian_random_field(grid, 1, generator=sample_generator(0, i), sigma=sigma)[0] for i in (0, 1)])
+    expected = NavierStokes2D(grid, viscosity=1e-3, forcing=fno_forcing(grid), dt=5e-3).solve(w0, [0.0, 0.25, 0.5])
+    expected = grid.resample(expected, (16, 16))
+    with h5py.File(path) as f:
+        np.testing.assert_allclose(f["vorticity"][:], expected.numpy(), rtol=0, atol=1e-12)
+
+
+def test_sample_i_does_not_depend_on_batching(tmp_path: Path) -> None:
+    one = generate(small(), tmp_path / "a.h5", batch_size=1)
+    three = generate(small(), tmp_path / "b.h5", batch_size=3)
+    with h5py.File(one) as a, h5py.File(three) as b:
+        np.testing.assert_allclose(a["vorticity"][:], b["vorticity"][:], rtol=0, atol=1e-6)
+
+
+def test_interrupted_generation_resumes_to_a_bit_identical_file(tmp_path: Path) -> None:
+    reference = generate(small(samples=5), tmp_path / "ref.h5", batch_size=2)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_first_batch(done: int, total: int) -> None:
+        if done == 2:
+            raise Interrupt
+
+    out = tmp_path / "run.h5"
+    with pytest.raises(Interrupt):
+        generate(small(samples=5), out, batch_size=2, progress=stop_after_first_batch)
+    assert not out.exists() and (tmp_path / "run.h5.partial").exists()
+    with h5py.File(tmp_path / "run.h5.partial") as f:
+        assert f.attrs["samples_written"] == 2
+    generate(small(samples=5), out, batch_size=2)
+    assert not (tmp_path / "run.h5.partial").exists()
+    with h5py.File(reference) as a, h5py.File(out) as b:
+        assert np.array_equal(a["vorticity"][:], b["vorticity"][:])
+
+
+def test_a_partial_file_of_another_configuration_is_not_resumed(tmp_path: Path) -> None:
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate(small(seed=1), tmp_path / "x.h5", batch_size=1, progress=interrupt)
+    with pytest.raises(DatasetError, match="interrupted run of another configuration"):
+        generate(small(seed=2), tmp_path / "x.h5")
+
+
+def test_a_finished_dataset_is_never_clobbered(tmp_path: Path) -> None:
+    path = generate(small(samples=1), tmp_path / "d.h5")
+    before = path.read_bytes()
+    with pytest.raises(DatasetError, match="already exists.*--overwrite"):
+        generate(small(samples=1, seed=5), path)
+    assert path.read_bytes() == before
+    generate(small(samples=1, seed=5), path, overwrite=True)
+    assert path.read_bytes() != before
+
+
+def test_shards_merge_into_the_unsharded_dataset(tmp_path: Path) -> None:
+    whole = generate(small(samples=5), tmp_path / "whole.h5", batch_size=2)
+    shards = [generate(small(samples=5), tmp_path / f"s{i}.h5", batch_size=2, shard=(i, 3)) for i in range(3)]
+    with h5py.File(shards[0]) as f:
+        assert f["vorticity"].shape[0] == 1 and f.attrs["shard"] == "0/3"
+    merged = merge_shards(shards, tmp_path / "merged.h5")
+    with h5py.File(whole) as a, h5py.File(merged) as b:
+        np.testing.assert_allclose(a["vorticity"][:], b["vorticity"][:], rtol=0, atol=1e-6)
+        assert b.attrs["samples_written"] == 5
+    with pytest.raises(DatasetError, match="missing shard"):
+        merge_shards(shards[:2], tmp_path / "incomplete.h5")
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_every_recipe_generates_finite_data(tmp_path: Path, recipe: str) -> None:
+    one_d = recipe.endswith("-1d")
+    config = small(
+        recipe,
+        samples=2,
+        resolution=32 if one_d else 16,
+        solve_resolution=64 if one_d else 32,
+        record_every=0.25,
+        dt=1e-3,
+    )
+    path = generate(config, tmp_path / f"{recipe}.h5")
+    with open_dataset(path) as ds:
+        field = ds[RECIPES[recipe].field]
+        assert field.dims == (("sample", "time", "x") if one_d else ("sample", "time", "x", "y"))
+        assert np.isfinite(field.values).all() and float(np.abs(field.values).max()) > 0
+
+
+@pytest.mark.parametrize("method", ["stride", "bilinear"])
+def test_pointwise_downsampling_takes_the_coinciding_points(tmp_path: Path, method: str) -> None:
+    spectral = generate(small(dtype="float64"), tmp_path / "s.h5")
+    pointwise = generate(small(dtype="float64", downsample=method), tmp_path / f"{method}.h5")
+    with h5py.File(spectral) as a, h5py.File(pointwise) as b:
+        assert b.attrs["downsampling"] == method
+        # The solve grid is twice as fine and aligned: both are the same field up to truncated small scales.
+        diff = np.abs(a["vorticity"][:] - b["vorticity"][:]).max() / np.abs(a["vorticity"][:]).max()
+        assert 0 < diff < 0.05
+
+
+def test_bad_configurations_are_named() -> None:
+    with pytest.raises(ValueError, match="Unknown recipe 'ns3d'"):
+        GenerationConfig(recipe="ns3d")
+    with pytest.raises(ValueError, match="has no parameter"):
+        GenerationConfig(recipe="ns2d-fno", params={"beta": 1.0})
+    with pytest.raises(ValueError, match="multiple of resolution"):
+        generate(small(resolution=24, downsample="stride"), "unused.h5")

@@ -3,12 +3,13 @@
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Literal, TypedDict
 
 import torch
 
 from ._grid import Grid
-from ._time_stepping import ETDRK4, SCHEMES, IMEXRungeKuttaCN, make_scheme
+from ._time_stepping import ETDRK4, IMAGINARY_STABILITY, SCHEMES, IMEXRungeKuttaCN, make_scheme
 
 Tensor = torch.Tensor
 
@@ -38,7 +39,7 @@ class BaseSpectralSolver(ABC):
         dealias: ``"2/3"`` (Orszag's rule, default) or ``"none"``.
         scheme: ``"rk4cn"`` (low-storage Carpenter–Kennedy RK4 with Crank–Nicolson), ``"rk3cn"`` or ``"etdrk4"``.
         dt: fixed time step. It is shortened, if needed, so that a whole number of steps lands on every
-            recording time. ``None`` picks dt adaptively from ``cfl``.
+            recording time. ``None`` picks dt adaptively from ``cfl`` before every step (see ``advance``).
         cfl: target CFL number ``dt · Σ_i max|u_i| / Δx_i`` when dt is adaptive.
         max_dt: upper bound on the adaptive dt (e.g. for diffusion-dominated flows).
     """
@@ -96,50 +97,77 @@ class BaseSpectralSolver(ABC):
         return self.stepper(dt)(u_hat, t)
 
     def advance(self, u_hat: Tensor, t: float, duration: float) -> Tensor:
-        """Advance by ``duration`` in a whole number of equal steps; checks stability at the end."""
-        rate = self.advection_rate(u_hat)
-        n_steps, dt = self._steps_for(duration, rate)
-        stepper = self.stepper(dt)
-        for i in range(n_steps):
-            u_hat = stepper(u_hat, t + i * dt)
-        self._check(u_hat, dt, t + duration, rate)
+        """Advance by ``duration``, landing on ``t + duration`` exactly; checks stability at the end.
+
+        Fixed dt: equal steps of ``duration / ceil(duration / dt)``. Adaptive dt: steps of ``duration / 2^j``, the
+        level j chosen before every step from the current CFL number (and ``max_dt``): refined at once when the
+        flow speeds up, coarsened one level at a time where the steps line up. Dyadic steps land on the end
+        exactly and keep the set of distinct dts (and their cached coefficients) small.
+        """
+        if self.dt is not None:
+            n_steps = max(1, math.ceil(duration / self.dt * (1 - 1e-12)))
+            dt = duration / n_steps
+            stepper = self.stepper(dt)
+            for i in range(n_steps):
+                u_hat = stepper(u_hat, t + i * dt)
+            self._check(u_hat, dt, t + duration)
+            return u_hat
+        done, level = Fraction(0), -1
+        while done < 1:
+            needed = self._level_for(duration, self.advection_rate(u_hat), t + float(done) * duration)
+            if needed > level:
+                level = needed
+            elif needed < level and (done * 2 ** (level - 1)).denominator == 1:
+                level -= 1
+            dt = duration / 2**level
+            u_hat = self.stepper(dt)(u_hat, t + float(done) * duration)
+            done += Fraction(1, 2**level)
+        self._check(u_hat, dt, t + duration)
         return u_hat
 
-    def _steps_for(self, duration: float, rate: float) -> tuple[int, float]:
-        if self.dt is not None:
-            dt = self.dt
-        else:
-            dt = self.cfl / rate if rate > 0 else math.inf
-            if self.max_dt is not None:
-                dt = min(dt, self.max_dt)
-            if math.isinf(dt):
-                raise ValueError(
-                    "Cannot pick an adaptive dt: the state does not move (zero velocity) and max_dt is None. "
-                    "Pass dt=... or max_dt=... to the solver."
-                )
-        n_steps = max(1, math.ceil(duration / dt * (1 - 1e-12)))
-        return n_steps, duration / n_steps
+    def _level_for(self, duration: float, rate: float, t: float) -> int:
+        """The smallest j with ``duration / 2^j`` within the CFL target and ``max_dt``."""
+        if not math.isfinite(rate):
+            raise SolverInstabilityError(
+                f"The solution became NaN/Inf before t = {t:.6g} with an adaptive dt (cfl={self.cfl}). Lower cfl, "
+                "set max_dt, or resolve the flow on a finer grid."
+            )
+        bound = self.cfl / rate if rate > 0 else math.inf
+        if self.max_dt is not None:
+            bound = min(bound, self.max_dt)
+        if math.isinf(bound):
+            raise ValueError(
+                "Cannot pick an adaptive dt: the state does not move (zero velocity) and max_dt is None. "
+                "Pass dt=... or max_dt=... to the solver."
+            )
+        level = max(0, math.ceil(math.log2(duration / bound) - 1e-12))
+        if level > 40:
+            raise SolverInstabilityError(
+                f"The adaptive dt fell below {duration / 2**40:.3g} at t = {t:.6g} (CFL rate {rate:.3g}): the "
+                "flow is blowing up. Lower cfl, set max_dt, or resolve the flow on a finer grid."
+            )
+        return level
 
     @property
     def max_cfl(self) -> float:
         """The CFL number at which the scheme's explicit part leaves its stability region on the imaginary
         axis, for the largest wavenumber this solver advects (linear stability; the run stops beyond it)."""
-        return self.stepper(self.dt or 1.0).imaginary_stability / self._max_k_dx
+        return IMAGINARY_STABILITY[self.scheme] / self._max_k_dx
 
-    def _check(self, u_hat: Tensor, dt: float, t: float, rate_before: float) -> None:
+    def _check(self, u_hat: Tensor, dt: float, t: float) -> None:
+        """Stop on NaN/Inf or a CFL number past the stability limit, saying what to change."""
         limit = round(self.max_cfl, 3)
+        fix = "Reduce dt, or pass dt=None to choose it from the CFL bound" if self.dt else "Lower cfl or set max_dt"
         if not bool(torch.isfinite(u_hat).all()):
             raise SolverInstabilityError(
-                f"The solution became NaN/Inf before t = {t:.6g} with dt = {dt:.3g} (CFL number "
-                f"{dt * rate_before:.3g} at the start of the interval; the {self.scheme} limit is {limit}). "
-                "Reduce dt, or pass dt=None to choose it from the CFL bound, or resolve the flow on a finer grid."
+                f"The solution became NaN/Inf before t = {t:.6g} with dt = {dt:.3g} (the {self.scheme} CFL limit "
+                f"is {limit}). {fix}, or resolve the flow on a finer grid."
             )
-        cfl = dt * max(rate_before, self.advection_rate(u_hat))
+        cfl = dt * self.advection_rate(u_hat)
         if cfl > limit:
             raise SolverInstabilityError(
                 f"CFL number {cfl:.3g} exceeds the {self.scheme} stability limit {limit} at t = {t:.6g} with "
-                f"dt = {dt:.3g}. Use dt <= {limit / max(cfl / dt, 1e-300):.3g}, or dt=None for an adaptive "
-                "step."
+                f"dt = {dt:.3g}: use dt <= {limit * dt / cfl:.3g}. {fix}."
             )
 
     # --- trajectories ------------------------------------------------------------------------------------------

@@ -83,7 +83,10 @@ class AdvectionDiffusion2D(BaseSpectralSolver):
                 f"velocity is not divergence-free: max |∇·u| = {float(divergence):.3g} against max |∇u| = "
                 f"{float(gradient):.3g}. Derive it from a stream function, or project out the divergence."
             )
-        self.velocity_field, self.diffusivity = (u, v), diffusivity
+        # Dealias the velocity too: u·c of two 2/3-truncated fields has no modes that fold back onto kept ones.
+        mask = self.dealias_mask.to(grid.dtype)
+        self.velocity_field = (grid.irfft(u_hat * mask), grid.irfft(v_hat * mask))
+        self.diffusivity = diffusivity
         self._linear = -diffusivity * grid.k2
         self._mask = self.dealias_mask.to(grid.dtype)
         dx, dy = grid.spacing
@@ -110,7 +113,7 @@ class Burgers1D(BaseSpectralSolver):
 
     Args:
         grid: a 1-D ``Grid``.
-        viscosity: ν > 0 (the shock width is ~ν / |Δu|: resolve it, or the run stops on instability).
+        viscosity: ν ≥ 0 (the shock width is ~ν / |Δu|: resolve it, or the run stops on instability).
         forcing: optional physical forcing ``grid.shape`` or callable ``t -> field``.
         **stepping: ``dealias``, ``scheme``, ``dt``, ``cfl``, ``max_dt``; see ``BaseSpectralSolver``.
 
@@ -136,7 +139,9 @@ class Burgers1D(BaseSpectralSolver):
         self._mask = mask.to(grid.dtype)
         self._minus_half_ik = (-0.5j * grid.k_odd[0] * mask).to(grid.complex_dtype)
         self._forcing = forcing
-        self._forcing_hat = grid.rfft(forcing.to(grid.dtype)) if isinstance(forcing, Tensor) else None
+        self._forcing_hat = (
+            grid.rfft(forcing.to(device=grid.device, dtype=grid.dtype)) if isinstance(forcing, Tensor) else None
+        )
 
     @property
     def linear(self) -> Tensor:
@@ -148,7 +153,7 @@ class Burgers1D(BaseSpectralSolver):
         if self._forcing_hat is not None:
             return out + self._forcing_hat
         if callable(self._forcing):
-            return out + self.grid.rfft(self._forcing(t).to(self.grid.dtype))
+            return out + self.grid.rfft(self._forcing(t).to(device=self.grid.device, dtype=self.grid.dtype))
         return out
 
     def advection_rate(self, u_hat: Tensor) -> float:

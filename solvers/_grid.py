@@ -208,7 +208,8 @@ class Grid:
         """Spectral resampling of a physical field to another resolution on the same domain.
 
         Coarsening truncates the modes the target grid cannot hold (its Nyquist mode included, which keeps the
-        result real and band-limited); refining pads with zeros. A field band-limited below both Nyquist
+        result real and band-limited); refining pads with zeros, and drops the source's own Nyquist mode (it has
+        no sign: a field like (−1)^j is not band-limited on its grid). A field band-limited below both Nyquist
         frequencies survives a round trip exactly.
 
         Args:

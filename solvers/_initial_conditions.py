@@ -39,8 +39,9 @@ def gaussian_random_field(
     """Mean-zero Gaussian random field with covariance ``σ² (−Δ + τ² I)^{−α}`` (Li et al. 2021, FNO).
 
     With the default ``σ = τ^{α − d/2}`` this is the covariance ``τ^{2α−2}(−Δ + τ²)^{−α}`` of the FNO paper in 2-D.
-    Their reference sampler draws twice this covariance (a √2 in its amplitude); pass ``sigma=√2 τ^{α−1}`` to
-    match their data, as the ``ns2d-fno`` recipe does. The mean mode is zero.
+    The reference sampler that made their published data (``random_fields.py``, drawing ``randn(..., 2)`` real
+    and imaginary parts and keeping the real part of a complex ifft) has twice this covariance; pass
+    ``sigma=√2 τ^{α−1}`` to match that data, as the ``ns2d-fno`` recipe does. The mean mode is zero.
 
     Args:
         grid: 1-D or 2-D grid; ``−Δ`` has eigenvalues ``|k|²`` with ``k = 2π m / L``.
@@ -79,9 +80,10 @@ def mcwilliams_vorticity(
 ) -> Tensor:
     """Decaying-turbulence initial vorticity of McWilliams (1984, J. Fluid Mech. 146, eq. (2.2)).
 
-    The stream function has random phases and spectrum ``|ψ̂(k)|² ∝ k^{−1} (1 + (k/k₀)^4)^{−1}`` (so the energy
-    spectrum peaks near ``k₀ = peak_wavenumber``); each field is rescaled to kinetic energy ``½⟨|u|²⟩ = energy``.
-    Wavenumbers are in units of ``2π / L``, as in the paper's ``[0, 2π]²`` domain.
+    The stream function is Gaussian (random amplitudes and phases) with expected spectrum
+    ``|ψ̂(k)|² ∝ k^{−1} (1 + (k/k₀)^4)^{−1}`` (so the energy spectrum peaks near ``k₀ = peak_wavenumber``); each
+    field is rescaled to kinetic energy ``½⟨|u|²⟩ = energy``. Wavenumbers are in units of ``2π / L``, as in the
+    paper's ``[0, 2π]²`` domain.
 
     Returns:
         Vorticity ``(batch, n_x, n_y)``.

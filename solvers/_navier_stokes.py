@@ -113,7 +113,7 @@ class NavierStokes2D(BaseSpectralSolver):
             return torch.addcmul(self._forcing_hat, advection_hat, self._minus_mask)
         if self._forcing is not None:
             assert callable(self._forcing)
-            forcing_hat = self.grid.rfft(self._forcing(t).to(self.grid.dtype))
+            forcing_hat = self.grid.rfft(self._forcing(t).to(device=self.grid.device, dtype=self.grid.dtype))
             return torch.addcmul(forcing_hat, advection_hat, self._minus_mask)
         return advection_hat * self._minus_mask
 

@@ -193,6 +193,11 @@ class ETDRK4:
 
 
 SCHEMES = ("rk3cn", "rk4cn", "etdrk4")
+IMAGINARY_STABILITY = {
+    "rk3cn": RK3_WILLIAMSON.imaginary_stability,
+    "rk4cn": RK4_CARPENTER_KENNEDY.imaginary_stability,
+    "etdrk4": ETDRK4.imaginary_stability,
+}
 
 
 def make_scheme(name: str, equation: SemiLinearEquation, dt: float) -> IMEXRungeKuttaCN | ETDRK4:

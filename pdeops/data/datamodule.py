@@ -1,0 +1,238 @@
+"""`PDEDataModule`: one dataset file split by trajectory into train/val/test loaders, normalised on train.
+
+Splits are by trajectory index and fixed: the first trajectories train, the next validate, the last test (see
+`split_trajectories`), so a file generated with more samples keeps its earlier splits' trajectories where they were.
+Normalisation statistics are computed once on the training split, applied to every split, and saved in the data
+module's state, which Lightning stores in checkpoints.
+"""
+
+import math
+from functools import cached_property
+from itertools import accumulate
+from typing import Any, Literal
+
+import lightning
+from torch.utils.data import DataLoader
+
+from pdeops.data._errors import DatasetError, quoted
+from pdeops.data.datasets import (
+    BaseFieldDataset,
+    FieldLayout,
+    Normalizer,
+    TrajectoryDataset,
+    WindowDataset,
+    read_layout,
+)
+
+SPLITS = ("train", "val", "test")
+TASKS = ("window", "trajectory")
+
+
+def split_trajectories(count: int, split: tuple[float, float, float], *, path: str = "the file") -> dict[str, range]:
+    """Cut trajectory indices 0..count-1 into consecutive train, val and test ranges.
+
+    The boundaries are the cumulative fractions times ``count``, rounded half up: train is
+    ``range(0, ⌊f₀ count + ½⌋)``, val ends at ``⌊(f₀ + f₁) count + ½⌋``, test takes the rest. For (0.8, 0.1, 0.1):
+    10 trajectories split 8/1/1, 20 split 16/2/2, 25 split 20/3/2.
+
+    Args:
+        count: trajectories in the file.
+        split: the train, val and test fractions; non-negative, summing to 1.
+        path: the file, for messages.
+
+    Raises:
+        ValueError: the fractions are negative or do not sum to 1.
+        DatasetError: a split gets no trajectory.
+    """
+    if len(split) != 3 or min(split) < 0 or not math.isclose(sum(split), 1.0):
+        raise ValueError(f"split must be three non-negative fractions (train, val, test) summing to 1, got {split}.")
+    ends = [math.floor(fraction * count + 0.5) for fraction in accumulate(split[:2])]
+    bounds = [0, *ends, count]
+    ranges = {name: range(start, stop) for name, start, stop in zip(SPLITS, bounds[:-1], bounds[1:], strict=True)}
+    empty = [name for name, indices in ranges.items() if not indices]
+    if empty:
+        sizes = ", ".join(f"{name} {len(indices)}" for name, indices in ranges.items())
+        raise DatasetError(
+            f"split={tuple(split)} of the {count} trajectories in {path} gives {sizes}: the split is larger than the "
+            f"data, leaving {quoted(empty)} with zero trajectories. Use a file with more trajectories or raise "
+            "those fractions."
+        )
+    return ranges
+
+
+class PDEDataModule(lightning.LightningDataModule):
+    """Train/val/test loaders over one dataset file, split by trajectory and normalised on the training split.
+
+    Batches are those of `WindowDataset` (``task="window"``: ``input`` (B, history, C, *S), ``target``
+    (B, horizon, C, *S)) or `TrajectoryDataset` (``task="trajectory"``: ``trajectory`` (B, T, C, *S)). The train
+    loader shuffles, val and test do not; under DDP Lightning swaps in its DistributedSampler, which pads val and
+    test to a multiple of the world size by repeating a few windows. Every DDP process computes the (identical)
+    statistics itself in `setup`, so no process waits on another.
+
+    Args:
+        path: the dataset file (any format `open_dataset` reads).
+        fields: the fields, in channel order; None takes every variable with dims (sample, time, ...).
+        history: input frames per window (task ``window``).
+        horizon: target frames per training window (task ``window``).
+        stride: frames between window starts (task ``window``).
+        batch_size: items per batch.
+        num_workers: DataLoader worker processes (0 reads in the main process).
+        split: train, val and test fractions of the trajectories, in file order (see `split_trajectories`).
+        in_memory: True holds each split in memory, False reads lazily, None chooses per split by size.
+        normalize: standardise every channel with the training split's mean and std.
+        eval_horizon: target frames of val and test windows, for rollout validation; None uses ``horizon``.
+        task: ``window`` (history -> horizon pairs) or ``trajectory`` (whole trajectories).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        fields: list[str] | None = None,
+        history: int = 1,
+        horizon: int = 1,
+        stride: int = 1,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        split: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        in_memory: bool | None = None,
+        normalize: bool = True,
+        eval_horizon: int | None = None,
+        task: Literal["window", "trajectory"] = "window",
+    ) -> None:
+        super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {quoted(TASKS)}, got {task!r}.")
+        self.save_hyperparameters()
+        self.path = path
+        self.requested_fields = fields
+        self.history, self.horizon, self.stride, self.eval_horizon = history, horizon, stride, eval_horizon
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.split, self.in_memory, self.normalize, self.task = split, in_memory, normalize, task
+        self.normalizer: Normalizer | None = None
+        self.datasets: dict[str, BaseFieldDataset] = {}
+
+    @cached_property
+    def layout(self) -> FieldLayout:
+        """The file's layout of the chosen fields (read on first use; no field data)."""
+        return read_layout(self.path, self.requested_fields)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields, in channel order."""
+        return self.layout.fields
+
+    @property
+    def channels(self) -> int:
+        """C, the number of fields: a model's input and output channels per frame."""
+        return len(self.layout.fields)
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        """S, the spatial shape of every frame."""
+        return self.layout.spatial_shape
+
+    @property
+    def splits(self) -> dict[str, range]:
+        """The trajectory indices of each split."""
+        return split_trajectories(self.layout.num_samples, self.split, path=self.layout.path)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the three split datasets, fitting the normaliser on train unless one was restored.
+
+        Lightning calls this once per stage; the datasets are built on the first call and kept.
+        """
+        if self.datasets:
+            return
+        splits = self.splits
+        if self.normalize and self.normalizer is None:
+            self.normalizer = Normalizer.fit(self.path, self.fields, splits["train"])
+        self.datasets = {name: self._dataset(name, splits[name]) for name in SPLITS}
+
+    def _dataset(self, split: str, samples: range) -> BaseFieldDataset:
+        if self.task == "trajectory":
+            return TrajectoryDataset(
+                self.path, fields=self.fields, samples=samples, in_memory=self.in_memory, normalizer=self.normalizer
+            )
+        eval_horizon = self.horizon if self.eval_horizon is None else self.eval_horizon
+        return WindowDataset(
+            self.path,
+            fields=self.fields,
+            history=self.history,
+            horizon=self.horizon if split == "train" else eval_horizon,
+            stride=self.stride,
+            samples=samples,
+            in_memory=self.in_memory,
+            normalizer=self.normalizer,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
+        if not self.datasets:
+            raise RuntimeError(f"Call setup() before {split}_dataloader() (a Lightning Trainer calls it for you).")
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"fields": [...], "normalizer": Normalizer.state_dict() or None}``."""
+        return {
+            "fields": list(self.fields),
+            "normalizer": None if self.normalizer is None else self.normalizer.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the normaliser, also into datasets already built (Lightning restores after `setup`).
+
+        Raises:
+            DatasetError: the state is for other fields.
+            ValueError: the state was saved with the other ``normalize`` setting.
+        """
+        if list(state_dict["fields"]) != list(self.fields):
+            raise DatasetError(
+                f"The saved data module state is for fields {quoted(state_dict['fields'])}, but this data module "
+                f"reads {quoted(self.fields)} from {self.layout.path}. Pass fields= as when it was saved."
+            )
+        saved = state_dict["normalizer"]
+        if (saved is not None) != self.normalize:
+            raise ValueError(
+                f"The saved data module state was made with normalize={saved is not None}, but this data module "
+                f"has normalize={self.normalize}. Use the setting it was saved with."
+            )
+        self.normalizer = None if saved is None else Normalizer.from_state_dict(saved)
+        for dataset in self.datasets.values():
+            dataset.normalizer = self.normalizer
+
+    def describe(self) -> dict[str, Any]:
+        """A plain (JSON-ready) summary: file, fields, shapes, splits, windows and normalisation statistics."""
+        normalizer = self.normalizer
+        return {
+            "path": self.layout.path,
+            "fields": list(self.fields),
+            "channels": self.channels,
+            "spatial_shape": list(self.spatial_shape),
+            "trajectories": self.layout.num_samples,
+            "times": self.layout.num_times,
+            "task": self.task,
+            "history": self.history,
+            "horizon": self.horizon,
+            "eval_horizon": self.eval_horizon,
+            "stride": self.stride,
+            "splits": {name: [indices.start, indices.stop] for name, indices in self.splits.items()},
+            "items": {name: len(dataset) for name, dataset in self.datasets.items()},
+            "in_memory": {name: dataset.in_memory for name, dataset in self.datasets.items()},
+            "normalizer": None
+            if normalizer is None
+            else {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
+        }

@@ -61,7 +61,7 @@ def split_trajectories(count: int, split: tuple[float, float, float], *, path: s
 
 
 class PDEDataModule(lightning.LightningDataModule):
-    """Train/val/test loaders over one dataset file, split by trajectory and normalised on the training split.
+    """Train/val/test loaders over one dataset file, split by trajectory, with the training split's statistics.
 
     Batches are those of `WindowDataset` (``task="window"``: ``input`` (B, history, C, *S), ``target``
     (B, horizon, C, *S)) or `TrajectoryDataset` (``task="trajectory"``: ``trajectory`` (B, T, C, *S)). The train
@@ -79,7 +79,9 @@ class PDEDataModule(lightning.LightningDataModule):
         num_workers: DataLoader worker processes (0 reads in the main process).
         split: train, val and test fractions of the trajectories, in file order (see `split_trajectories`).
         in_memory: True holds each split in memory, False reads lazily, None chooses per split by size.
-        normalize: standardise every channel with the training split's mean and std.
+        normalize: fit every channel's mean and std on the training split, as ``normalizer`` (saved in
+            checkpoints). Items stay in physical units: the training tasks apply the statistics around the network,
+            so losses, metrics and rollouts are in physical units and a checkpoint alone can roll out.
         eval_horizon: target frames of val and test windows, for rollout validation; None uses ``horizon``.
         task: ``window`` (history -> horizon pairs) or ``trajectory`` (whole trajectories).
     """
@@ -150,9 +152,7 @@ class PDEDataModule(lightning.LightningDataModule):
 
     def _dataset(self, split: str, samples: range) -> BaseFieldDataset:
         if self.task == "trajectory":
-            return TrajectoryDataset(
-                self.path, fields=self.fields, samples=samples, in_memory=self.in_memory, normalizer=self.normalizer
-            )
+            return TrajectoryDataset(self.path, fields=self.fields, samples=samples, in_memory=self.in_memory)
         eval_horizon = self.horizon if self.eval_horizon is None else self.eval_horizon
         return WindowDataset(
             self.path,
@@ -162,7 +162,6 @@ class PDEDataModule(lightning.LightningDataModule):
             stride=self.stride,
             samples=samples,
             in_memory=self.in_memory,
-            normalizer=self.normalizer,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -193,7 +192,7 @@ class PDEDataModule(lightning.LightningDataModule):
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the normaliser, also into datasets already built (Lightning restores after `setup`).
+        """Restore the normaliser (Lightning restores after `setup`, replacing the statistics it fitted).
 
         Raises:
             DatasetError: the state is for other fields.
@@ -211,8 +210,6 @@ class PDEDataModule(lightning.LightningDataModule):
                 f"has normalize={self.normalize}. Use the setting it was saved with."
             )
         self.normalizer = None if saved is None else Normalizer.from_state_dict(saved)
-        for dataset in self.datasets.values():
-            dataset.normalizer = self.normalizer
 
     def describe(self) -> dict[str, Any]:
         """A plain (JSON-ready) summary: file, fields, shapes, splits, windows and normalisation statistics."""

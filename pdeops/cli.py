@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pdeops {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in LIGHTNING_COMMANDS:  # listed for --help; main() hands them to LightningCLI before parsing
+        commands.add_parser(name, help=f"LightningCLI {name}: pdeops {name} -c configs/<dataset>/<model>.yaml")
     demo = commands.add_parser("demo", help="run the demonstration on embedded defaults")
     demo.add_argument("--resolution", type=int, default=64, help="grid points per side (default 64)")
     demo.add_argument("--samples", type=int, default=4, help="trajectories solved at once (default 4)")
@@ -157,7 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in LIGHTNING_COMMANDS:  # LightningCLI parses these itself (configs, --help, links)
+        from pdeops.training.cli import run_lightning
+
+        run_lightning(argv)
+        return 0
     args = build_parser().parse_args(argv)
     if getattr(args, "device", "cpu").startswith("cuda"):
         import torch

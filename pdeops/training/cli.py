@@ -1,0 +1,65 @@
+"""``pdeops fit|validate|test|predict``: LightningCLI over the tasks and ``PDEDataModule``.
+
+What the data fixes, the CLI links so that model and data cannot disagree (``apply_on="instantiate"``: the data
+module reads the file first):
+
+- the task's ``channels``, ``spatial_dims``, ``history``, ``unroll`` (= ``data.horizon``) and ``rollout_steps``
+  (= ``data.eval_horizon``);
+- the network's ``in_channels`` (``history × channels`` for window tasks, ``channels`` for trajectories) and
+  ``out_channels`` (``channels``).
+
+Checkpoints: ``ModelCheckpoint`` keeps the best by the validation rollout error and ``last.ckpt``, in
+``<trainer.default_root_dir>/checkpoints``, so ``--ckpt_path last`` resumes the run in that directory.
+"""
+
+from lightning.pytorch import LightningModule
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from pdeops.data.datamodule import PDEDataModule
+
+
+def _network_in_channels(data: PDEDataModule) -> int:
+    return data.history * data.channels if data.task == "window" else data.channels
+
+
+class PDEopsCLI(LightningCLI):
+    """LightningCLI with pdeops' links and checkpointing defaults."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/rollout_l2",
+                "checkpoint.mode": "min",
+                "checkpoint.save_last": True,
+                "checkpoint.filename": "best-{epoch}-{step}",
+            }
+        )
+        parser.link_arguments(
+            "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=lambda root: f"{root or '.'}/checkpoints"
+        )
+        links = {
+            "model.init_args.channels": lambda d: d.channels,
+            "model.init_args.spatial_dims": lambda d: len(d.spatial_shape),
+            "model.init_args.history": lambda d: d.history,
+            "model.init_args.unroll": lambda d: d.horizon,
+            "model.init_args.rollout_steps": lambda d: d.eval_horizon or d.horizon,
+            "model.init_args.model.init_args.in_channels": _network_in_channels,
+            "model.init_args.model.init_args.out_channels": lambda d: d.channels,
+        }
+        for target, compute in links.items():
+            parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")
+
+
+def run_lightning(args: list[str]) -> None:
+    """Run ``fit|validate|test|predict`` with LightningCLI's own argument handling (``--help`` lists all)."""
+    PDEopsCLI(
+        LightningModule,
+        PDEDataModule,
+        subclass_mode_model=True,
+        args=args,
+        seed_everything_default=0,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"default_root_dir": "runs/default"},
+    )

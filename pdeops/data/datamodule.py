@@ -2,17 +2,20 @@
 
 Splits are by trajectory index and fixed: the first trajectories train, the next validate, the last test (see
 `split_trajectories`), so a file generated with more samples keeps its earlier splits' trajectories where they were.
-Normalisation statistics are computed once on the training split, applied to every split, and saved in the data
-module's state, which Lightning stores in checkpoints.
+Normalisation statistics are computed once on the training split and saved in the data module's state, which
+Lightning stores in checkpoints; items stay in physical units and the training tasks apply the statistics.
 """
 
 import math
+import os
+from collections.abc import Iterator, Sized
 from functools import cached_property
 from itertools import accumulate
 from typing import Any, Literal
 
 import lightning
-from torch.utils.data import DataLoader
+import torch
+from torch.utils.data import DataLoader, RandomSampler
 
 from pdeops.data._errors import DatasetError, quoted
 from pdeops.data.datasets import (
@@ -58,6 +61,29 @@ def split_trajectories(count: int, split: tuple[float, float, float], *, path: s
             "those fractions."
         )
     return ranges
+
+
+class EpochSeededRandomSampler(RandomSampler):
+    """A shuffle that depends only on the run's seed and the epoch, so a run resumed at an epoch boundary sees the
+    same order as one that never stopped. Lightning calls ``set_epoch``; under DDP it swaps this (a
+    ``RandomSampler``) for its ``DistributedSampler``, which is seeded by epoch the same way.
+
+    Args:
+        data_source: the dataset.
+        seed: the base seed; default ``PL_GLOBAL_SEED`` (set by ``seed_everything``), else 0.
+    """
+
+    def __init__(self, data_source: Sized, seed: int | None = None) -> None:
+        super().__init__(data_source)
+        self.seed = int(os.environ.get("PL_GLOBAL_SEED", 0)) if seed is None else seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        yield from torch.randperm(len(self.data_source), generator=generator).tolist()
 
 
 class PDEDataModule(lightning.LightningDataModule):
@@ -176,10 +202,11 @@ class PDEDataModule(lightning.LightningDataModule):
     def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
         if not self.datasets:
             raise RuntimeError(f"Call setup() before {split}_dataloader() (a Lightning Trainer calls it for you).")
+        dataset = self.datasets[split]
         return DataLoader(
-            self.datasets[split],
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=EpochSeededRandomSampler(dataset) if shuffle else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

@@ -12,10 +12,14 @@ Checkpoints: ``ModelCheckpoint`` keeps the best by the validation rollout error 
 ``<trainer.default_root_dir>/checkpoints``, so ``--ckpt_path last`` resumes the run in that directory.
 """
 
+import sys
+from pathlib import Path
+
 from lightning.pytorch import LightningModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from pdeops.data import DatasetError
 from pdeops.data.datamodule import PDEDataModule
 
 
@@ -52,14 +56,53 @@ class PDEopsCLI(LightningCLI):
             parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")
 
 
-def run_lightning(args: list[str]) -> None:
-    """Run ``fit|validate|test|predict`` with LightningCLI's own argument handling (``--help`` lists all)."""
-    PDEopsCLI(
-        LightningModule,
-        PDEDataModule,
-        subclass_mode_model=True,
-        args=args,
-        seed_everything_default=0,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": "runs/default"},
-    )
+CHECKPOINT_ALIASES = ("last", "best", "hpc", "registry")
+
+
+def _check_checkpoint_path(args: list[str]) -> None:
+    """Refuse a ``--ckpt_path`` that names no file before anything is built (Lightning would fail at the end)."""
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "--ckpt_path" and i + 1 < len(args) else arg.partition("=")[2]
+        named = arg == "--ckpt_path" or arg.startswith("--ckpt_path=")
+        if named and value not in CHECKPOINT_ALIASES and not Path(value).is_file():
+            raise FileNotFoundError(
+                f"Checkpoint {value} does not exist. Pass the path of a .ckpt file, or --ckpt_path last to "
+                "resume from <trainer.default_root_dir>/checkpoints/last.ckpt."
+            )
+
+
+def _user_error(error: BaseException) -> BaseException | None:
+    """The bad-input error behind ``error`` (LightningCLI wraps errors raised inside argument links), if any."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DatasetError | FileNotFoundError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def run_lightning(args: list[str]) -> int:
+    """Run ``fit|validate|test|predict`` with LightningCLI's own argument handling (``--help`` lists all).
+
+    Returns:
+        The exit status: 0, or 2 after printing a one-paragraph message for bad input (a missing data file or
+        checkpoint); configuration errors (unknown keys, wrong types) are LightningCLI's own messages.
+    """
+    try:
+        _check_checkpoint_path(args)
+        PDEopsCLI(
+            LightningModule,
+            PDEDataModule,
+            subclass_mode_model=True,
+            args=None if args == sys.argv[1:] else args,  # LightningCLI warns when given both
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"default_root_dir": "runs/default"},
+        )
+    except Exception as error:
+        cause = _user_error(error)
+        if cause is None:
+            raise
+        print(f"pdeops {args[0]}: error: {cause}", file=sys.stderr)
+        return 2
+    return 0

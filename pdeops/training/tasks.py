@@ -8,9 +8,18 @@ network sees normalised fields and every loss and metric is computed in physical
 
 Losses are neuraloperator's ``LpLoss`` (relative L2 over space per sample and channel, mean over the batch: the
 reduction of Li et al.'s FNO experiments).
+
+Checkpoints are self-contained. The networks are constructor arguments that ``save_hyperparameters`` leaves out
+(they are modules, not settings, and LightningCLI drops them too), so each task also writes ``CHECKPOINT_KEY``: its
+own class path and, per network argument, the ``{"class_path", "init_args"}`` record (jsonargparse's layout) that
+rebuilds it, in plain data that ``torch.load(weights_only=True)`` reads. neuraloperator models, ``pdeops.models``
+among them, keep their constructor arguments (``_init_kwargs``), which is where the record comes from; another
+network gets ``None`` and must be passed to ``pdeops.evaluation.load_task`` by the caller.
 """
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
@@ -18,6 +27,58 @@ from neuralop.losses import LpLoss
 from torch import nn
 
 Tensor = torch.Tensor
+
+CHECKPOINT_KEY = "pdeops"
+"""The checkpoint entry ``{"task": class path, "modules": {argument: constructor_record(...) or None}}``."""
+
+_NEURALOP_METADATA = "_metadata"  # the state-dict entry where neuraloperator's BaseModel puts its _init_kwargs
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def class_path(cls: type) -> str:
+    """``module.QualifiedName`` of a class, which ``importlib`` resolves back to it."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def constructor_record(module: nn.Module) -> dict[str, Any] | None:
+    """How to rebuild ``module``: ``{"class_path": ..., "init_args": {...}}`` in plain data, or None if unknown.
+
+    The arguments come from neuraloperator's ``_init_kwargs`` (keyword arguments with the defaults filled in, the
+    positional ones under ``"args"``). An argument that is not plain data (numbers, strings, None, and lists, tuples
+    and dicts of them), e.g. the function ``non_linearity=F.gelu``, is left out when it is the constructor's
+    default, which rebuilding reuses; any other such argument makes the module unrecordable.
+
+    Args:
+        module: a network.
+
+    Returns:
+        The record, or None for a module that kept no constructor arguments or kept some that are not plain data.
+    """
+    recorded = getattr(module, "_init_kwargs", None)
+    if not isinstance(recorded, dict):
+        return None
+    parameters = inspect.signature(type(module)).parameters
+    positional = [name for name, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
+    args = tuple(recorded.get("args", ()))
+    if len(args) > len(positional):
+        return None
+    given = {name: value for name, value in recorded.items() if name in parameters}
+    given.update(zip(positional, args, strict=False))  # positional values, over the defaults filled in for them
+    init_args = {}
+    for name, value in given.items():
+        if _is_plain(value):
+            init_args[name] = value
+        elif value is not parameters[name].default:
+            return None
+    return {"class_path": class_path(type(module)), "init_args": init_args}
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_plain(item) for key, item in value.items())
+    return isinstance(value, _PLAIN)
 
 
 def relative_l2_per_step(pred: Tensor, true: Tensor) -> Tensor:
@@ -76,6 +137,32 @@ class BaseOperatorTask(L.LightningModule):
     def loss(self, pred: Tensor, true: Tensor) -> Tensor:
         """Relative L2 over space, mean over batch, time and channels; inputs ``(B, T, C, *S)``."""
         return self.loss_fn(pred.flatten(1, 2), true.flatten(1, 2))
+
+    # --- checkpoints -----------------------------------------------------------------------------------------------
+    @classmethod
+    def network_arguments(cls) -> list[str]:
+        """The constructor arguments typed ``nn.Module`` (``model``, and e.g. ``residual``), kept as attributes."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return [name for name, parameter in parameters.items() if parameter.annotation is nn.Module]
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Write ``CHECKPOINT_KEY`` (see the module docstring) and drop neuraloperator's ``_metadata`` entry.
+
+        That entry (``_init_kwargs`` again, functions included) is no tensor: it would stop ``weights_only``
+        loading, and the task's ``load_state_dict`` would reject it as an unexpected key.
+        """
+        checkpoint["state_dict"].pop(_NEURALOP_METADATA, None)
+        modules = {name: constructor_record(getattr(self, name)) for name in self.network_arguments()}
+        checkpoint[CHECKPOINT_KEY] = {"task": class_path(type(self)), "modules": modules}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # neuraloperator models add their init kwargs to state_dict() under an unprefixed "_metadata" key, which
+        # a strict load of the task then rejects; it is not a tensor of ours.
+        checkpoint["state_dict"].pop("_metadata", None)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """AdamW at lr 1e-3 from Python; ``pdeops fit`` replaces it with the config's optimizer and scheduler."""
+        return torch.optim.AdamW(self.parameters(), lr=1e-3)
 
 
 class AutoregressiveTask(BaseOperatorTask):

@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from pdeops.cli import main
-from pdeops.demo import DemoConfig, run_solver_demo
+from pdeops.demo import DemoConfig, run_demo
 
 
 def test_unknown_command_is_named_with_the_known_ones(capsys):
@@ -20,11 +20,21 @@ def test_console_script_runs_and_reports_its_version():
     assert out.stdout.startswith("pdeops ")
 
 
-def test_solver_demo_prints_its_tables_and_is_accurate():
+def test_demo_runs_end_to_end_on_a_small_config(tmp_path):
     lines: list[str] = []
-    figures = run_solver_demo(DemoConfig(resolution=32, samples=2, horizon=1.0, record_every=0.5), echo=lines.append)
+    config = DemoConfig(
+        samples=10,
+        resolution=16,
+        solve_resolution=32,
+        horizon=14.0,
+        epochs=2,
+        width=8,
+        modes=4,
+        out=str(tmp_path / "run"),
+    )
+    report = run_demo(config, echo=lines.append)
     text = "\n".join(lines)
-    assert "Taylor–Green" in text and "rk4cn vs etdrk4" in text
-    assert figures["taylor_green_error"]["etdrk4"] < 1e-10
-    assert figures["taylor_green_error"]["rk4cn"] < 1e-8
-    assert figures["scheme_gap_final"] < 1e-5
+    assert "[3/3]" in text and "| metric | model | persistence |" in text
+    for name in ("data.h5", "report.json", "report.md", "figures/snapshots.png", "figures/error_vs_time.png"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert report["steps"] == 5 and report["model"]["relative_l2"]["spacetime_mean"] > 0

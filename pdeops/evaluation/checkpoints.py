@@ -1,0 +1,199 @@
+"""Load a trained task from its checkpoint alone, and check a dataset file against what it was trained on.
+
+A checkpoint written by a pdeops task (``pdeops fit`` or any ``Trainer``) records, besides the weights, the task's
+class path, its hyperparameters and, per network argument, the ``{"class_path", "init_args"}`` record that rebuilds
+the network (see ``pdeops.training.tasks``). The data module's state and hyperparameters, which Lightning saves
+beside them, give the field names (the channel order) and the train/val/test split.
+
+Loading imports the modules that the checkpoint names, as LightningCLI does for a config's ``class_path``: load only
+checkpoints you trust.
+"""
+
+import importlib
+import inspect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from pdeops.data import DatasetError, open_dataset
+from pdeops.data._errors import quoted
+from pdeops.data.datasets import FieldLayout, read_layout
+from pdeops.training.tasks import CHECKPOINT_KEY, BaseOperatorTask
+
+DEFAULT_SPLIT = (0.8, 0.1, 0.1)
+_DATAMODULE_STATE = "PDEDataModule"  # Lightning stores a data module's state_dict under its class name
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unreadable, or does not say how to rebuild its task."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a checkpoint says about the data it was trained on.
+
+    Args:
+        fields: the fields in channel order, or None when it was trained without a ``PDEDataModule``.
+        split: the train, val and test fractions of the trajectories (``PDEDataModule``'s default if unknown).
+    """
+
+    fields: tuple[str, ...] | None
+    split: tuple[float, float, float]
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checkpoint's contents, tensors on the CPU, read with ``weights_only=True`` (no arbitrary objects).
+
+    Raises:
+        CheckpointError: the file is missing, a directory, or not a PyTorch checkpoint of plain data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise CheckpointError(
+            f"Checkpoint {path} {what}. Pass a .ckpt file: `pdeops fit` writes last.ckpt and best-*.ckpt to "
+            "<trainer.default_root_dir>/checkpoints."
+        )
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError... for a bad file
+        raise CheckpointError(
+            f"{path} cannot be read as a checkpoint of tensors and plain data ({type(error).__name__}: {error}). "
+            "Check that it is a complete .ckpt written by Lightning, or save it again with this version of pdeops."
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} holds no 'state_dict', so it is not a Lightning checkpoint.")
+    return checkpoint
+
+
+def load_task(path: str | os.PathLike[str], *, device: str = "cpu", **networks: nn.Module) -> BaseOperatorTask:
+    """The trained task of a checkpoint, rebuilt from the checkpoint alone, in eval mode on ``device``.
+
+    Args:
+        path: the ``.ckpt`` file.
+        device: where to put the task.
+        networks: networks to use instead of rebuilding them, by argument name (e.g. ``model=``), for a network
+            whose constructor arguments the checkpoint could not record, or for a checkpoint saved without them.
+
+    Returns:
+        The task (``AutoregressiveTask``, ``SpatiotemporalTask``, ...) with its weights and normalisation.
+
+    Raises:
+        CheckpointError: the checkpoint cannot be read, names no task, lacks a network's record, or its weights do
+            not fit the network.
+    """
+    return build_task(read_checkpoint(path), str(path), **networks).to(device)
+
+
+def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -> BaseOperatorTask:
+    """``load_task`` on contents already read by ``read_checkpoint``; ``source`` names the file in messages."""
+    record = checkpoint.get(CHECKPOINT_KEY, {})
+    hyperparameters = dict(checkpoint.get("hyper_parameters", {}))
+    cls = _task_class(source, record.get("task") or hyperparameters.get("_class_path"))
+    unknown = sorted(set(networks) - set(cls.network_arguments()))
+    if unknown:
+        raise CheckpointError(
+            f"{cls.__name__} takes no network argument {quoted(unknown)}; its networks are "
+            f"{quoted(cls.network_arguments())}."
+        )
+    modules = {
+        name: networks[name] if name in networks else _build_network(source, name, record.get("modules", {}))
+        for name in cls.network_arguments()
+    }
+    accepted = inspect.signature(cls.__init__).parameters  # drops LightningCLI's _class_path and _instantiator
+    arguments: dict[str, Any] = {key: value for key, value in hyperparameters.items() if key in accepted}
+    task = cls(**{**arguments, **modules})
+    task.on_load_checkpoint(checkpoint)  # as Lightning's load_from_checkpoint does before loading the weights
+    try:
+        task.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"The weights in {source} do not fit the rebuilt {cls.__name__}: {error}. If you passed a network, "
+            "build it with the arguments it was trained with."
+        ) from None
+    return task.eval()
+
+
+def _task_class(source: str, path: str | None) -> type[BaseOperatorTask]:
+    """The task class a checkpoint names, imported and checked to be a pdeops task."""
+    if path is None:
+        raise CheckpointError(
+            f"{source} does not say which task it holds (it was saved without pdeops' record, by an older pdeops "
+            "or another LightningModule). Load it with the task class directly, e.g. "
+            "AutoregressiveTask.load_from_checkpoint(path, model=<the network, built as in training>)."
+        )
+    cls = _import(source, path)
+    if not (isinstance(cls, type) and issubclass(cls, BaseOperatorTask)):
+        raise CheckpointError(f"{source} names {path!r} as its task, which is not a pdeops task (BaseOperatorTask).")
+    return cls
+
+
+def _build_network(source: str, name: str, records: dict[str, Any]) -> nn.Module:
+    """Rebuild network argument ``name`` from its ``{"class_path", "init_args"}`` record."""
+    record = records.get(name)
+    if record is None:
+        raise CheckpointError(
+            f"{source} cannot rebuild the task's {name!r} network: its constructor arguments were not recorded "
+            "(only neuraloperator models and pdeops.models record theirs). Build it as in training and pass it: "
+            f"load_task(path, {name}=<network>)."
+        )
+    cls = _import(source, record["class_path"])
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise CheckpointError(f"{source} names {record['class_path']!r} as its {name!r}, which is not an nn.Module.")
+    return cls(**record["init_args"])
+
+
+def _import(source: str, path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise CheckpointError(
+            f"{source} names the class {path!r}, which cannot be imported ({error}). Install or put on the path the "
+            "package that defines it."
+        ) from None
+
+
+def training_data(checkpoint: dict[str, Any]) -> TrainingData:
+    """The fields and split a checkpoint was trained with, from the data module's state and hyperparameters."""
+    state = checkpoint.get(_DATAMODULE_STATE) or {}
+    settings = checkpoint.get("datamodule_hyper_parameters") or {}
+    fields = state.get("fields") or settings.get("fields")
+    split = settings.get("split") or DEFAULT_SPLIT
+    return TrainingData(
+        fields=None if fields is None else tuple(str(name) for name in fields),
+        split=(float(split[0]), float(split[1]), float(split[2])),
+    )
+
+
+def matching_layout(
+    data_path: str | os.PathLike[str], task: BaseOperatorTask, training: TrainingData, checkpoint: str
+) -> FieldLayout:
+    """The layout of the task's fields in ``data_path``, checked against the task's channels and spatial axes.
+
+    Raises:
+        DatasetError: the file lacks a field the checkpoint was trained on.
+        ValueError: the file's channels or number of spatial axes differ from the task's.
+    """
+    if training.fields is not None:
+        with open_dataset(data_path) as dataset:
+            variables = [str(name) for name in dataset.data_vars]
+        missing = [name for name in training.fields if name not in variables]
+        if missing:
+            raise DatasetError(
+                f"{checkpoint} was trained on the fields {quoted(training.fields)}, but {data_path} has no "
+                f"{quoted(missing)} (its variables: {quoted(variables)}). Evaluate on a file with those fields, e.g. "
+                "one generated by the recipe the training data came from."
+            )
+    layout = read_layout(data_path, training.fields)
+    if len(layout.fields) != task.channels or len(layout.spatial_shape) != task.spatial_dims:
+        raise ValueError(
+            f"{checkpoint} holds a task for {task.channels} channel(s) on {task.spatial_dims} spatial axes, but "
+            f"{data_path} gives {len(layout.fields)} field(s) {quoted(layout.fields)} on the grid "
+            f"{layout.spatial_shape}. Use a data file like the one it was trained on."
+        )
+    return layout

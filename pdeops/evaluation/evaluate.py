@@ -1,0 +1,446 @@
+"""``evaluate``: score a checkpoint's rollouts against the stored ground truth, next to the persistence baseline.
+
+The task is rolled out from the first k stored frames of each test trajectory (``rollout``) and compared with the
+stored frames that follow, in float64, for ``steps`` steps. The persistence baseline (the last input frame, held) is
+scored the same way, so every number has a floor to beat. Scores (see ``pdeops.evaluation.metrics``):
+
+- relative L2 and L1 error per step, and per trajectory over the window (the mean over steps, and the space–time
+  norm ratio), each as mean and median over the trajectories;
+- the vorticity correlation per step and the time, after the last input frame, until it drops below 0.95 and 0.8;
+- for a 2-D ``vorticity`` field: energy and enstrophy over time, energy spectra, and band errors (low, mid, high
+  thirds of the resolved wavenumbers);
+- inference throughput, and for a native pdeops file the speed-up over the file's own reference solver producing
+  the same frames on the same device.
+
+``resolution=N`` evaluates zero-shot at another resolution: the stored truth is resampled spectrally
+(``solvers.Grid.resample``), not re-solved, so it is the stored solution's band-limited interpolant.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from pdeops.data.recipes import GenerationConfig, Setup, resolve
+from pdeops.evaluation import plots
+from pdeops.evaluation.metrics import (
+    correlation_per_step,
+    energy_and_enstrophy,
+    energy_spectrum_error,
+    relative_lp_per_step,
+    relative_lp_window,
+    summarize,
+    time_until_below,
+)
+from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
+from pdeops.training.tasks import class_path
+from solvers import Grid, energy_spectrum
+
+Tensor = torch.Tensor
+
+BANDS = ("low", "mid", "high")
+"""Names of ``metrics.DEFAULT_BANDS``: thirds of the largest resolved wavenumber."""
+THRESHOLDS = (0.95, 0.8)
+"""Correlation levels whose crossing times are reported."""
+RESAMPLED = "spectrally resampled from the stored resolution (solvers.Grid.resample), not re-solved"
+
+
+def evaluate(
+    checkpoint: str | os.PathLike[str],
+    data_path: str | os.PathLike[str],
+    *,
+    steps: int | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    samples: Sequence[int] | None = None,
+    device: str = "cpu",
+    resolution: int | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Roll the checkpoint's task out on the test trajectories and score it and the persistence baseline.
+
+    Args:
+        checkpoint: the ``.ckpt`` file.
+        data_path: a dataset file with the fields the task was trained on (any format ``open_dataset`` reads).
+        steps: steps to compare after the k input frames; None: to the end of the stored trajectories.
+        out_dir: where to write ``report.json``, ``report.md`` and ``figures/*.png``; None writes nothing.
+        samples: trajectory indices; None: the test split the checkpoint was trained with.
+        device: where the task and the reference solver run.
+        resolution: points per axis to evaluate at (zero-shot); the truth is resampled, not re-solved.
+        batch_size: trajectories per forward pass (and per reference-solver timing); None: all at once.
+
+    Returns:
+        The report, JSON-safe (non-finite numbers are None, and ``notes`` says where): ``model`` and
+        ``persistence`` scores, ``truth`` diagnostics, ``speed``, and what was evaluated.
+
+    Raises:
+        CheckpointError, DatasetError, ValueError: an unreadable checkpoint, a data file without the checkpoint's
+            fields or with other channels, or ``steps``, ``samples`` or ``resolution`` out of range.
+    """
+    inputs = prepare_rollout(checkpoint, data_path, samples=samples, steps=steps, device=device)
+    notes: list[str] = []
+    stored = inputs.read(inputs.history + inputs.steps).to(torch.float64)
+    stored_grid = _stored_grid(inputs, notes)
+    truth, grid = _at_resolution(stored, stored_grid, resolution, notes)
+    initial, target = truth[:, : inputs.history], truth[:, inputs.history :]
+    prediction, seconds = _timed_rollout(inputs, initial, batch_size)
+    lead = inputs.lead_times
+    if "time" not in inputs.layout.coords:
+        notes.append(f"{inputs.layout.path} has no time coordinate: times are counted in steps.")
+    vorticity = _vorticity_channel(inputs, grid, notes)
+    report = {
+        **_header(inputs, device, stored, truth),
+        "lead_times": lead,
+        "model": _scores(prediction, target, torch.from_numpy(lead), grid, vorticity),
+        "persistence": _scores(persistence(initial, inputs.steps), target, torch.from_numpy(lead), grid, vorticity),
+        "truth": None if vorticity is None or grid is None else _truth_diagnostics(target[:, :, vorticity], grid),
+        "speed": _speed(inputs, stored, stored_grid, lead, seconds, batch_size, device, notes),
+    }
+    safe = json_safe(report, notes)
+    if out_dir is not None:
+        write_report(safe, Path(out_dir), target[0], prediction[0])
+    return safe
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+def _stored_grid(inputs: RolloutInputs, notes: list[str]) -> Grid | None:
+    """The periodic grid of the stored frames (float64, CPU), or None for 3-D data (no spectral tools)."""
+    shape = inputs.layout.spatial_shape
+    if len(shape) > 2:
+        notes.append("3-D data: spectral diagnostics, resampling and the reference solver are left out.")
+        return None
+    if "domain_length" in inputs.attrs:
+        return Grid(shape, float(inputs.attrs["domain_length"]))
+    coords = [inputs.layout.coords.get(dim) for dim in inputs.layout.spatial_dims]
+    lengths = [n * float(c[1] - c[0]) for n, c in zip(shape, coords, strict=True) if c is not None and len(c) > 1]
+    if len(lengths) == len(shape):
+        return Grid(shape, lengths)
+    notes.append("The file gives no domain length: energy and enstrophy assume a unit domain.")
+    return Grid(shape, 1.0)
+
+
+def _at_resolution(
+    stored: Tensor, grid: Grid | None, resolution: int | None, notes: list[str]
+) -> tuple[Tensor, Grid | None]:
+    """The truth ``(N, T, C, *S)`` and its grid at ``resolution`` points per axis (resampled spectrally)."""
+    if resolution is None or (grid is not None and grid.shape == (resolution,) * grid.ndim):
+        return stored, grid
+    if grid is None:
+        raise ValueError(f"resolution={resolution} needs 1-D or 2-D data; leave it out for 3-D data.")
+    if resolution < 4:
+        raise ValueError(f"resolution must be at least 4 points per axis, got {resolution}.")
+    shape = (resolution,) * grid.ndim
+    notes.append(f"Zero-shot at {list(shape)} (trained and stored at {list(grid.shape)}): the truth is {RESAMPLED}.")
+    return grid.resample(stored, shape), grid.with_(shape=shape)
+
+
+def _vorticity_channel(inputs: RolloutInputs, grid: Grid | None, notes: list[str]) -> int | None:
+    """The channel of a 2-D ``vorticity`` field on a square domain, or None (then no vorticity diagnostics)."""
+    fields = inputs.layout.fields
+    if grid is None or grid.ndim != 2 or "vorticity" not in fields or grid.lengths[0] != grid.lengths[1]:
+        notes.append(
+            "No 2-D 'vorticity' field on a square domain: energy, enstrophy, spectra and band errors are left out."
+        )
+        return None
+    return fields.index("vorticity")
+
+
+def _header(inputs: RolloutInputs, device: str, stored: Tensor, truth: Tensor) -> dict[str, Any]:
+    resampled = stored.shape != truth.shape
+    return {
+        "checkpoint": str(Path(inputs.checkpoint).resolve()),
+        "data": inputs.layout.path,
+        "task": class_path(type(inputs.task)),
+        "fields": list(inputs.layout.fields),
+        "samples": [int(sample) for sample in inputs.samples],
+        "history": inputs.history,
+        "steps": inputs.steps,
+        "device": device,
+        "resolution": {
+            "stored": list(stored.shape[3:]),
+            "evaluated": list(truth.shape[3:]),
+            "truth": RESAMPLED if resampled else "stored frames",
+        },
+    }
+
+
+# --- scores -------------------------------------------------------------------------------------------------------
+def _scores(pred: Tensor, true: Tensor, lead: Tensor, grid: Grid | None, vorticity: int | None) -> dict[str, Any]:
+    """Every score of one prediction ``(N, T, C, *S)`` against the truth."""
+    scores = {
+        "relative_l2": _relative_error(pred, true, 2),
+        "relative_l1": _relative_error(pred, true, 1),
+        "correlation": _correlation(pred, true, lead),
+    }
+    if vorticity is not None and grid is not None:
+        scores.update(_vorticity_scores(pred[:, :, vorticity], true[:, :, vorticity], grid))
+    return scores
+
+
+def _relative_error(pred: Tensor, true: Tensor, p: int) -> dict[str, Tensor]:
+    """``summarize`` of the per-step error, and the space–time error's mean and median over trajectories."""
+    window = relative_lp_window(pred, true, p)
+    return {
+        **summarize(relative_lp_per_step(pred, true, p)),
+        "spacetime_mean": window.mean(),
+        "spacetime_median": median(window),
+    }
+
+
+def _correlation(pred: Tensor, true: Tensor, lead: Tensor) -> dict[str, Any]:
+    per_step = correlation_per_step(pred, true)
+    scores: dict[str, Any] = dict(summarize(per_step))
+    for threshold in THRESHOLDS:
+        times = time_until_below(per_step, threshold, lead)
+        scores[f"time_until_below_{threshold}"] = {"mean": times.mean(), "median": median(times)}
+    return scores
+
+
+def _vorticity_scores(pred: Tensor, true: Tensor, grid: Grid) -> dict[str, Any]:
+    """Energy, enstrophy, spectrum and band errors of predicted vorticity ``(N, T, n_x, n_y)``."""
+    energy, enstrophy = energy_and_enstrophy(pred, grid)
+    spectra = energy_spectrum_error(pred, true, grid)
+    band = spectra["band_error"]
+    return {
+        "energy": {"per_step_mean": energy.mean(0)},
+        "enstrophy": {"per_step_mean": enstrophy.mean(0)},
+        "spectrum": _spectrum_summary(spectra["spectrum_pred"]),
+        "band_error": {
+            name: {"per_step_mean": band[..., i].mean(0), "window_mean": band[..., i].mean()}
+            for i, name in enumerate(BANDS)
+        },
+    }
+
+
+def _truth_diagnostics(true: Tensor, grid: Grid) -> dict[str, Any]:
+    energy, enstrophy = energy_and_enstrophy(true, grid)
+    k, spectrum = energy_spectrum(grid.with_(dtype=torch.float64), true)
+    return {
+        "energy": {"per_step_mean": energy.mean(0)},
+        "enstrophy": {"per_step_mean": enstrophy.mean(0)},
+        "k": k,
+        "spectrum": _spectrum_summary(spectrum.mean(0)),
+    }
+
+
+def _spectrum_summary(spectrum: Tensor) -> dict[str, Tensor]:
+    """A sample-mean spectrum ``(T, K)``: its mean over the window and its last step."""
+    return {"window_mean": spectrum.mean(0), "final": spectrum[-1]}
+
+
+def median(values: Tensor) -> Tensor:
+    """The median of ``(N,)`` values, the mean of the middle two for even N; ``inf`` values sort last."""
+    ordered = values.to(torch.float64).sort().values
+    middle = (len(ordered) - 1) // 2
+    return ordered[middle : len(ordered) - middle].mean()
+
+
+# --- speed --------------------------------------------------------------------------------------------------------
+def _timed_rollout(inputs: RolloutInputs, initial: Tensor, batch_size: int | None) -> tuple[Tensor, float]:
+    """The rollout ``(N, steps, C, *S)`` and its wall time, after a one-step warm-up (kernels, FFT plans)."""
+    rollout(inputs.task, initial[:1], 1)
+    start = time.perf_counter()
+    prediction = rollout(inputs.task, initial, inputs.steps, batch_size=batch_size)  # returns on the CPU: synced
+    return prediction, time.perf_counter() - start
+
+
+def _speed(
+    inputs: RolloutInputs,
+    stored: Tensor,
+    stored_grid: Grid | None,
+    lead: np.ndarray,
+    model_seconds: float,
+    batch_size: int | None,
+    device: str,
+    notes: list[str],
+) -> dict[str, Any]:
+    """Model throughput, and the reference solver's on the first batch of trajectories."""
+    frames = len(inputs.samples) * inputs.steps
+    speed: dict[str, Any] = {
+        "device": device,
+        "model": {"seconds": model_seconds, "frames": frames, "frames_per_second": frames / model_seconds},
+        "reference": None,
+        "speedup": None,
+    }
+    reference = _reference_solver(inputs, device, notes) if stored_grid is not None else None
+    if reference is None or stored_grid is None:
+        return speed
+    setup, solve_grid, channel, dt = reference
+    count = min(len(inputs.samples), batch_size or len(inputs.samples))
+    u0 = stored_grid.resample(stored[:count, inputs.history - 1, channel], solve_grid.shape)
+    seconds = _time_solver(setup, u0.to(device=solve_grid.device, dtype=solve_grid.dtype), lead, dt)
+    per_second = count * inputs.steps / seconds
+    speed["reference"] = {
+        "seconds": seconds,
+        "frames": count * inputs.steps,
+        "frames_per_second": per_second,
+        "solve_resolution": list(solve_grid.shape),
+        "recipe": inputs.attrs.get("recipe"),
+    }
+    speed["speedup"] = speed["model"]["frames_per_second"] / per_second
+    return speed
+
+
+def _reference_solver(inputs: RolloutInputs, device: str, notes: list[str]) -> tuple[Setup, Grid, int, float] | None:
+    """The recipe's solver at the file's solve resolution on ``device``, its grid, the field's channel and dt."""
+    attrs = inputs.attrs
+    if attrs.get("source_format") != "pdeops" or "config" not in attrs:
+        notes.append(
+            f"Speed-up omitted: {inputs.layout.path} is not a native pdeops file, so its reference solver is unknown."
+        )
+        return None
+    try:
+        config = dataclasses.replace(GenerationConfig(**json.loads(attrs["config"])), device=device)
+        resolved = resolve(config)
+    except (TypeError, ValueError) as error:  # a config written by another version of pdeops
+        notes.append(f"Speed-up omitted: the file's generation config cannot be rebuilt ({error}).")
+        return None
+    field = resolved.recipe.field
+    if field not in inputs.layout.fields:
+        notes.append(f"Speed-up omitted: the recipe solves {field!r}, which the task does not predict.")
+        return None
+    shape = (resolved.solve_resolution,) * len(inputs.layout.spatial_shape)
+    grid = Grid(shape, resolved.recipe.length, dtype=getattr(torch, config.dtype), device=device)
+    setup = resolved.recipe.build(grid, resolved.params, resolved)
+    return setup, grid, inputs.layout.fields.index(field), resolved.dt
+
+
+def _time_solver(setup: Setup, u0: Tensor, lead: np.ndarray, dt: float) -> float:
+    """Seconds the solver takes from ``u0`` through the frames at ``lead`` times, after a one-step warm-up.
+
+    Stepping frame by frame (for the progress bar) restarts the clock at 0 each time, which is exact for the
+    recipes' autonomous equations (no explicitly time-dependent forcing) and costs one extra FFT per frame.
+    """
+    intervals = np.diff(lead, prepend=0.0)
+    setup.solve(u0[:1], [0.0, dt])  # warm-up: kernels and FFT plans, as for the model
+    _synchronize(u0.device)
+    start = time.perf_counter()
+    state = u0
+    for interval in tqdm(intervals, desc="reference solver", unit="frame"):
+        state = setup.solve(state, [0.0, float(interval)])[:, -1]
+    _synchronize(u0.device)
+    return time.perf_counter() - start
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# --- report -------------------------------------------------------------------------------------------------------
+def json_safe(report: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """``report`` with tensors as lists and non-finite floats as None; adds ``notes`` (plus where None stands for
+    a non-finite number) under ``"notes"``."""
+    replaced: list[str] = []
+    safe = _plain(report, "", replaced)
+    if replaced:
+        places = ", ".join(dict.fromkeys(replaced))
+        notes.append(
+            f"null stands for a non-finite number (inf or nan) at: {places}. A correlation time is inf when the "
+            "correlation stays above the threshold for the whole window; a band error is nan when the truth has "
+            "no energy in that band."
+        )
+    return {**safe, "notes": notes}
+
+
+def _plain(value: Any, path: str, replaced: list[str]) -> Any:
+    if isinstance(value, Tensor | np.ndarray):
+        value = value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, dict):
+        return {str(key): _plain(item, f"{path}.{key}" if path else str(key), replaced) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item, f"{path}[]", replaced) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        replaced.append(path)
+        return None
+    return value
+
+
+def key_steps(steps: int) -> list[int]:
+    """A few steps to show (1-based): the first, a quarter, half and the last."""
+    return sorted({1, max(1, steps // 4), max(1, steps // 2), steps})
+
+
+def write_report(report: dict[str, Any], out_dir: Path, truth: Tensor, prediction: Tensor) -> None:
+    """Write ``report.json``, ``report.md`` and the figures for one sample's ``truth``/``prediction``
+    ``(T, C, *S)``."""
+    figures = out_dir / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    (out_dir / "report.md").write_text(markdown(report))
+    lead = np.asarray(report["lead_times"], dtype=np.float64)
+    steps = key_steps(report["steps"])
+    plots.plot_snapshots(
+        truth[:, 0].numpy(), prediction[:, 0].numpy(), lead, steps, report["fields"][0], figures / "snapshots.png"
+    )
+    plots.plot_error_vs_time(
+        lead, {name: report[name] for name in ("model", "persistence")}, figures / "error_vs_time.png"
+    )
+    if report["truth"] is not None:
+        spectra = {"truth": report["truth"]["spectrum"]["final"]}
+        spectra.update({name: report[name]["spectrum"]["final"] for name in ("model", "persistence")})
+        plots.plot_spectra(np.asarray(report["truth"]["k"]), spectra, lead[-1], figures / "spectra.png")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A short human summary of ``report``: model vs persistence, errors at a few steps, correlation times, speed."""
+    lines = [
+        f"# Evaluation of `{report['checkpoint']}`",
+        "",
+        f"Data `{report['data']}`, fields {', '.join(report['fields'])}: {len(report['samples'])} trajectories, "
+        f"{report['history']} input frames, {report['steps']} steps, evaluated at {report['resolution']['evaluated']} "
+        f"({report['resolution']['truth']}).",
+        "",
+        "| metric | model | persistence |",
+        "|---|---|---|",
+    ]
+    for label, get in _table_rows(report):
+        lines.append(f"| {label} | {_fmt(get(report['model']))} | {_fmt(get(report['persistence']))} |")
+    lines += ["", _speed_line(report["speed"])]
+    if report["notes"]:
+        lines += ["", "Notes:", *(f"- {note}" for note in report["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def _table_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [
+        ("relative L2, space–time, mean", lambda s: s["relative_l2"]["spacetime_mean"]),
+        ("relative L2, space–time, median", lambda s: s["relative_l2"]["spacetime_median"]),
+        ("relative L1, space–time, mean", lambda s: s["relative_l1"]["spacetime_mean"]),
+    ]
+    for step in key_steps(report["steps"]):
+        label = f"relative L2 at step {step} (t + {report['lead_times'][step - 1]:.3g})"
+        rows.append((label, lambda s, i=step - 1: s["relative_l2"]["per_step_mean"][i]))
+    for threshold in THRESHOLDS:
+        key = f"time_until_below_{threshold}"
+        rows.append(
+            (f"time until correlation < {threshold}, median", lambda s, key=key: s["correlation"][key]["median"])
+        )
+    if report["truth"] is not None:
+        for band in BANDS:
+            rows.append((f"{band}-band error, window mean", lambda s, band=band: s["band_error"][band]["window_mean"]))
+    return rows
+
+
+def _speed_line(speed: dict[str, Any]) -> str:
+    model = f"Model: {_fmt(speed['model']['frames_per_second'])} frames/s on {speed['device']}"
+    if speed["reference"] is None:
+        return model + " (no reference solver timing; see notes)."
+    reference = speed["reference"]
+    return (
+        f"{model}; reference solver ({reference['recipe']}, {reference['solve_resolution']}): "
+        f"{_fmt(reference['frames_per_second'])} frames/s; speed-up {_fmt(speed['speedup'])}x."
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

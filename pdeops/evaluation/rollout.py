@@ -1,0 +1,284 @@
+"""Rollouts: advance a trained task from stored initial frames, and write the predictions as a dataset file.
+
+``rollout`` advances any pdeops operator task: a one-step task (``AutoregressiveTask`` and its subclasses) one frame
+at a time from its last ``history`` frames, a spatiotemporal task (``SpatiotemporalTask``) ``output_steps`` frames at
+a time from its last ``input_steps`` frames. ``write_rollout`` does this from a checkpoint and a data file and writes
+the prediction in the native format, so every reader and metric of pdeops can open it like ground truth.
+"""
+
+import datetime
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5netcdf
+import h5py
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from pdeops import __version__
+from pdeops.data import DatasetError, open_dataset
+from pdeops.data.datamodule import split_trajectories
+from pdeops.data.datasets import FieldLayout, FrameReader, check_samples
+from pdeops.data.generate import FORMAT_VERSION
+from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
+from pdeops.training.tasks import AutoregressiveTask, BaseOperatorTask, SpatiotemporalTask, class_path
+
+Tensor = torch.Tensor
+
+
+def input_frames(task: BaseOperatorTask) -> int:
+    """k, the frames a task reads to predict: ``history`` or ``input_steps``."""
+    if isinstance(task, AutoregressiveTask):
+        return task.history
+    if isinstance(task, SpatiotemporalTask):
+        return task.input_steps
+    raise TypeError(
+        f"rollout supports AutoregressiveTask and SpatiotemporalTask (and their subclasses), got {type(task).__name__}."
+    )
+
+
+def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: int | None = None) -> Tensor:
+    """Predict ``steps`` frames after ``initial``, in eval mode and under ``torch.inference_mode()``.
+
+    The frames go to the task's device as float32 (the dtype of the trained network) ``batch_size`` trajectories
+    at a time, and the prediction comes back to ``initial``'s device.
+
+    Args:
+        task: a trained task (``load_task``), float32.
+        initial: ``(B, K, C, *S)`` in physical units with ``K ≥ k`` (``input_frames(task)``); the last k are used.
+        steps: frames to predict, ≥ 1.
+        batch_size: trajectories per forward pass; None: all at once.
+
+    Returns:
+        ``(B, steps, C, *S)`` float32, physical units.
+    """
+    k = input_frames(task)
+    _check_initial(task, initial, k)
+    if steps < 1 or (batch_size is not None and batch_size < 1):
+        raise ValueError(f"steps and batch_size must be >= 1, got steps={steps}, batch_size={batch_size}.")
+    chunk = batch_size or initial.shape[0]
+    device = task.norm_mean.device
+    was_training = task.training
+    task.eval()
+    outputs = []
+    try:
+        with torch.inference_mode():
+            starts = range(0, initial.shape[0], chunk)
+            for start in tqdm(starts, desc="rollout", unit="batch", disable=len(starts) < 2):
+                frames = initial[start : start + chunk, -k:].to(device=device, dtype=torch.float32)
+                outputs.append(_advance(task, frames, steps).to(initial.device))
+    finally:
+        task.train(was_training)
+    return torch.cat(outputs)
+
+
+def _check_initial(task: BaseOperatorTask, initial: Tensor, k: int) -> None:
+    expected = f"(B >= 1, K >= {k}, C={task.channels}, *S with {task.spatial_dims} axes)"
+    if (
+        initial.ndim != 3 + task.spatial_dims
+        or initial.shape[0] == 0
+        or initial.shape[1] < k
+        or initial.shape[2] != task.channels
+    ):
+        raise ValueError(
+            f"initial must be {expected}, got shape {tuple(initial.shape)}. Pass at least {k} frames of the "
+            f"{task.channels} field(s) the task was trained on, channels-first."
+        )
+
+
+def _advance(task: BaseOperatorTask, frames: Tensor, steps: int) -> Tensor:
+    """``(B, k, C, *S) -> (B, steps, C, *S)``: one-step tasks step by step, spatiotemporal ones block by block."""
+    if isinstance(task, AutoregressiveTask):
+        return task.rollout(frames, steps)
+    blocks, window, produced = [], frames, 0
+    while produced < steps:
+        block = task(window)
+        blocks.append(block)
+        produced += block.shape[1]
+        window = torch.cat([window, block], dim=1)[:, -frames.shape[1] :]
+    return torch.cat(blocks, dim=1)[:, :steps]
+
+
+def persistence(initial: Tensor, steps: int) -> Tensor:
+    """The persistence baseline: the last frame of ``initial`` ``(B, K, C, *S)`` repeated, ``(B, steps, C, *S)``."""
+    return initial[:, -1:].expand(-1, steps, *initial.shape[2:]).clone()
+
+
+@dataclass(frozen=True)
+class RolloutInputs:
+    """A checkpoint's task and the data file's matching trajectories, checked against each other.
+
+    Args:
+        checkpoint: the checkpoint path.
+        task: the loaded task, in eval mode on the chosen device.
+        layout: the task's fields in the data file.
+        attrs: the data file's attributes.
+        samples: the trajectories to roll out.
+        history: k, the stored frames a rollout starts from.
+        steps: frames to predict after them.
+    """
+
+    checkpoint: str
+    task: BaseOperatorTask
+    layout: FieldLayout
+    attrs: dict[str, Any]
+    samples: Sequence[int]
+    history: int
+    steps: int
+
+    def read(self, frames: int) -> Tensor:
+        """The first ``frames`` stored frames of each trajectory, ``(N, frames, C, *S)`` in the file's dtype."""
+        reader = FrameReader(self.layout)
+        try:
+            return torch.stack([torch.from_numpy(reader.read(sample, 0, frames)) for sample in self.samples])
+        finally:
+            reader.close()
+
+    @property
+    def times(self) -> np.ndarray:
+        """``(steps,)``: the file's times of the predicted frames, or their frame indices if it has none."""
+        return self._frame_times[self.history : self.history + self.steps]
+
+    @property
+    def lead_times(self) -> np.ndarray:
+        """``(steps,)``: the time of each predicted frame since the last input frame (in frames if no times)."""
+        return self.times - self._frame_times[self.history - 1]
+
+    @property
+    def _frame_times(self) -> np.ndarray:
+        times = self.layout.coords.get("time", np.arange(self.layout.num_times))
+        return np.asarray(times, dtype=np.float64)
+
+
+def prepare_rollout(
+    checkpoint: str | os.PathLike[str],
+    data_path: str | os.PathLike[str],
+    *,
+    samples: Sequence[int] | None = None,
+    steps: int | None = None,
+    device: str = "cpu",
+) -> RolloutInputs:
+    """Load the task, match it to the data file, and choose the trajectories and the number of steps.
+
+    Args:
+        checkpoint: the ``.ckpt`` file.
+        data_path: a dataset file with the fields the task was trained on.
+        samples: trajectory indices; None: the test split the checkpoint was trained with.
+        steps: frames to predict; None: to the end of the stored trajectories.
+        device: where the task runs.
+
+    Raises:
+        CheckpointError, DatasetError, ValueError: see ``load_task``, ``matching_layout``; steps out of range.
+    """
+    contents = read_checkpoint(checkpoint)
+    task = build_task(contents, str(checkpoint)).to(device)
+    training = training_data(contents)
+    layout = matching_layout(data_path, task, training, str(checkpoint))
+    with open_dataset(data_path) as dataset:
+        attrs = dict(dataset.attrs)
+    if samples is None:
+        samples = split_trajectories(layout.num_samples, training.split, path=layout.path)["test"]
+    k = input_frames(task)
+    available = layout.num_times - k
+    steps = available if steps is None else steps
+    if not 1 <= steps <= available:
+        raise ValueError(
+            f"{layout.path} has {layout.num_times} frames per trajectory; after the task's {k} input frames that "
+            f"leaves 1 to {available} steps to compare, got steps={steps}."
+        )
+    return RolloutInputs(str(checkpoint), task, layout, attrs, check_samples(layout, samples), k, steps)
+
+
+def write_rollout(
+    checkpoint: str | os.PathLike[str],
+    data_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    samples: Sequence[int] | None = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    overwrite: bool = False,
+) -> Path:
+    """Roll the checkpoint's task out from the first k stored frames and write the prediction as a dataset file.
+
+    The file is in the native format (NetCDF-4 through h5netcdf, ``pdeops_format`` set, so ``open_dataset`` and
+    ``xarray.open_dataset(path, engine="h5netcdf")`` read it): one float32 variable per field with dims
+    ``(sample, time, *spatial)``, e.g. ``(sample, time, x, y)``; coordinates ``sample`` (the source's trajectory
+    indices), ``time`` (the source's times of the predicted frames) and the source's spatial ones; attributes naming
+    the checkpoint, the data file, the samples and k. It is written to ``<out>.partial``, then renamed.
+
+    Args:
+        checkpoint: the ``.ckpt`` file.
+        data_path: the dataset file the initial frames come from.
+        out: the file to write.
+        samples: trajectory indices; None: the checkpoint's test split.
+        steps: frames to predict; None: to the end of the stored trajectories.
+        batch_size: trajectories per forward pass; None: all at once.
+        device: where the task runs.
+        overwrite: replace an existing file at ``out``.
+
+    Returns:
+        The path of the written file.
+    """
+    out = Path(out)
+    if out.exists() and (not overwrite or out.resolve() == Path(data_path).resolve()):
+        raise DatasetError(
+            f"{out} already exists. Choose another path, or pass overwrite=True to replace it (never the data file "
+            "the rollout starts from)."
+        )
+    inputs = prepare_rollout(checkpoint, data_path, samples=samples, steps=steps, device=device)
+    prediction = rollout(inputs.task, inputs.read(inputs.history), inputs.steps, batch_size=batch_size)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        _write(partial, inputs, prediction)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out)
+    return out
+
+
+def _write(path: Path, inputs: RolloutInputs, prediction: Tensor) -> None:
+    """Write ``prediction`` ``(N, steps, C, *S)`` as a native file (see ``write_rollout``)."""
+    layout = inputs.layout
+    dims = ("sample", "time", *layout.spatial_dims)
+    with h5netcdf.File(path, "w") as f:
+        f.dimensions = {
+            "sample": len(inputs.samples),
+            "time": inputs.steps,
+            **dict(zip(dims[2:], layout.spatial_shape, strict=True)),
+        }
+        f.create_variable("sample", ("sample",), data=np.asarray(inputs.samples, dtype=np.int64))
+        f.create_variable("time", ("time",), data=inputs.times)
+        for name in layout.spatial_dims:
+            if name in layout.coords:
+                f.create_variable(name, (name,), data=np.asarray(layout.coords[name], dtype=np.float64))
+        for channel, name in enumerate(layout.fields):
+            data = prediction[:, :, channel].cpu().numpy()
+            f.create_variable(name, dims, data=data, chunks=(1, 1, *layout.spatial_shape))
+    with h5py.File(path, "a") as f:  # h5py writes str attributes as variable-length UTF-8, as NetCDF-4 reads them
+        f.attrs.update(_attributes(inputs))
+
+
+def _attributes(inputs: RolloutInputs) -> dict[str, Any]:
+    source = inputs.attrs
+    copied: dict[str, Any] = {name: source[name] for name in ("recipe", "domain_length") if name in source}
+    return {
+        "pdeops_format": FORMAT_VERSION,
+        "description": "model rollout: predicted trajectories, not ground truth",
+        "checkpoint": str(Path(inputs.checkpoint).resolve()),
+        "task": class_path(type(inputs.task)),
+        "data": inputs.layout.path,
+        "samples": np.asarray(inputs.samples, dtype=np.int64),
+        "history": inputs.history,
+        "initial_frames": f"the first {inputs.history} stored frames of each sample of the data file",
+        "steps": inputs.steps,
+        **copied,
+        "pdeops_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,162 @@
+"""Data pipeline speed and memory.
+
+1. Window throughput (samples/s) of ``WindowDataset`` (history 10 → 1, shuffled, batch 20) on a ≥ 1 GB native file:
+   lazy and in-memory, with 0 and 2 DataLoader workers; against the training step rate of the FNO baseline
+   (neuraloperator FNO, width 32, 16×16 modes, 64²) on the same batch. Target: loader ≥ 3 × the model.
+2. Peak RSS of a fresh process reading random lazy windows from a 1 GB and a 4 GB file (must not grow with size).
+3. Generation throughput (samples/s) of ``ns2d-fno`` stored at 64² (solved at 128², the recipe's dt).
+
+    python scripts/bench_data.py [--dir /tmp/pdeops-bench] [--sizes-gb 1 4] [--quick]
+
+Files are written once into ``--dir`` (random fields in the native layout; content does not affect I/O). Prints a
+table and, last, one JSON line.
+"""
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5netcdf
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from pdeops.data import WindowDataset
+from pdeops.data.generate import generate
+from pdeops.data.recipes import GenerationConfig
+from pdeops.models import FNO
+
+N, T, HISTORY, BATCH = 64, 51, 10, 20
+
+
+def write_file(path: Path, gigabytes: float) -> Path:
+    """A native-layout file of random float32 vorticity (sample, 51, 64, 64) of about ``gigabytes`` GB."""
+    samples = math.ceil(gigabytes * 1e9 / (T * N * N * 4))
+    if path.exists():
+        return path
+    partial = path.with_name(path.name + ".partial")
+    rng = np.random.default_rng(0)
+    with h5netcdf.File(partial, "w") as f:
+        f.dimensions = {"sample": samples, "time": T, "x": N, "y": N}
+        f.create_variable("time", ("time",), data=np.arange(T, dtype=np.float64))
+        f.create_variable("x", ("x",), data=np.arange(N) / N)
+        f.create_variable("y", ("y",), data=np.arange(N) / N)
+        field = f.create_variable("vorticity", ("sample", "time", "x", "y"), dtype="float32", chunks=(1, 1, N, N))
+        for start in range(0, samples, 64):
+            stop = min(start + 64, samples)
+            field[start:stop] = rng.standard_normal((stop - start, T, N, N), dtype=np.float32)
+        f.attrs["pdeops_format"] = "1"
+    partial.rename(path)
+    return path
+
+
+def loader_samples_per_s(path: Path, in_memory: bool, workers: int, batches: int) -> float:
+    dataset = WindowDataset(path, history=HISTORY, horizon=1, in_memory=in_memory)
+    generator = torch.Generator().manual_seed(0)
+    loader = DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=workers, generator=generator)
+    iterator = iter(loader)
+    next(iterator)  # worker start-up and file opening are not throughput
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches * BATCH / (time.perf_counter() - start)
+
+
+def model_samples_per_s(steps: int) -> float:
+    from neuralop.losses import LpLoss
+
+    network = FNO([16, 16], HISTORY, 1, 32)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
+    loss_fn = LpLoss(d=2, p=2, reduction="mean")
+    x, y = torch.randn(BATCH, HISTORY, N, N), torch.randn(BATCH, 1, N, N)
+    for i in range(steps + 2):
+        if i == 2:
+            start = time.perf_counter()
+        loss = loss_fn(network(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+RSS_PROBE = """
+import resource, sys, torch
+from pdeops.data import WindowDataset
+dataset = WindowDataset(sys.argv[1], history=10, horizon=1, in_memory=False)
+generator = torch.Generator().manual_seed(0)
+for index in torch.randint(len(dataset), (int(sys.argv[2]),), generator=generator).tolist():
+    dataset[index]
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_rss_mb(path: Path, reads: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_PROBE, str(path), str(reads)], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def generation_samples_per_s(samples: int) -> float:
+    config = GenerationConfig(
+        recipe="ns2d-fno", samples=samples, resolution=64, solve_resolution=128, horizon=1.0, record_every=1.0
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        generate(config, Path(directory) / "g.h5", batch_size=samples)
+        seconds = time.perf_counter() - start
+    return samples / seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "pdeops-bench"))
+    parser.add_argument("--sizes-gb", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument("--quick", action="store_true", help="fewer batches and reads (a smoke run)")
+    args = parser.parse_args(argv)
+    directory = Path(args.dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    batches, reads = (10, 200) if args.quick else (50, 2000)
+    files = {gb: write_file(directory / f"windows_{gb:g}gb.h5", gb) for gb in args.sizes_gb}
+    first = files[args.sizes_gb[0]]
+    loader = {
+        f"{'memory' if memory else 'lazy'}_{workers}w": loader_samples_per_s(first, memory, workers, batches)
+        for memory in (False, True)
+        for workers in (0, 2)
+    }
+    model = model_samples_per_s(5 if args.quick else 20)
+    rss = {f"{gb:g}GB": peak_rss_mb(path, reads) for gb, path in files.items()}
+    generation = generation_samples_per_s(2 if args.quick else 8)
+    print(
+        f"# torch {torch.__version__}, threads {torch.get_num_threads()}, file {first.name} "
+        f"({first.stat().st_size / 1e9:.2f} GB), batch {BATCH}, history {HISTORY}"
+    )
+    print(f"{'path':>12} {'samples/s':>10} {'× FNO step rate':>16}")
+    for name, rate in loader.items():
+        print(f"{name:>12} {rate:>10.1f} {rate / model:>16.1f}")
+    print(f"{'FNO train':>12} {model:>10.1f}")
+    for name, mb in rss.items():
+        print(f"peak RSS, lazy random windows, {name} file: {mb:.0f} MB")
+    print(f"generation ns2d-fno (64² stored, 128² solved, 1 time unit, dt 1e-4): {generation:.3f} samples/s")
+    print(
+        json.dumps(
+            {
+                "benchmark": "data",
+                "loader_samples_per_s": {k: round(v, 1) for k, v in loader.items()},
+                "fno_train_samples_per_s": round(model, 1),
+                "min_loader_over_model": round(min(loader.values()) / model, 2),
+                "target_ratio": 3.0,
+                "peak_rss_mb": {k: round(v) for k, v in rss.items()},
+                "generation_samples_per_s": round(generation, 4),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

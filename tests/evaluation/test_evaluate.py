@@ -1,0 +1,270 @@
+"""Checkpoint loading, rollouts and ``evaluate`` on a tiny NS2D dataset and a briefly trained FNO.
+
+The hand computations read the ground truth through xarray and roll out through the task itself, so they share
+neither the data path nor the rollout loop with ``evaluate``; the persistence numbers are recomputed in numpy.
+"""
+
+import json
+from pathlib import Path
+
+import lightning
+import neuralop.models
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+import pdeops.models
+from pdeops.data import DatasetError, PDEDataModule, open_dataset
+from pdeops.data.generate import generate
+from pdeops.data.recipes import GenerationConfig
+from pdeops.evaluation import (
+    CheckpointError,
+    correlation_per_step,
+    energy_and_enstrophy,
+    energy_spectrum_error,
+    evaluate,
+    load_task,
+    relative_lp_per_step,
+    relative_lp_window,
+    rollout,
+    time_until_below,
+    write_rollout,
+)
+from pdeops.evaluation.checkpoints import build_task, read_checkpoint
+from pdeops.training import AutoregressiveTask, SpatiotemporalTask
+from pdeops.training.cli import run_lightning
+from solvers import Grid
+
+HISTORY = 2
+SAMPLES = [7, 8, 9]
+STEPS = 5
+
+
+def _network() -> pdeops.models.FNO:
+    return pdeops.models.FNO([4, 4], in_channels=2, out_channels=1, hidden_channels=8)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "ns2d.h5"
+    config = GenerationConfig(
+        recipe="ns2d-fno", samples=10, resolution=16, solve_resolution=32, horizon=6.0, record_every=0.5, dt=5e-3
+    )
+    return generate(config, path)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, data: Path) -> tuple[AutoregressiveTask, Path]:
+    """A task trained for two epochs with a real Trainer, and its checkpoint."""
+    root = tmp_path_factory.mktemp("run")
+    torch.manual_seed(0)
+    datamodule = PDEDataModule(str(data), fields=["vorticity"], history=2, horizon=1, eval_horizon=3, batch_size=4)
+    task = AutoregressiveTask(_network(), history=HISTORY, channels=1, spatial_dims=2, rollout_steps=3)
+    trainer = lightning.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=root,
+    )
+    trainer.fit(task, datamodule)
+    checkpoint = root / "model.ckpt"
+    trainer.save_checkpoint(checkpoint)
+    return task.eval(), checkpoint
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory: pytest.TempPathFactory, data: Path, trained) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("report")
+    return evaluate(trained[1], data, steps=STEPS, samples=SAMPLES, out_dir=out), out
+
+
+def _truth(data: Path) -> torch.Tensor:
+    """The stored trajectories of ``SAMPLES``, ``(N, T, 1, 16, 16)`` float64, read through xarray."""
+    with xr.open_dataset(data, engine="h5netcdf") as dataset:
+        values = dataset["vorticity"].values[SAMPLES]
+    return torch.from_numpy(values).to(torch.float64)[:, :, None]
+
+
+def _lead_times(data: Path) -> torch.Tensor:
+    with xr.open_dataset(data, engine="h5netcdf") as dataset:
+        times = dataset["time"].values
+    return torch.from_numpy(times[HISTORY : HISTORY + STEPS] - times[HISTORY - 1])
+
+
+def test_load_task_rebuilds_the_trained_task_from_the_checkpoint_alone(trained):
+    task, checkpoint = trained
+    loaded = load_task(checkpoint)
+    assert type(loaded) is AutoregressiveTask and not loaded.training
+    assert loaded.history == HISTORY and loaded.channels == 1
+    expected = task.state_dict()
+    for name, value in loaded.state_dict().items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, expected[name]), name
+    assert bool(loaded.normalizer_fitted) and float(loaded.norm_std) != 1.0
+    # the record is plain data: the checkpoint loads without unpickling arbitrary objects
+    contents = torch.load(checkpoint, weights_only=True)
+    assert contents["pdeops"]["modules"]["model"]["class_path"] == "pdeops.models._fno.FNO"
+
+
+def test_load_task_reads_a_checkpoint_written_by_pdeops_fit(tmp_path: Path, data: Path):
+    config = tmp_path / "fit.yaml"
+    config.write_text(
+        "model:\n  class_path: pdeops.training.AutoregressiveTask\n  init_args:\n"
+        "    model:\n      class_path: pdeops.models.FNO\n      init_args: {n_modes: [4, 4], hidden_channels: 8}\n"
+        f"data: {{path: {data}, fields: [vorticity], history: 2, eval_horizon: 3, batch_size: 4}}\n"
+        "optimizer: {class_path: torch.optim.Adam}\n"
+        f"trainer: {{max_epochs: 1, default_root_dir: {tmp_path}, logger: false, enable_progress_bar: false}}\n"
+    )
+    run_lightning(["fit", "--config", str(config)])
+    task = load_task(tmp_path / "checkpoints" / "last.ckpt")
+    assert task.history == 2
+    assert rollout(task, torch.zeros(1, 2, 1, 16, 16), 2).shape == (1, 2, 1, 16, 16)
+
+
+def test_a_neuraloperator_network_round_trips_through_a_weights_only_checkpoint(tmp_path: Path):
+    """neuralop's own FNO keeps functions among its constructor arguments (non_linearity=F.gelu): the record leaves
+    out those at their defaults, and the state dict's ``_metadata`` copy of them is dropped."""
+    network = neuralop.models.FNO((4, 4), in_channels=2, out_channels=1, hidden_channels=8)
+    task = AutoregressiveTask(network, history=2)
+    contents = {"state_dict": task.state_dict(), "hyper_parameters": dict(task.hparams)}
+    task.on_save_checkpoint(contents)  # what Lightning calls when it saves
+    torch.save(contents, tmp_path / "raw.ckpt")
+    loaded = load_task(tmp_path / "raw.ckpt")
+    assert type(loaded.model) is neuralop.models.FNO
+    frames = torch.randn(1, 2, 1, 16, 16)
+    torch.testing.assert_close(rollout(loaded, frames, 2), rollout(task, frames, 2), rtol=0, atol=0)
+
+
+def test_a_network_without_a_record_must_be_passed(trained):
+    contents = read_checkpoint(trained[1])
+    contents["pdeops"]["modules"]["model"] = None
+    with pytest.raises(CheckpointError, match=r"load_task\(path, model=<network>\)"):
+        build_task(contents, "old.ckpt")
+    task = build_task(contents, "old.ckpt", model=_network())
+    assert torch.equal(task.norm_std, trained[0].norm_std)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path: Path, data: Path):
+    with pytest.raises(CheckpointError, match="does not exist.*checkpoints"):
+        load_task(tmp_path / "missing.ckpt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        evaluate(tmp_path / "missing.ckpt", data)
+
+
+def test_data_without_the_checkpoint_fields_is_a_clear_error(tmp_path: Path, trained):
+    other = tmp_path / "other.h5"
+    field = np.zeros((2, 4, 16, 16), dtype=np.float32)
+    dataset = xr.Dataset({"u": (("sample", "time", "x", "y"), field)}, attrs={"pdeops_format": "1"})
+    dataset.to_netcdf(other, engine="h5netcdf")
+    with pytest.raises(DatasetError, match="trained on the fields 'vorticity'.*has no 'vorticity'"):
+        evaluate(trained[1], other)
+
+
+def test_rollout_checks_the_channels(trained):
+    with pytest.raises(ValueError, match=r"C=1.*got shape \(1, 2, 3, 16, 16\)"):
+        rollout(trained[0], torch.zeros(1, 2, 3, 16, 16), 1)
+
+
+def test_rollout_equals_the_task_rollout_in_any_batch_size(trained, data: Path):
+    task = trained[0]
+    initial = _truth(data)[:, :HISTORY].float()
+    with torch.inference_mode():
+        expected = task.rollout(initial, 3)
+    batched = rollout(task, initial, 3, batch_size=2)
+    assert batched.shape == (3, 3, 1, 16, 16) and batched.dtype == torch.float32
+    torch.testing.assert_close(batched, expected, rtol=1e-5, atol=1e-6)
+
+
+class _NextBlock(torch.nn.Module):
+    """A trajectory network whose output is its input's last two frames plus one: ``(B, 2, C, *S)`` out."""
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return frames[:, -2:] + 1
+
+
+def test_rollout_chains_a_spatiotemporal_task_block_by_block():
+    task = SpatiotemporalTask(_NextBlock(), input_steps=2, output_steps=2, channels=1, spatial_dims=1)
+    initial = torch.tensor([10.0, 20.0]).reshape(1, 2, 1, 1).expand(1, 2, 1, 4)
+    predicted = rollout(task, initial, 5)[0, :, 0, 0]
+    assert predicted.tolist() == [11.0, 21.0, 12.0, 22.0, 13.0]
+
+
+def test_evaluate_equals_the_metrics_computed_by_hand(trained, data: Path, evaluation):
+    report = evaluation[0]
+    truth = _truth(data)
+    target = truth[:, HISTORY : HISTORY + STEPS]
+    with torch.inference_mode():
+        pred = trained[0].rollout(truth[:, :HISTORY].float(), STEPS).double()
+    model = report["model"]
+    assert report["samples"] == SAMPLES and report["steps"] == STEPS
+    assert model["relative_l2"]["per_step_mean"] == pytest.approx(relative_lp_per_step(pred, target).mean(0).tolist())
+    assert model["relative_l1"]["window_mean"] == pytest.approx(relative_lp_per_step(pred, target, 1).mean().item())
+    window = relative_lp_window(pred, target)
+    assert model["relative_l2"]["spacetime_mean"] == pytest.approx(window.mean().item())
+    assert model["relative_l2"]["spacetime_median"] == pytest.approx(window.median().item())  # odd N: the middle
+    correlation = correlation_per_step(pred, target)
+    assert model["correlation"]["per_step_mean"] == pytest.approx(correlation.mean(0).tolist())
+    crossing = time_until_below(correlation, 0.8, _lead_times(data)).median().item()
+    reported = model["correlation"]["time_until_below_0.8"]["median"]
+    assert reported == pytest.approx(crossing) if np.isfinite(crossing) else reported is None  # JSON: inf is null
+    grid = Grid((16, 16), 1.0)
+    energy, _ = energy_and_enstrophy(pred[:, :, 0], grid)
+    assert model["energy"]["per_step_mean"] == pytest.approx(energy.mean(0).tolist())
+    bands = energy_spectrum_error(pred[:, :, 0], target[:, :, 0], grid)["band_error"]
+    assert model["band_error"]["high"]["window_mean"] == pytest.approx(bands[..., 2].mean().item())
+
+
+def test_persistence_equals_a_hand_computation(data: Path, evaluation):
+    report = evaluation[0]
+    truth = _truth(data).numpy()[:, :, 0]
+    held = truth[:, HISTORY - 1 : HISTORY]  # the last input frame, (N, 1, n, n)
+    target = truth[:, HISTORY : HISTORY + STEPS]
+    error = np.sqrt(((held - target) ** 2).sum((2, 3)) / (target**2).sum((2, 3)))
+    cosine = (held * target).sum((2, 3)) / np.sqrt((held**2).sum((2, 3)) * (target**2).sum((2, 3)))
+    persistence = report["persistence"]
+    assert persistence["relative_l2"]["per_step_mean"] == pytest.approx(error.mean(0).tolist())
+    assert persistence["relative_l2"]["window_median"] == pytest.approx(float(np.median(error.mean(1))))
+    assert persistence["correlation"]["per_step_mean"] == pytest.approx(cosine.mean(0).tolist())
+    assert persistence["relative_l2"]["per_step_mean"][0] < persistence["relative_l2"]["per_step_mean"][-1]
+
+
+def test_report_files(evaluation):
+    report, out = evaluation
+    saved = json.loads((out / "report.json").read_text())
+    assert saved == report
+    assert {"model", "persistence", "truth", "speed", "notes"} <= set(saved)
+    assert saved["speed"]["speedup"] > 0 and saved["speed"]["reference"]["solve_resolution"] == [32, 32]
+    markdown = (out / "report.md").read_text()
+    assert "| metric | model | persistence |" in markdown and "speed-up" in markdown
+    for name in ("snapshots", "error_vs_time", "spectra"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_zero_shot_resolution_resamples_the_truth(trained, data: Path):
+    report = evaluate(trained[1], data, steps=2, samples=[9], resolution=32)
+    assert report["resolution"]["stored"] == [16, 16] and report["resolution"]["evaluated"] == [32, 32]
+    assert "resampled" in report["resolution"]["truth"] and "not re-solved" in report["resolution"]["truth"]
+    assert len(report["truth"]["k"]) == 17  # the shells of a 32-point grid
+    assert all(np.isfinite(report["model"]["relative_l2"]["per_step_mean"]))
+
+
+def test_write_rollout_writes_the_rollout_as_a_native_file(tmp_path: Path, trained, data: Path):
+    out = write_rollout(trained[1], data, tmp_path / "rollout.h5", samples=[8, 9], steps=3)
+    with xr.open_dataset(out, engine="h5netcdf") as dataset:
+        assert dataset["vorticity"].dims == ("sample", "time", "x", "y")
+        assert dataset["vorticity"].shape == (2, 3, 16, 16)
+        assert dataset["sample"].values.tolist() == [8, 9]
+        assert dataset["time"].values.tolist() == [1.0, 1.5, 2.0]
+        assert dataset.attrs["checkpoint"] == str(trained[1].resolve()) and dataset.attrs["history"] == HISTORY
+        written = torch.from_numpy(dataset["vorticity"].values)
+    initial = _truth(data)[1:, :HISTORY].float()
+    torch.testing.assert_close(written[:, :, None], rollout(trained[0], initial, 3), rtol=0, atol=0)
+    with open_dataset(out) as dataset:
+        assert dataset.attrs["source_format"] == "pdeops"
+    assert not (tmp_path / "rollout.h5.partial").exists()
+    with pytest.raises(DatasetError, match="already exists"):
+        write_rollout(trained[1], data, out)

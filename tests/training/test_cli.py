@@ -1,0 +1,41 @@
+"""`pdeops fit|validate|test` through LightningCLI with the shipped config."""
+
+from pathlib import Path
+
+import pytest
+
+from pdeops.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = str(ROOT / "configs" / "ns2d" / "fno.yaml")
+
+
+def small(ns_tiny: Path, root: Path) -> list[str]:
+    return [
+        "-c", CONFIG, "--data.path", str(ns_tiny), "--data.history", "2", "--data.eval_horizon", "2",
+        "--model.init_args.model.init_args.n_modes", "[4, 4]", "--model.init_args.model.init_args.hidden_channels",
+        "8", "--trainer.default_root_dir", str(root), "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+
+
+def test_fit_then_resume_from_last_then_test(ns_tiny: Path, tmp_path: Path) -> None:
+    assert main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "1"]) == 0
+    checkpoints = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints and any(name.startswith("best-") for name in checkpoints)
+    assert main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "2", "--ckpt_path", "last"]) == 0
+    assert main(["test", *small(ns_tiny, tmp_path), "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")]) == 0
+
+
+def test_config_key_typo_is_named(ns_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["fit", *small(ns_tiny, tmp_path), "--model.init_args.unrol", "2"])
+    assert "unrol" in capsys.readouterr().err
+
+
+def test_missing_checkpoint_and_data_are_named(ns_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["fit", *small(ns_tiny, tmp_path), "--ckpt_path", str(tmp_path / "nope.ckpt")]) == 2
+    assert "nope.ckpt does not exist" in capsys.readouterr().err
+    args = small(ns_tiny, tmp_path)
+    args[args.index("--data.path") + 1] = str(tmp_path / "nope.h5")
+    assert main(["fit", *args]) == 2
+    assert "nope.h5 does not exist" in capsys.readouterr().err

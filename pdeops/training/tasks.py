@@ -82,9 +82,12 @@ def _is_plain(value: Any) -> bool:
 
 
 def relative_l2_per_step(pred: Tensor, true: Tensor) -> Tensor:
-    """``‖pred_t − true_t‖₂ / ‖true_t‖₂`` over (C, *S) for trajectories ``(B, T, C, *S)``; returns ``(B, T)``."""
-    diff = (pred - true).flatten(2).norm(dim=-1)
-    return diff / true.flatten(2).norm(dim=-1).clamp_min(1e-12)
+    """``‖pred_t − true_t‖₂ / ‖true_t‖₂`` over (C, *S) for ``(B, T, C, *S)``; returns ``(B, T)`` in the input dtype.
+
+    The training-time twin of ``pdeops.evaluation.metrics.relative_lp_per_step`` (which works in float64 and
+    cannot be imported here: evaluation imports the tasks).
+    """
+    return (pred - true).flatten(2).norm(dim=-1) / true.flatten(2).norm(dim=-1).clamp_min(1e-12)
 
 
 class BaseOperatorTask(L.LightningModule):
@@ -160,6 +163,16 @@ class BaseOperatorTask(L.LightningModule):
         # a strict load of the task then rejects; it is not a tensor of ours.
         checkpoint["state_dict"].pop("_metadata", None)
 
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _evaluate(self, batch: dict[str, Tensor], split: str) -> None:
+        """Log ``{split}/loss`` and ``{split}/rollout_l2`` (and more) for one batch."""
+        raise NotImplementedError
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW at lr 1e-3 from Python; ``pdeops fit`` replaces it with the config's optimizer and scheduler."""
         return torch.optim.AdamW(self.parameters(), lr=1e-3)
@@ -232,12 +245,6 @@ class AutoregressiveTask(BaseOperatorTask):
         self.log("train/loss", loss, prog_bar=True, batch_size=inputs.shape[0])
         return loss
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "test")
-
     def _evaluate(self, batch: dict[str, Tensor], split: str) -> None:
         inputs, target = batch["input"], batch["target"]
         steps = min(self.rollout_steps, target.shape[1])
@@ -292,12 +299,6 @@ class SpatiotemporalTask(BaseOperatorTask):
         loss = self.loss(self(inputs), target)
         self.log("train/loss", loss, prog_bar=True, batch_size=inputs.shape[0])
         return loss
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "val")
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "test")
 
     def _evaluate(self, batch: dict[str, Tensor], split: str) -> None:
         inputs, target = self._split(batch)

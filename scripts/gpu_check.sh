@@ -8,3 +8,4 @@ python=${PYTHON:-python}
   | tee "$out/device.txt"
 "$python" -m pytest -q -m gpu tests 2>&1 | tee "$out/gpu_tests.txt"
 "$python" scripts/bench_solver.py --device cuda --rounds 5 2>&1 | tee "$out/bench_solver_cuda.txt"
+"$python" scripts/bench_training.py --device cuda --rounds 3 2>&1 | tee "$out/bench_training_cuda.txt"

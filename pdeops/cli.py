@@ -216,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     roll.set_defaults(run=_rollout)
 
+    from pdeops.training.refiner import add_refine_arguments, refine_cli
+
+    refine = commands.add_parser(
+        "refine", help="fine-tune a SpatiotemporalFNO's output layer on the equation residual, per trajectory"
+    )
+    add_refine_arguments(refine)
+    refine.set_defaults(run=refine_cli)
+
     info = commands.add_parser("info", help="describe any supported dataset file")
     info.add_argument("path")
     info.set_defaults(run=_info)

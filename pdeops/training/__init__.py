@@ -3,8 +3,20 @@
 - ``AutoregressiveTask``: one-step operators rolled out autoregressively (history folded into channels).
 - ``SpatiotemporalTask``: trajectory-to-trajectory operators.
 - ``PhysicsTask``: one-step operators trained on an equation residual, with or without data.
+- ``SpectralRefinerTask``, ``refine``, ``refine_amortised``: the Spectral-Refiner's training and refinement stage.
 """
 
+from .refiner import RefinementOptions, RefinementResult, SpectralRefinerTask, refine, refine_amortised
 from .tasks import AutoregressiveTask, BaseOperatorTask, PhysicsTask, SpatiotemporalTask
 
-__all__ = ["AutoregressiveTask", "BaseOperatorTask", "PhysicsTask", "SpatiotemporalTask"]
+__all__ = [
+    "AutoregressiveTask",
+    "BaseOperatorTask",
+    "PhysicsTask",
+    "RefinementOptions",
+    "RefinementResult",
+    "SpatiotemporalTask",
+    "SpectralRefinerTask",
+    "refine",
+    "refine_amortised",
+]

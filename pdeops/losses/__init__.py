@@ -3,9 +3,11 @@
 - ``VorticityResidual``: the 2-D vorticity equation's implicit-midpoint residual between two frames.
 - ``SpaceTimeVorticityResidual``, ``sobolev_norm``: the Spectral-Refiner's residual over a trajectory, in a negative
   Sobolev norm computed exactly by Parseval.
+- ``DRIFTLoss``: DRIFT-Net's channel-group relative L1 plus 0.3 × a high-frequency spectral penalty.
 """
 
+from .drift import DRIFTLoss
 from .physics import VorticityOperators, VorticityResidual
 from .sobolev import SpaceTimeVorticityResidual, sobolev_norm
 
-__all__ = ["SpaceTimeVorticityResidual", "VorticityOperators", "VorticityResidual", "sobolev_norm"]
+__all__ = ["DRIFTLoss", "SpaceTimeVorticityResidual", "VorticityOperators", "VorticityResidual", "sobolev_norm"]

@@ -2,9 +2,12 @@
 
 - ``FNO``: neuraloperator's Fourier Neural Operator, used as it is (a typed constructor for YAML configs).
 - ``SpatiotemporalFNO``: the Spectral-Refiner's space–time FNO, trajectories ``(B, T, C, *S) -> (B, T', C, *S)``.
+- ``DRIFTNet`` and its baseline ``ScOT``: the scOT Swin U-Net skeleton with a spectral + image block (DRIFT-Net) or
+  Swin-V2 windowed attention (scOT) in every layer; ``(B, C_in, H, W) -> (B, C_out, H, W)``.
 """
 
 from ._fno import FNO
+from .drift import DRIFTNet, ScOT
 from .st_fno import SpatiotemporalFNO
 
-__all__ = ["FNO", "SpatiotemporalFNO"]
+__all__ = ["FNO", "DRIFTNet", "ScOT", "SpatiotemporalFNO"]

@@ -4,14 +4,17 @@
 - ``SpatiotemporalTask``: trajectory-to-trajectory operators.
 - ``PhysicsTask``: one-step operators trained on an equation residual, with or without data.
 - ``SpectralRefinerTask``, ``refine``, ``refine_amortised``: the Spectral-Refiner's training and refinement stage.
+- ``NormalizedLossTask``: a one-step task with any loss on normalised fields (DRIFT-Net's loss for DRIFT-Net/scOT).
 """
 
+from .drift import NormalizedLossTask
 from .refiner import RefinementOptions, RefinementResult, SpectralRefinerTask, refine, refine_amortised
 from .tasks import AutoregressiveTask, BaseOperatorTask, PhysicsTask, SpatiotemporalTask
 
 __all__ = [
     "AutoregressiveTask",
     "BaseOperatorTask",
+    "NormalizedLossTask",
     "PhysicsTask",
     "RefinementOptions",
     "RefinementResult",

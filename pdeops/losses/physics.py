@@ -74,6 +74,8 @@ class VorticityResidual(VorticityOperators):
     ):
         super().__init__(viscosity, length, drag, forcing)
         self.dt = dt
+        # What rebuilds it from a checkpoint (pdeops.training.tasks.constructor_record reads neuraloperator's name).
+        self._init_kwargs = {"viscosity": viscosity, "dt": dt, "length": length, "drag": drag, "forcing": forcing}
 
     def pointwise(self, previous: Tensor, predicted: Tensor) -> Tensor:
         """The residual field ``(B, n, n)`` for frames ``(B, 1, n, n)`` (or ``(B, n, n)``)."""

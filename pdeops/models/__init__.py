@@ -4,10 +4,13 @@
 - ``SpatiotemporalFNO``: the Spectral-Refiner's space–time FNO, trajectories ``(B, T, C, *S) -> (B, T', C, *S)``.
 - ``DRIFTNet`` and its baseline ``ScOT``: the scOT Swin U-Net skeleton with a spectral + image block (DRIFT-Net) or
   Swin-V2 windowed attention (scOT) in every layer; ``(B, C_in, H, W) -> (B, C_out, H, W)``.
+- ``NeuralStagger``: s_H·s_W·s_T coarse sub-solvers on strided pieces of a fine field (``CoarseStagger``: any
+  sub-lattice of them as a coarse simulation); the decomposition ops live in ``pdeops.models.stagger``.
 """
 
 from ._fno import FNO
 from .drift import DRIFTNet, ScOT
 from .st_fno import SpatiotemporalFNO
+from .stagger import CoarseStagger, NeuralStagger
 
-__all__ = ["FNO", "DRIFTNet", "ScOT", "SpatiotemporalFNO"]
+__all__ = ["FNO", "CoarseStagger", "DRIFTNet", "NeuralStagger", "ScOT", "SpatiotemporalFNO"]

@@ -5,10 +5,13 @@
 - ``PhysicsTask``: one-step operators trained on an equation residual, with or without data.
 - ``SpectralRefinerTask``, ``refine``, ``refine_amortised``: the Spectral-Refiner's training and refinement stage.
 - ``NormalizedLossTask``: a one-step task with any loss on normalised fields (DRIFT-Net's loss for DRIFT-Net/scOT).
+- ``StaggeredPhysicsTask``: NeuralStagger's physics-constrained training on the fine residual (``StatePool`` for
+  data-free training, ``block_residual`` over every consecutive frame pair).
 """
 
 from .drift import NormalizedLossTask
 from .refiner import RefinementOptions, RefinementResult, SpectralRefinerTask, refine, refine_amortised
+from .stagger import StaggeredPhysicsTask, StatePool, block_residual
 from .tasks import AutoregressiveTask, BaseOperatorTask, PhysicsTask, SpatiotemporalTask
 
 __all__ = [
@@ -20,6 +23,9 @@ __all__ = [
     "RefinementResult",
     "SpatiotemporalTask",
     "SpectralRefinerTask",
+    "StaggeredPhysicsTask",
+    "StatePool",
+    "block_residual",
     "refine",
     "refine_amortised",
 ]

@@ -212,7 +212,7 @@ class AutoregressiveTask(BaseOperatorTask):
             raise ValueError(
                 f"history, unroll and rollout_steps must be >= 1, got {history}, {unroll}, {rollout_steps}."
             )
-        self.save_hyperparameters(ignore=["model"])
+        self.save_hyperparameters(ignore=["model", "residual", "loss_fn"])  # modules, subclasses' included
         self.history, self.unroll, self.pushforward = history, unroll, pushforward
         self.noise_std, self.rollout_steps = noise_std, rollout_steps
 

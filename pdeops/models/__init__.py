@@ -6,11 +6,24 @@
   Swin-V2 windowed attention (scOT) in every layer; ``(B, C_in, H, W) -> (B, C_out, H, W)``.
 - ``NeuralStagger``: s_H·s_W·s_T coarse sub-solvers on strided pieces of a fine field (``CoarseStagger``: any
   sub-lattice of them as a coarse simulation); the decomposition ops live in ``pdeops.models.stagger``.
+- ``PINN`` and ``LagrangianPINN``: collocation networks on points ``(P, 2)`` = (x, t); ``eulerian_remap`` maps
+  the Lagrangian solution back onto a grid.
 """
 
 from ._fno import FNO
 from .drift import DRIFTNet, ScOT
+from .pinn import PINN, LagrangianPINN, eulerian_remap
 from .st_fno import SpatiotemporalFNO
 from .stagger import CoarseStagger, NeuralStagger
 
-__all__ = ["FNO", "CoarseStagger", "DRIFTNet", "NeuralStagger", "ScOT", "SpatiotemporalFNO"]
+__all__ = [
+    "FNO",
+    "PINN",
+    "CoarseStagger",
+    "DRIFTNet",
+    "LagrangianPINN",
+    "NeuralStagger",
+    "ScOT",
+    "SpatiotemporalFNO",
+    "eulerian_remap",
+]

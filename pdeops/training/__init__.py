@@ -7,8 +7,10 @@
 - ``NormalizedLossTask``: a one-step task with any loss on normalised fields (DRIFT-Net's loss for DRIFT-Net/scOT).
 - ``StaggeredPhysicsTask``: NeuralStagger's physics-constrained training on the fine residual (``StatePool`` for
   data-free training, ``block_residual`` over every consecutive frame pair).
+- ``PINNTask``, ``LagrangianPINNTask``: collocation training (Adam then L-BFGS), ``fit_curriculum`` across β.
 """
 
+from .collocation import BaseCollocationTask, LagrangianPINNTask, OptimizerSchedule, PINNTask, fit_curriculum
 from .drift import NormalizedLossTask
 from .refiner import RefinementOptions, RefinementResult, SpectralRefinerTask, refine, refine_amortised
 from .stagger import StaggeredPhysicsTask, StatePool, block_residual
@@ -16,7 +18,11 @@ from .tasks import AutoregressiveTask, BaseOperatorTask, PhysicsTask, Spatiotemp
 
 __all__ = [
     "AutoregressiveTask",
+    "BaseCollocationTask",
     "BaseOperatorTask",
+    "LagrangianPINNTask",
+    "OptimizerSchedule",
+    "PINNTask",
     "NormalizedLossTask",
     "PhysicsTask",
     "RefinementOptions",
@@ -26,6 +32,7 @@ __all__ = [
     "StaggeredPhysicsTask",
     "StatePool",
     "block_residual",
+    "fit_curriculum",
     "refine",
     "refine_amortised",
 ]

@@ -8,13 +8,18 @@ module reads the file first):
 - the network's ``in_channels`` (``history × channels`` for window tasks, ``channels`` for trajectories) and
   ``out_channels`` (``channels``).
 
+Collocation tasks (PINNs, ``pdeops.training.collocation``) sample their own points: a config whose task is one of
+them runs through that module's LightningCLI, with no ``data:`` section.
+
 Checkpoints: ``ModelCheckpoint`` keeps the best by the validation rollout error and ``last.ckpt``, in
 ``<trainer.default_root_dir>/checkpoints``, so ``--ckpt_path last`` resumes the run in that directory.
 """
 
+import importlib
 import sys
 from pathlib import Path
 
+import yaml
 from lightning.pytorch import LightningModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -81,6 +86,29 @@ def _user_error(error: BaseException) -> BaseException | None:
     return None
 
 
+def _model_class_path(args: list[str]) -> str | None:
+    """The task's ``class_path`` as the command line gives it (``-c`` files, then ``--model``), or None."""
+    found = None
+    for i, arg in enumerate(args[:-1]):
+        if arg in ("-c", "--config") and Path(args[i + 1]).is_file():
+            model = (yaml.safe_load(Path(args[i + 1]).read_text()) or {}).get("model")
+            found = model.get("class_path", found) if isinstance(model, dict) else found
+        elif arg in ("--model", "--model.class_path"):
+            found = args[i + 1]
+    return found
+
+
+def _is_collocation_task(class_path: str | None) -> bool:
+    """Whether the task samples its own collocation points (PINNs), so there is no ``data:`` section."""
+    from pdeops.training.collocation import BaseCollocationTask
+
+    module, _, name = (class_path or "").rpartition(".")
+    if not module.startswith("pdeops."):
+        return False
+    task = getattr(importlib.import_module(module), name, None)
+    return isinstance(task, type) and issubclass(task, BaseCollocationTask)
+
+
 def run_lightning(args: list[str]) -> int:
     """Run ``fit|validate|test|predict`` with LightningCLI's own argument handling (``--help`` lists all).
 
@@ -90,6 +118,11 @@ def run_lightning(args: list[str]) -> int:
     """
     try:
         _check_checkpoint_path(args)
+        if _is_collocation_task(_model_class_path(args)):
+            from pdeops.training.collocation import main as collocation_main
+
+            collocation_main(None if args == sys.argv[1:] else args)
+            return 0
         PDEopsCLI(
             LightningModule,
             PDEDataModule,

@@ -39,3 +39,10 @@ def test_missing_checkpoint_and_data_are_named(ns_tiny: Path, tmp_path: Path, ca
     args[args.index("--data.path") + 1] = str(tmp_path / "nope.h5")
     assert main(["fit", *args]) == 2
     assert "nope.h5 does not exist" in capsys.readouterr().err
+
+
+def test_collocation_configs_run_without_a_data_section(tmp_path: Path) -> None:
+    config = str(ROOT / "configs" / "convection1d" / "pinn.yaml")
+    args = ["fit", "-c", config, "--trainer.max_steps", "1", "--trainer.default_root_dir", str(tmp_path),
+            "--trainer.enable_progress_bar", "false", "--trainer.logger", "false"]  # fmt: skip
+    assert main(args) == 0

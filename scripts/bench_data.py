@@ -84,14 +84,17 @@ def model_samples_per_s(steps: int) -> float:
     return steps * BATCH / (time.perf_counter() - start)
 
 
+# VmHWM, the peak RSS of this process image: getrusage's ru_maxrss would carry the parent's peak across fork+exec
+# (the parent has just held a 1 GB file in memory).
 RSS_PROBE = """
-import resource, sys, torch
+import re, sys, torch
 from pdeops.data import WindowDataset
 dataset = WindowDataset(sys.argv[1], history=10, horizon=1, in_memory=False)
 generator = torch.Generator().manual_seed(0)
 for index in torch.randint(len(dataset), (int(sys.argv[2]),), generator=generator).tolist():
     dataset[index]
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024)
 """
 
 

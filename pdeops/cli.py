@@ -37,6 +37,16 @@ def _parse_params(items: list[str]) -> dict[str, float]:
     return params
 
 
+def _parse_samples(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(index) for index in text.split(",")]
+    except ValueError:
+        message = f"--samples takes comma-separated trajectory indices, e.g. --samples 0,3,7; got {text!r}."
+        raise ValueError(message) from None
+
+
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
@@ -111,7 +121,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pdeops.evaluation import evaluate
     from pdeops.evaluation.evaluate import markdown
 
-    samples = None if args.samples is None else [int(i) for i in args.samples.split(",")]
+    samples = _parse_samples(args.samples)
     report = evaluate(
         args.ckpt,
         args.data,
@@ -131,7 +141,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _rollout(args: argparse.Namespace) -> int:
     from pdeops.evaluation import write_rollout
 
-    samples = None if args.samples is None else [int(i) for i in args.samples.split(",")]
+    samples = _parse_samples(args.samples)
     path = write_rollout(
         args.ckpt, args.data, args.out, samples=samples, steps=args.steps, device=args.device, overwrite=args.overwrite
     )

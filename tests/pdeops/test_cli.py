@@ -38,3 +38,8 @@ def test_demo_runs_end_to_end_on_a_small_config(tmp_path):
     for name in ("data.h5", "report.json", "report.md", "figures/snapshots.png", "figures/error_vs_time.png"):
         assert (tmp_path / "run" / name).is_file(), name
     assert report["steps"] == 5 and report["model"]["relative_l2"]["spacetime_mean"] > 0
+
+
+def test_malformed_sample_list_is_named(capsys):
+    assert main(["evaluate", "--ckpt", "x.ckpt", "--data", "y.h5", "--samples", "1,x"]) == 2
+    assert "--samples takes comma-separated trajectory indices" in capsys.readouterr().err

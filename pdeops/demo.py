@@ -7,7 +7,8 @@
 3. Evaluate it on the held-out test trajectories: autoregressive rollouts from t = 10 to t = 20 against the solver's
    ground truth, next to the persistence baseline, with the report and figures of ``pdeops evaluate``.
 
-Everything lands in one run directory: ``data.h5``, ``checkpoints/``, ``report.json``, ``report.md``, ``figures/``.
+Everything lands in one run directory: ``data.h5``, ``fit.yaml`` (the training config, runnable with ``pdeops fit
+-c``), ``checkpoints/``, ``report.json``, ``report.md``, ``figures/``.
 """
 
 import datetime
@@ -16,17 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+import yaml
 
-from pdeops.data import PDEDataModule
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
 from pdeops.evaluation import evaluate
 from pdeops.evaluation.evaluate import markdown
-from pdeops.models import FNO
-from pdeops.training import AutoregressiveTask
+from pdeops.training.cli import lightning_cli
 
 
 @dataclass(frozen=True)
@@ -95,39 +92,44 @@ def run_demo(config: DemoConfig, echo=print) -> dict[str, Any]:
 
 
 def train(config: DemoConfig, data_path: Path, run: Path) -> Path:
-    """Train the FNO on ``data_path``; returns the best checkpoint (by validation rollout error)."""
-    L.seed_everything(config.seed, verbose=False)
-    data = PDEDataModule(
-        str(data_path),
-        fields=["vorticity"],
-        history=config.history,
-        horizon=1,
-        eval_horizon=round(config.horizon) - config.history,
-        batch_size=config.batch_size,
-    )
-    network = FNO([config.modes, config.modes], config.history, 1, config.width)
-    task = AutoregressiveTask(
-        network,
-        history=config.history,
-        channels=1,
-        spatial_dims=2,
-        rollout_steps=round(config.horizon) - config.history,
-    )
-    task.configure_optimizers = lambda: _optimizers(task, config)  # type: ignore[method-assign]
-    best = ModelCheckpoint(dirpath=run / "checkpoints", monitor="val/rollout_l2", mode="min", save_last=True)
-    trainer = L.Trainer(
-        max_epochs=config.epochs,
-        accelerator="gpu" if config.device.startswith("cuda") else "cpu",
-        devices=1,
-        logger=L.pytorch.loggers.CSVLogger(run, name="logs"),
-        callbacks=[best],
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
-    trainer.fit(task, data)
-    return Path(best.best_model_path)
-
-
-def _optimizers(task: AutoregressiveTask, config: DemoConfig):
-    optimizer = torch.optim.AdamW(task.parameters(), lr=config.learning_rate, weight_decay=1e-4)
-    return [optimizer], [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)]
+    """Train the FNO on ``data_path`` with ``pdeops fit`` on the demo's config (written to ``run/fit.yaml``, which
+    ``pdeops fit -c`` takes as it is); returns the best checkpoint (by validation rollout error)."""
+    rollout_steps = round(config.horizon) - config.history
+    fit_config = {
+        "seed_everything": config.seed,
+        "model": {
+            "class_path": "pdeops.training.AutoregressiveTask",
+            "init_args": {
+                "model": {
+                    "class_path": "neuralop.models.FNO",
+                    "init_args": {"n_modes": [config.modes, config.modes], "hidden_channels": config.width},
+                },
+                "optimizer": {
+                    "class_path": "torch.optim.AdamW",
+                    "init_args": {"lr": config.learning_rate, "weight_decay": 1e-4},
+                },
+                "lr_scheduler": {"class_path": "pdeops.training.CosineAnnealing"},
+            },
+        },
+        "data": {
+            "path": str(data_path),
+            "fields": ["vorticity"],
+            "history": config.history,
+            "horizon": 1,
+            "eval_horizon": rollout_steps,
+            "batch_size": config.batch_size,
+        },
+        "trainer": {
+            "max_epochs": config.epochs,
+            "accelerator": "gpu" if config.device.startswith("cuda") else "cpu",
+            "devices": 1,
+            "default_root_dir": str(run),
+            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(run)}},
+            "enable_model_summary": False,
+            "log_every_n_steps": 10,
+        },
+    }
+    path = run / "fit.yaml"
+    path.write_text(yaml.safe_dump(fit_config, sort_keys=False))
+    trainer = lightning_cli(["fit", "-c", str(path)]).trainer
+    return Path(trainer.checkpoint_callback.best_model_path)  # type: ignore[union-attr]

@@ -46,9 +46,9 @@ from torch import nn
 from pdeops.data import PDEDataModule
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
-from pdeops.evaluation.metrics import relative_lp_per_step, relative_lp_window
 from pdeops.evaluation.rollout import persistence, prepare_rollout, rollout
 from pdeops.losses.drift import DRIFTLoss
+from pdeops.metrics import relative_lp_per_step, relative_lp_window
 from pdeops.models import FNO
 from pdeops.models._scot import count_parameters
 from pdeops.models.drift import DRIFTNet, ScOT

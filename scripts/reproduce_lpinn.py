@@ -28,7 +28,8 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from pdeops.evaluation.pinn_eval import evaluate_pinn, plot_pinn
+from pdeops.evaluation.pinn_eval import plot_pinn
+from pdeops.losses.pinn_reference import evaluate_pinn
 from pdeops.losses.pinn_residuals import TransportProblem
 from pdeops.models.pinn import PINN, LagrangianPINN
 from pdeops.training.collocation import (

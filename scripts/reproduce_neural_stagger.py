@@ -52,8 +52,8 @@ from torch.utils.data import DataLoader
 from pdeops.data import open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
-from pdeops.evaluation.metrics import relative_lp_per_step
 from pdeops.losses import VorticityResidual
+from pdeops.metrics import relative_lp_per_step
 from pdeops.models import FNO
 from pdeops.models.stagger import NeuralStagger
 from pdeops.training.stagger import StaggeredPhysicsTask

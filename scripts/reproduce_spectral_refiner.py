@@ -38,18 +38,12 @@ from pdeops.data import PDEDataModule, open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
 from pdeops.evaluation import relative_lp_window, rollout
+from pdeops.evaluation.refine import RefinementOptions, format_rows, refine, refine_amortised, refinement_report
+from pdeops.losses.sobolev import SpaceTimeVorticityResidual
 from pdeops.models import FNO
 from pdeops.models.st_fno import SpatiotemporalFNO
 from pdeops.training import AutoregressiveTask
-from pdeops.training.refiner import (
-    RefinementOptions,
-    SpectralRefinerTask,
-    format_rows,
-    refine,
-    refine_amortised,
-    refinement_report,
-    residual_from_attributes,
-)
+from pdeops.training.refiner import SpectralRefinerTask
 from solvers import Grid
 
 Tensor = torch.Tensor
@@ -173,7 +167,7 @@ def evaluate(
     inputs, spectrally upsampled to the test grid)."""
     with open_dataset(test) as dataset:
         frames = torch.from_numpy(dataset["vorticity"].values).unsqueeze(2)  # (N, T, 1, X, Y) float64
-        residual = residual_from_attributes(dataset.attrs)
+        residual = SpaceTimeVorticityResidual.from_attributes(dataset.attrs)
     start, stop = setting.start_step, setting.start_step + setting.input_steps
     inputs, truth = frames[:, start:stop], frames[:, stop : stop + setting.output_steps]
     options = RefinementOptions(steps=setting.refine_steps)

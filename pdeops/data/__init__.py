@@ -3,11 +3,15 @@
 - ``generate(GenerationConfig(recipe=...), path)``: a recipe's trajectories into the native format (``RECIPES``).
 - ``merge_shards``: join the parts of a ``generate(..., shard=(i, n))`` run.
 - ``open_dataset(path)``: any supported file (native, PDEBench, FNO .mat, The Well, Poseidon, PDEArena) as xarray.
-- ``WindowDataset``, ``TrajectoryDataset``, ``CollocationDataset``, ``Normalizer``, ``PDEDataModule``: torch/Lightning.
+- ``WindowDataset``, ``TrajectoryDataset``, ``CollocationDataset``, ``Normalizer``: torch datasets and the
+  per-channel normaliser.
+- ``PDEDataModule``: the Lightning DataModule, imported on first use so that ``import pdeops.data`` does not import
+  Lightning.
 """
 
+from typing import Any
+
 from pdeops.data._errors import DatasetError
-from pdeops.data.datamodule import PDEDataModule
 from pdeops.data.datasets import CollocationDataset, Normalizer, TrajectoryDataset, WindowDataset
 from pdeops.data.generate import generate, merge_shards
 from pdeops.data.readers import open_dataset
@@ -26,3 +30,11 @@ __all__ = [
     "merge_shards",
     "open_dataset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PDEDataModule":
+        from pdeops.data.datamodule import PDEDataModule
+
+        return PDEDataModule
+    raise AttributeError(f"module 'pdeops.data' has no attribute {name!r}")

@@ -1,9 +1,9 @@
-"""`PDEDataModule`: one dataset file split by trajectory into train/val/test loaders, normalised on train.
+"""`PDEDataModule`: one dataset file split by trajectory into train/val/test loaders.
 
 Splits are by trajectory index and fixed: the first trajectories train, the next validate, the last test (see
 `split_trajectories`), so a file generated with more samples keeps its earlier splits' trajectories where they were.
-Normalisation statistics are computed once on the training split and saved in the data module's state, which
-Lightning stores in checkpoints; items stay in physical units and the training tasks apply the statistics.
+Items stay in physical units. The training task owns the normalisation: it asks `PDEDataModule.fit_normalizer` for
+the training split's statistics once and keeps them in its checkpoint; the data module keeps no copy.
 """
 
 import math
@@ -26,6 +26,7 @@ from pdeops.data.datasets import (
     WindowDataset,
     read_layout,
 )
+from pdeops.data.readers import open_dataset
 
 SPLITS = ("train", "val", "test")
 TASKS = ("window", "trajectory")
@@ -105,9 +106,6 @@ class PDEDataModule(lightning.LightningDataModule):
         num_workers: DataLoader worker processes (0 reads in the main process).
         split: train, val and test fractions of the trajectories, in file order (see `split_trajectories`).
         in_memory: True holds each split in memory, False reads lazily, None chooses per split by size.
-        normalize: fit every channel's mean and std on the training split, as ``normalizer`` (saved in
-            checkpoints). Items stay in physical units: the training tasks apply the statistics around the network,
-            so losses, metrics and rollouts are in physical units and a checkpoint alone can roll out.
         eval_horizon: target frames of val and test windows, for rollout validation; None uses ``horizon``.
         task: ``window`` (history -> horizon pairs) or ``trajectory`` (whole trajectories).
     """
@@ -123,7 +121,6 @@ class PDEDataModule(lightning.LightningDataModule):
         num_workers: int = 0,
         split: tuple[float, float, float] = (0.8, 0.1, 0.1),
         in_memory: bool | None = None,
-        normalize: bool = True,
         eval_horizon: int | None = None,
         task: Literal["window", "trajectory"] = "window",
     ) -> None:
@@ -135,8 +132,7 @@ class PDEDataModule(lightning.LightningDataModule):
         self.requested_fields = fields
         self.history, self.horizon, self.stride, self.eval_horizon = history, horizon, stride, eval_horizon
         self.batch_size, self.num_workers = batch_size, num_workers
-        self.split, self.in_memory, self.normalize, self.task = split, in_memory, normalize, task
-        self.normalizer: Normalizer | None = None
+        self.split, self.in_memory, self.task = split, in_memory, task
         self.datasets: dict[str, BaseFieldDataset] = {}
 
     @cached_property
@@ -159,22 +155,34 @@ class PDEDataModule(lightning.LightningDataModule):
         """S, the spatial shape of every frame."""
         return self.layout.spatial_shape
 
+    @cached_property
+    def attrs(self) -> dict[str, Any]:
+        """The file's attributes (its recipe, physical parameters, solver settings, ...)."""
+        with open_dataset(self.path) as dataset:
+            return dict(dataset.attrs)
+
     @property
     def splits(self) -> dict[str, range]:
         """The trajectory indices of each split."""
         return split_trajectories(self.layout.num_samples, self.split, path=self.layout.path)
 
     def setup(self, stage: str | None = None) -> None:
-        """Build the three split datasets, fitting the normaliser on train unless one was restored.
+        """Build the three split datasets.
 
         Lightning calls this once per stage; the datasets are built on the first call and kept.
         """
         if self.datasets:
             return
         splits = self.splits
-        if self.normalize and self.normalizer is None:
-            self.normalizer = Normalizer.fit(self.path, self.fields, splits["train"])
         self.datasets = {name: self._dataset(name, splits[name]) for name in SPLITS}
+
+    def fit_normalizer(self) -> Normalizer:
+        """Every channel's mean and std over the training split, read one trajectory at a time (not kept here).
+
+        Raises:
+            DatasetError: the training split holds NaN or Inf (the message names the sample and frame).
+        """
+        return Normalizer.fit(self.path, self.fields, self.splits["train"])
 
     def _dataset(self, split: str, samples: range) -> BaseFieldDataset:
         if self.task == "trajectory":
@@ -212,35 +220,23 @@ class PDEDataModule(lightning.LightningDataModule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"fields": [...], "normalizer": Normalizer.state_dict() or None}``."""
-        return {
-            "fields": list(self.fields),
-            "normalizer": None if self.normalizer is None else self.normalizer.state_dict(),
-        }
+        """``{"fields": [...]}``: the channel order a checkpoint was trained with."""
+        return {"fields": list(self.fields)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the normaliser (Lightning restores after `setup`, replacing the statistics it fitted).
+        """Check that a restored run reads the fields it was saved with.
 
         Raises:
             DatasetError: the state is for other fields.
-            ValueError: the state was saved with the other ``normalize`` setting.
         """
         if list(state_dict["fields"]) != list(self.fields):
             raise DatasetError(
                 f"The saved data module state is for fields {quoted(state_dict['fields'])}, but this data module "
                 f"reads {quoted(self.fields)} from {self.layout.path}. Pass fields= as when it was saved."
             )
-        saved = state_dict["normalizer"]
-        if (saved is not None) != self.normalize:
-            raise ValueError(
-                f"The saved data module state was made with normalize={saved is not None}, but this data module "
-                f"has normalize={self.normalize}. Use the setting it was saved with."
-            )
-        self.normalizer = None if saved is None else Normalizer.from_state_dict(saved)
 
     def describe(self) -> dict[str, Any]:
-        """A plain (JSON-ready) summary: file, fields, shapes, splits, windows and normalisation statistics."""
-        normalizer = self.normalizer
+        """A plain (JSON-ready) summary: file, fields, shapes, splits and windows."""
         return {
             "path": self.layout.path,
             "fields": list(self.fields),
@@ -256,7 +252,4 @@ class PDEDataModule(lightning.LightningDataModule):
             "splits": {name: [indices.start, indices.stop] for name, indices in self.splits.items()},
             "items": {name: len(dataset) for name, dataset in self.datasets.items()},
             "in_memory": {name: dataset.in_memory for name, dataset in self.datasets.items()},
-            "normalizer": None
-            if normalizer is None
-            else {"mean": normalizer.mean.tolist(), "std": normalizer.std.tolist()},
         }

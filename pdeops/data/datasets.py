@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 import torch
 import xarray as xr
+from torch import nn
 from torch.utils.data import Dataset
 
 from pdeops.data._errors import DatasetError, quoted
@@ -186,38 +187,62 @@ class FrameReader:
         return self._file
 
 
-class Normalizer:
-    """Per-channel standardisation: ``(x - mean) / std``, with statistics over samples, time and space.
+class Normalizer(nn.Module):
+    """Per-channel standardisation ``(x - mean) / std``, with statistics over samples, time and space.
 
-    A channel whose std is 0 (a constant field) gets std 1, so it is shifted to 0 rather than divided by 0.
+    An ``nn.Module`` whose statistics are float64 buffers, so it moves with the module that owns it (a training task)
+    and is saved in that module's checkpoints. A channel whose std is 0 (a constant field) gets std 1, so it is
+    shifted to 0 rather than divided by 0. ``Normalizer.fit`` computes the statistics from a file.
 
     Args:
-        mean: (C,) per-channel means; stored as float64.
-        std: (C,) per-channel population standard deviations; stored as float64, zeros replaced by 1.
+        mean: (C,) per-channel means.
+        std: (C,) per-channel population standard deviations.
         spatial_dims: number of spatial axes d; the channel axis of a normalised tensor is dim ``-d - 1``.
     """
 
+    mean: Tensor
+    std: Tensor
+    fitted: Tensor
+
     def __init__(self, mean: Tensor, std: Tensor, spatial_dims: int) -> None:
-        self.mean = torch.as_tensor(mean, dtype=torch.float64)
+        super().__init__()
         std = torch.as_tensor(std, dtype=torch.float64)
-        self.std = torch.where(std > 0, std, torch.ones_like(std))
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64).clone())
+        self.register_buffer("std", torch.where(std > 0, std, torch.ones_like(std)))
+        self.register_buffer("fitted", torch.tensor(True))
         self.spatial_dims = spatial_dims
+
+    @classmethod
+    def identity(cls, channels: int, spatial_dims: int) -> "Normalizer":
+        """Mean 0 and std 1 for every channel, marked not fitted (``load_statistics`` fills it in)."""
+        normalizer = cls(torch.zeros(channels), torch.ones(channels), spatial_dims)
+        normalizer.fitted.fill_(False)
+        return normalizer
 
     @property
     def channels(self) -> int:
         return len(self.mean)
 
+    def load_statistics(self, other: "Normalizer") -> None:
+        """Take ``other``'s statistics (same channels), in place, and mark this normaliser fitted."""
+        if other.channels != self.channels:
+            raise ValueError(f"statistics of {other.channels} channel(s) given to a normaliser of {self.channels}.")
+        self.mean.copy_(other.mean)
+        self.std.copy_(other.std)
+        self.fitted.fill_(True)
+
     def normalize(self, x: Tensor) -> Tensor:
         """``(x - mean) / std`` channel-wise, for x of shape (..., C, *S); same dtype and device as x."""
-        mean, std = self._broadcast(x)
+        mean, std = self.broadcast(x)
         return (x - mean) / std
 
     def denormalize(self, x: Tensor) -> Tensor:
         """``x * std + mean`` channel-wise, for x of shape (..., C, *S); the inverse of `normalize`."""
-        mean, std = self._broadcast(x)
+        mean, std = self.broadcast(x)
         return x * std + mean
 
-    def _broadcast(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def broadcast(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(mean, std)`` shaped ``(C, 1, ..., 1)``, to broadcast against x ``(..., C, *S)``, in x's dtype."""
         axis = -self.spatial_dims - 1
         if x.ndim < self.spatial_dims + 1 or x.shape[axis] != self.channels:
             raise ValueError(
@@ -226,15 +251,6 @@ class Normalizer:
             )
         shape = (self.channels,) + (1,) * self.spatial_dims
         return self.mean.to(x).reshape(shape), self.std.to(x).reshape(shape)
-
-    def state_dict(self) -> dict[str, Any]:
-        """``{"mean": (C,) float64, "std": (C,) float64, "spatial_dims": int}``."""
-        return {"mean": self.mean.clone(), "std": self.std.clone(), "spatial_dims": self.spatial_dims}
-
-    @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> "Normalizer":
-        """The normaliser `state_dict` described."""
-        return cls(state["mean"], state["std"], int(state["spatial_dims"]))
 
     @classmethod
     def fit(

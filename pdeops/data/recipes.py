@@ -8,7 +8,7 @@ does the rest (batching, downsampling, writing).
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -82,9 +82,31 @@ class GenerationConfig:
             )
 
 
+VorticityForcing = Literal["fno", "kolmogorov", "none"]
+"""The forcing of a 2-D vorticity equation: Li et al.'s (``solvers.fno_forcing``), Kolmogorov's
+(``solvers.kolmogorov_forcing``) or none."""
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """Defaults and the physics of one dataset family."""
+    """Defaults and the physics of one dataset family.
+
+    Args:
+        name: the key in ``RECIPES`` (recorded as the file's ``recipe`` attribute).
+        description: one line, recorded as the file's ``description``.
+        field: the stored variable.
+        resolution: default stored points per axis.
+        solve_resolution: default points per axis of the solve grid.
+        horizon: default final time.
+        record_every: default time between stored frames.
+        dt: default solver time step.
+        length: domain length per axis (recorded as ``domain_length``).
+        params: the physical parameters and their defaults (recorded as ``param_<name>``).
+        build: the recipe's ``Setup`` on a grid, from its parameters and the resolved config.
+        vorticity_forcing: for a recipe of the 2-D vorticity equation, its forcing (what a residual of the
+            equation needs besides the recorded parameters, see ``pdeops.losses.physics.vorticity_equation``);
+            None for other equations.
+    """
 
     name: str
     description: str
@@ -97,6 +119,7 @@ class Recipe:
     length: float
     params: dict[str, float]
     build: Callable[[Grid, dict[str, float], "Resolved"], "Setup"]
+    vorticity_forcing: VorticityForcing | None = None
 
 
 @dataclass(frozen=True)
@@ -251,82 +274,91 @@ RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
         Recipe(
-            "ns2d-fno",
-            "Li et al. (2021) forced Navier-Stokes on [0,1]^2",
-            "vorticity",
-            64,
-            256,
-            50.0,
-            1.0,
-            1e-4,
-            1.0,
-            {"viscosity": 1e-3, "alpha": 2.5, "tau": 7.0},
-            _ns2d_fno,
+            name="ns2d-fno",
+            description="Li et al. (2021) forced Navier-Stokes on [0,1]^2",
+            field="vorticity",
+            resolution=64,
+            solve_resolution=256,
+            horizon=50.0,
+            record_every=1.0,
+            dt=1e-4,
+            length=1.0,
+            params={"viscosity": 1e-3, "alpha": 2.5, "tau": 7.0},
+            build=_ns2d_fno,
+            vorticity_forcing="fno",
         ),
         Recipe(
-            "ns2d-kolmogorov",
-            "Kolmogorov flow with drag on [0,2pi]^2 (Kochkov et al. 2021)",
-            "vorticity",
-            64,
-            256,
-            20.0,
-            0.5,
-            1e-3,
-            2 * math.pi,
-            {"viscosity": 1e-3, "drag": 0.1, "forcing_wavenumber": 4, "forcing_amplitude": 1.0, "initial_std": 1.0},
-            _ns2d_kolmogorov,
+            name="ns2d-kolmogorov",
+            description="Kolmogorov flow with drag on [0,2pi]^2 (Kochkov et al. 2021)",
+            field="vorticity",
+            resolution=64,
+            solve_resolution=256,
+            horizon=20.0,
+            record_every=0.5,
+            dt=1e-3,
+            length=2 * math.pi,
+            params={
+                "viscosity": 1e-3,
+                "drag": 0.1,
+                "forcing_wavenumber": 4,
+                "forcing_amplitude": 1.0,
+                "initial_std": 1.0,
+            },
+            build=_ns2d_kolmogorov,
+            vorticity_forcing="kolmogorov",
         ),
         Recipe(
-            "ns2d-decaying",
-            "McWilliams decaying turbulence on [0,2pi]^2",
-            "vorticity",
-            64,
-            256,
-            10.0,
-            0.5,
-            2e-3,
-            2 * math.pi,
-            {"viscosity": 1e-3, "peak_wavenumber": 6.0},
-            _ns2d_decaying,
+            name="ns2d-decaying",
+            description="McWilliams decaying turbulence on [0,2pi]^2",
+            field="vorticity",
+            resolution=64,
+            solve_resolution=256,
+            horizon=10.0,
+            record_every=0.5,
+            dt=2e-3,
+            length=2 * math.pi,
+            params={"viscosity": 1e-3, "peak_wavenumber": 6.0},
+            build=_ns2d_decaying,
+            vorticity_forcing="none",
         ),
         Recipe(
-            "convection-1d",
-            "u_t + beta u_x = nu u_xx from sin x (Krishnapriyan et al. 2021)",
-            "u",
-            256,
-            256,
-            1.0,
-            0.01,
-            1e-3,
-            2 * math.pi,
-            {"beta": 30.0, "viscosity": 0.0},
-            _convection_1d,
+            name="convection-1d",
+            description="u_t + beta u_x = nu u_xx from sin x (Krishnapriyan et al. 2021)",
+            field="u",
+            resolution=256,
+            solve_resolution=256,
+            horizon=1.0,
+            record_every=0.01,
+            dt=1e-3,
+            length=2 * math.pi,
+            params={"beta": 30.0, "viscosity": 0.0},
+            build=_convection_1d,
         ),
         Recipe(
-            "burgers-1d",
-            "viscous Burgers from random band-limited fields",
-            "u",
-            256,
-            1024,
-            1.0,
-            0.01,
-            1e-4,
-            2 * math.pi,
-            {"viscosity": 0.01, "initial_std": 1.0},
-            _burgers_1d,
+            name="burgers-1d",
+            description="viscous Burgers from random band-limited fields",
+            field="u",
+            resolution=256,
+            solve_resolution=1024,
+            horizon=1.0,
+            record_every=0.01,
+            dt=1e-4,
+            length=2 * math.pi,
+            params={"viscosity": 0.01, "initial_std": 1.0},
+            build=_burgers_1d,
         ),
         Recipe(
-            "convection-diffusion-2d",
-            "a scalar in a steady cellular flow",
-            "c",
-            64,
-            128,
-            5.0,
-            0.1,
-            2e-3,
-            2 * math.pi,
-            {"diffusivity": 0.01, "flow_amplitude": 1.0},
-            _convection_diffusion_2d,
+            name="convection-diffusion-2d",
+            description="a scalar in a steady cellular flow",
+            field="c",
+            resolution=64,
+            solve_resolution=128,
+            horizon=5.0,
+            record_every=0.1,
+            dt=2e-3,
+            length=2 * math.pi,
+            params={"diffusivity": 0.01, "flow_amplitude": 1.0},
+            build=_convection_diffusion_2d,
         ),
     )
 }

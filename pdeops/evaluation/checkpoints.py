@@ -6,11 +6,10 @@ the network (see ``pdeops.training.tasks``). The data module's state and hyperpa
 beside them, give the field names (the channel order) and the train/val/test split.
 
 Loading imports the modules that the checkpoint names, as LightningCLI does for a config's ``class_path``: load only
-checkpoints you trust.
+checkpoints you trust. The record is a config tree (``pdeops.config``), so any network whose class can be imported
+is rebuilt: pdeops' models, neuraloperator's, and a user's own module (its package on PYTHONPATH).
 """
 
-import importlib
-import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from pdeops.config import ConfigError, import_class, instantiate
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data._errors import quoted
 from pdeops.data.datasets import FieldLayout, read_layout
-from pdeops.training.tasks import CHECKPOINT_KEY, BaseOperatorTask
+from pdeops.training.tasks import CHECKPOINT_KEY, BaseOperatorTask, Task
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 _DATAMODULE_STATE = "PDEDataModule"  # Lightning stores a data module's state_dict under its class name
@@ -70,43 +70,48 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return checkpoint
 
 
-def load_task(path: str | os.PathLike[str], *, device: str = "cpu", **networks: nn.Module) -> BaseOperatorTask:
+def load_task(path: str | os.PathLike[str], *, device: str = "cpu", **networks: nn.Module) -> Task:
     """The trained task of a checkpoint, rebuilt from the checkpoint alone, in eval mode on ``device``.
 
     Args:
         path: the ``.ckpt`` file.
         device: where to put the task.
         networks: networks to use instead of rebuilding them, by argument name (e.g. ``model=``), for a network
-            whose constructor arguments the checkpoint could not record, or for a checkpoint saved without them.
+            that recorded no constructor arguments (one built in Python outside a config).
 
     Returns:
         The task (``AutoregressiveTask``, ``SpatiotemporalTask``, ...) with its weights and normalisation.
 
     Raises:
-        CheckpointError: the checkpoint cannot be read, names no task, lacks a network's record, or its weights do
-            not fit the network.
+        CheckpointError: the checkpoint cannot be read, names no task, names a class that cannot be imported, lacks
+            a network's record, or its weights do not fit the network.
     """
     return build_task(read_checkpoint(path), str(path), **networks).to(device)
 
 
-def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -> BaseOperatorTask:
+def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -> Task:
     """``load_task`` on contents already read by ``read_checkpoint``; ``source`` names the file in messages."""
-    record = checkpoint.get(CHECKPOINT_KEY, {})
-    hyperparameters = dict(checkpoint.get("hyper_parameters", {}))
-    cls = _task_class(source, record.get("task") or hyperparameters.get("_class_path"))
+    config = (checkpoint.get(CHECKPOINT_KEY) or {}).get("task")
+    if not isinstance(config, dict):
+        raise CheckpointError(
+            f"{source} does not say which task it holds (it was saved without pdeops' record, by an older pdeops "
+            "or another LightningModule). Load it with the task class directly, e.g. "
+            "AutoregressiveTask.load_from_checkpoint(path, model=<the network, built as in training>)."
+        )
+    cls = _import(source, config["class_path"])
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise CheckpointError(f"{source} names {config['class_path']!r} as its task, which is not a pdeops task.")
     unknown = sorted(set(networks) - set(cls.network_arguments()))
     if unknown:
         raise CheckpointError(
             f"{cls.__name__} takes no network argument {quoted(unknown)}; its networks are "
             f"{quoted(cls.network_arguments())}."
         )
-    modules = {
-        name: networks[name] if name in networks else _build_network(source, name, record.get("modules", {}))
-        for name in cls.network_arguments()
+    arguments = {
+        name: networks[name] if name in networks else _build(source, name, value)
+        for name, value in config["init_args"].items()
     }
-    accepted = inspect.signature(cls.__init__).parameters  # drops LightningCLI's _class_path and _instantiator
-    arguments: dict[str, Any] = {key: value for key, value in hyperparameters.items() if key in accepted}
-    task = cls(**{**arguments, **modules})
+    task = cls(**arguments)
     task.on_load_checkpoint(checkpoint)  # as Lightning's load_from_checkpoint does before loading the weights
     try:
         task.load_state_dict(checkpoint["state_dict"])
@@ -118,44 +123,27 @@ def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -
     return task.eval()
 
 
-def _task_class(source: str, path: str | None) -> type[BaseOperatorTask]:
-    """The task class a checkpoint names, imported and checked to be a pdeops task."""
-    if path is None:
+def _build(source: str, name: str, value: Any) -> Any:
+    """A recorded constructor argument: config trees built, plain values as they are."""
+    if isinstance(value, dict) and "unrecorded" in value:
         raise CheckpointError(
-            f"{source} does not say which task it holds (it was saved without pdeops' record, by an older pdeops "
-            "or another LightningModule). Load it with the task class directly, e.g. "
-            "AutoregressiveTask.load_from_checkpoint(path, model=<the network, built as in training>)."
+            f"{source} cannot rebuild the task's {name!r} network, {value['unrecorded']}: {value['reason']} "
+            f"Or build it as in training and pass it: load_task(path, {name}=<network>)."
         )
-    cls = _import(source, path)
-    if not (isinstance(cls, type) and issubclass(cls, BaseOperatorTask)):
-        raise CheckpointError(f"{source} names {path!r} as its task, which is not a pdeops task (BaseOperatorTask).")
-    return cls
-
-
-def _build_network(source: str, name: str, records: dict[str, Any]) -> nn.Module:
-    """Rebuild network argument ``name`` from its ``{"class_path", "init_args"}`` record."""
-    record = records.get(name)
-    if record is None:
-        raise CheckpointError(
-            f"{source} cannot rebuild the task's {name!r} network: its constructor arguments were not recorded "
-            "(only neuraloperator models and pdeops.models record theirs). Build it as in training and pass it: "
-            f"load_task(path, {name}=<network>)."
-        )
-    cls = _import(source, record["class_path"])
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        raise CheckpointError(f"{source} names {record['class_path']!r} as its {name!r}, which is not an nn.Module.")
-    return cls(**record["init_args"])
+    if isinstance(value, dict) and isinstance(value.get("class_path"), str):
+        _import(source, value["class_path"])
+        try:
+            return instantiate(value)
+        except ConfigError as error:
+            raise CheckpointError(f"{source}: the task's {name!r} {error}") from None
+    return value
 
 
 def _import(source: str, path: str) -> Any:
-    module, _, name = path.rpartition(".")
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise CheckpointError(
-            f"{source} names the class {path!r}, which cannot be imported ({error}). Install or put on the path the "
-            "package that defines it."
-        ) from None
+        return import_class(path)
+    except ConfigError as error:
+        raise CheckpointError(f"{source} names a class that cannot be imported. {error}") from None
 
 
 def training_data(checkpoint: dict[str, Any]) -> TrainingData:

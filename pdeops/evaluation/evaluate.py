@@ -2,7 +2,7 @@
 
 The task is rolled out from the first k stored frames of each test trajectory (``rollout``) and compared with the
 stored frames that follow, in float64, for ``steps`` steps. The persistence baseline (the last input frame, held) is
-scored the same way, so every number has a floor to beat. Scores (see ``pdeops.evaluation.metrics``):
+scored the same way, so every number has a floor to beat. Scores (see ``pdeops.metrics``):
 
 - relative L2 and L1 error per step, and per trajectory over the window (the mean over steps, and the space–time
   norm ratio), each as mean and median over the trajectories;
@@ -29,9 +29,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pdeops.config import class_path
 from pdeops.data.recipes import GenerationConfig, Setup, resolve
 from pdeops.evaluation import plots
-from pdeops.evaluation.metrics import (
+from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
+from pdeops.metrics import (
     correlation_per_step,
     energy_and_enstrophy,
     energy_spectrum_error,
@@ -40,8 +42,6 @@ from pdeops.evaluation.metrics import (
     summarize,
     time_until_below,
 )
-from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
-from pdeops.training.tasks import class_path
 from solvers import Grid, energy_spectrum
 
 Tensor = torch.Tensor

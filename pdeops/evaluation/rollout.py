@@ -1,9 +1,10 @@
 """Rollouts: advance a trained task from stored initial frames, and write the predictions as a dataset file.
 
-``rollout`` advances any pdeops operator task: a one-step task (``AutoregressiveTask`` and its subclasses) one frame
-at a time from its last ``history`` frames, a spatiotemporal task (``SpatiotemporalTask``) ``output_steps`` frames at
-a time from its last ``input_steps`` frames. ``write_rollout`` does this from a checkpoint and a data file and writes
-the prediction in the native format, so every reader and metric of pdeops can open it like ground truth.
+``rollout`` advances any pdeops operator task by its own ``step`` (``input_frames`` in, ``output_frames`` out: one
+frame for a one-step task, a block for a spatiotemporal or staggered one) through the one rollout of
+``pdeops.training.rollout``, in inference mode and in batches. ``write_rollout`` does this from a checkpoint and a
+data file and writes the prediction in the native format, so every reader and metric of pdeops can open it like
+ground truth.
 """
 
 import datetime
@@ -20,25 +21,15 @@ import torch
 from tqdm import tqdm
 
 from pdeops import __version__
+from pdeops.config import class_path
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.datamodule import split_trajectories
 from pdeops.data.datasets import FieldLayout, FrameReader, check_samples
 from pdeops.data.generate import FORMAT_VERSION
 from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
-from pdeops.training.tasks import AutoregressiveTask, BaseOperatorTask, SpatiotemporalTask, class_path
+from pdeops.training.tasks import BaseOperatorTask
 
 Tensor = torch.Tensor
-
-
-def input_frames(task: BaseOperatorTask) -> int:
-    """k, the frames a task reads to predict: ``history`` or ``input_steps``."""
-    if isinstance(task, AutoregressiveTask):
-        return task.history
-    if isinstance(task, SpatiotemporalTask):
-        return task.input_steps
-    raise TypeError(
-        f"rollout supports AutoregressiveTask and SpatiotemporalTask (and their subclasses), got {type(task).__name__}."
-    )
 
 
 def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: int | None = None) -> Tensor:
@@ -49,19 +40,19 @@ def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: 
 
     Args:
         task: a trained task (``load_task``), float32.
-        initial: ``(B, K, C, *S)`` in physical units with ``K ≥ k`` (``input_frames(task)``); the last k are used.
+        initial: ``(B, K, C, *S)`` in physical units with ``K ≥ k = task.input_frames``; the last k are used.
         steps: frames to predict, ≥ 1.
         batch_size: trajectories per forward pass; None: all at once.
 
     Returns:
         ``(B, steps, C, *S)`` float32, physical units.
     """
-    k = input_frames(task)
+    k = task.input_frames
     _check_initial(task, initial, k)
     if steps < 1 or (batch_size is not None and batch_size < 1):
         raise ValueError(f"steps and batch_size must be >= 1, got steps={steps}, batch_size={batch_size}.")
     chunk = batch_size or initial.shape[0]
-    device = task.norm_mean.device
+    device = task.device
     was_training = task.training
     task.eval()
     outputs = []
@@ -70,7 +61,7 @@ def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: 
             starts = range(0, initial.shape[0], chunk)
             for start in tqdm(starts, desc="rollout", unit="batch", disable=len(starts) < 2):
                 frames = initial[start : start + chunk, -k:].to(device=device, dtype=torch.float32)
-                outputs.append(_advance(task, frames, steps).to(initial.device))
+                outputs.append(task.rollout(frames, steps).to(initial.device))
     finally:
         task.train(was_training)
     return torch.cat(outputs)
@@ -88,19 +79,6 @@ def _check_initial(task: BaseOperatorTask, initial: Tensor, k: int) -> None:
             f"initial must be {expected}, got shape {tuple(initial.shape)}. Pass at least {k} frames of the "
             f"{task.channels} field(s) the task was trained on, channels-first."
         )
-
-
-def _advance(task: BaseOperatorTask, frames: Tensor, steps: int) -> Tensor:
-    """``(B, k, C, *S) -> (B, steps, C, *S)``: one-step tasks step by step, spatiotemporal ones block by block."""
-    if isinstance(task, AutoregressiveTask):
-        return task.rollout(frames, steps)
-    blocks, window, produced = [], frames, 0
-    while produced < steps:
-        block = task(window)
-        blocks.append(block)
-        produced += block.shape[1]
-        window = torch.cat([window, block], dim=1)[:, -frames.shape[1] :]
-    return torch.cat(blocks, dim=1)[:, :steps]
 
 
 def persistence(initial: Tensor, steps: int) -> Tensor:
@@ -176,13 +154,19 @@ def prepare_rollout(
     """
     contents = read_checkpoint(checkpoint)
     task = build_task(contents, str(checkpoint)).to(device)
+    if not isinstance(task, BaseOperatorTask):
+        raise ValueError(
+            f"{checkpoint} holds a {type(task).__name__}, which is not rolled out over a dataset file: rollouts and "
+            "`pdeops evaluate` take operator tasks (AutoregressiveTask, SpatiotemporalTask and their subclasses). "
+            "Collocation tasks (PINNs) are scored by pdeops.losses.pinn_reference.evaluate_pinn."
+        )
     training = training_data(contents)
     layout = matching_layout(data_path, task, training, str(checkpoint))
     with open_dataset(data_path) as dataset:
         attrs = dict(dataset.attrs)
     if samples is None:
         samples = split_trajectories(layout.num_samples, training.split, path=layout.path)["test"]
-    k = input_frames(task)
+    k = task.input_frames
     available = layout.num_times - k
     steps = available if steps is None else steps
     if not 1 <= steps <= available:

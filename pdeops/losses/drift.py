@@ -16,6 +16,8 @@ does the same).
 import torch
 from torch import nn
 
+from pdeops.config import RecordsArguments
+
 Tensor = torch.Tensor
 
 _EPS = 1e-10  # the reference's guard in the relative L1's denominator
@@ -81,7 +83,7 @@ def high_frequency_penalty(error: Tensor, exponent: float = 1.5) -> Tensor:
     return (power * frequency_weight(shape, exponent, error.device)).mean()
 
 
-class DRIFTLoss(nn.Module):
+class DRIFTLoss(RecordsArguments, nn.Module):
     """The DRIFT-Net loss (see the module docstring): ``(ŷ, y) (B, C, *S) -> scalar``.
 
     Args:
@@ -101,11 +103,6 @@ class DRIFTLoss(nn.Module):
             )
         self.channel_groups = None if channel_groups is None else list(channel_groups)
         self.spectral_weight, self.spectral_exponent = spectral_weight, spectral_exponent
-        self._init_kwargs = {
-            "channel_groups": self.channel_groups,
-            "spectral_weight": spectral_weight,
-            "spectral_exponent": spectral_exponent,
-        }
 
     def forward(self, pred: Tensor, true: Tensor) -> Tensor:
         if pred.shape != true.shape or pred.ndim < 3:

@@ -17,7 +17,7 @@ differentiates the network's output with respect to those input columns, so ``po
 
 These are the continuous equations of the network, not a discretisation, so unlike ``physics.py`` they do not go
 through the solvers' spectral operators; the reference solutions they are compared with do (see
-``pdeops.evaluation.pinn_eval``).
+``pdeops.losses.pinn_reference``).
 """
 
 import math

@@ -23,10 +23,13 @@ advection plus forcing) on the rfft grid, as in ``pdeops.losses.physics``: one d
 """
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
+from typing_extensions import Self
 
-from pdeops.losses.physics import Forcing, VorticityOperators
+from pdeops.losses.physics import Forcing, VorticityOperators, vorticity_equation
 from solvers import Grid
 
 Tensor = torch.Tensor
@@ -166,6 +169,21 @@ class SpaceTimeVorticityResidual(VorticityOperators):
                 f"alpha={alpha!r}, time_order={time_order!r}."
             )
         self.frame_dt, self.time_order, self.sobolev_index, self.alpha = frame_dt, time_order, sobolev_index, alpha
+
+    @classmethod
+    def from_attributes(cls, attrs: Mapping[str, Any], time_order: int = 4) -> Self:
+        """The residual of the equation a dataset file was generated from (``vorticity_equation``), over its frames
+        (``frame_dt`` its ``record_every``).
+
+        Args:
+            attrs: the file's attributes (``open_dataset(path).attrs``).
+            time_order: order of the ``∂t`` stencil.
+
+        Raises:
+            ValueError: see ``vorticity_equation``; or the file lacks ``record_every``.
+        """
+        equation = vorticity_equation(attrs)
+        return cls(frame_dt=cls._record_every(attrs), time_order=time_order, **equation)
 
     def spectral(self, frames: Tensor, history: Tensor | None = None) -> Tensor:
         """``R̂`` (unnormalised rfft) at every frame of ``frames``: ``(B, T, n, n // 2 + 1)`` complex."""

@@ -1,6 +1,8 @@
 """Operator models. Each is a ``torch.nn.Module``; one-step operators map ``(B, C_in, *S) -> (B, C_out, *S)``.
 
-- ``FNO``: neuraloperator's Fourier Neural Operator, used as it is (a typed constructor for YAML configs).
+The FNO baseline is neuraloperator's own (``neuralop.models.FNO``, ``TFNO``, ``UNO``), used as it is: configs name it
+by ``class_path`` and ``pdeops.config`` lets jsonargparse read its signature.
+
 - ``SpatiotemporalFNO``: the Spectral-Refiner's space–time FNO, trajectories ``(B, T, C, *S) -> (B, T', C, *S)``.
 - ``DRIFTNet`` and its baseline ``ScOT``: the scOT Swin U-Net skeleton with a spectral + image block (DRIFT-Net) or
   Swin-V2 windowed attention (scOT) in every layer; ``(B, C_in, H, W) -> (B, C_out, H, W)``.
@@ -10,14 +12,12 @@
   the Lagrangian solution back onto a grid.
 """
 
-from ._fno import FNO
 from .drift import DRIFTNet, ScOT
 from .pinn import PINN, LagrangianPINN, eulerian_remap
 from .st_fno import SpatiotemporalFNO
 from .stagger import CoarseStagger, NeuralStagger
 
 __all__ = [
-    "FNO",
     "PINN",
     "CoarseStagger",
     "DRIFTNet",

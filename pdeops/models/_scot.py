@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pdeops.config import RecordsArguments
 from solvers import Grid
 
 Tensor = torch.Tensor
@@ -273,7 +274,7 @@ class SkipBlocks(nn.Module):
 
 
 # --- the skeleton -------------------------------------------------------------------------------------------------
-class BaseScOT(nn.Module):
+class BaseScOT(RecordsArguments, nn.Module):
     """The scOT U-Net around a token mixer; see the module docstring. Subclasses choose the mixer.
 
     Args:

@@ -339,18 +339,6 @@ class DRIFTNet(BaseScOT):
             lead_time,
             lambda site: SpectralImageBlock(site, cutoff, frequencies, num_bands, gate_hidden),
         )
-        self._init_kwargs = {
-            "in_channels": in_channels,
-            "out_channels": out_channels,
-            "size": size,
-            "image_size": image_size,
-            "time_conditioning": time_conditioning,
-            "lead_time": lead_time,
-            "cutoff": cutoff,
-            "frequencies": frequencies,
-            "num_bands": num_bands,
-            "gate_hidden": gate_hidden,
-        }
 
 
 class ScOT(BaseScOT):
@@ -378,11 +366,3 @@ class ScOT(BaseScOT):
             lead_time,
             lambda site: WindowAttention(site, spec.window_size),
         )
-        self._init_kwargs = {
-            "in_channels": in_channels,
-            "out_channels": out_channels,
-            "size": size,
-            "image_size": image_size,
-            "time_conditioning": time_conditioning,
-            "lead_time": lead_time,
-        }

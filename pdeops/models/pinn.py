@@ -33,6 +33,8 @@ import math
 import torch
 from torch import nn
 
+from pdeops.config import RecordsArguments
+
 Tensor = torch.Tensor
 
 
@@ -63,7 +65,7 @@ def _check_points(points: Tensor) -> None:
         )
 
 
-class BaseCollocationNetwork(nn.Module):
+class BaseCollocationNetwork(RecordsArguments, nn.Module):
     """A network of points ``(P, 2)`` whose state output is scaled as ``u = state_mean + state_std · net``.
 
     The scale is set from the initial condition by the training task (``set_state_scale``), as the operator tasks

@@ -31,11 +31,13 @@ Decisions where the reference code departs from the paper, or where we depart fr
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from neuralop.layers.spectral_convolution import SpectralConv
 from torch import nn
+
+from pdeops.config import RecordsArguments
 
 Tensor = torch.Tensor
 
@@ -206,7 +208,7 @@ class OutputOperator(nn.Module):
         return OutputOperator(self.conv.enlarged(modes))
 
 
-class SpatiotemporalFNO(nn.Module):
+class SpatiotemporalFNO(RecordsArguments, nn.Module):
     """Spatiotemporal FNO (ST-FNO; "SFNO" in the reference code): trajectories in, trajectories out.
 
     Maps the first frames of a trajectory to the next ones, ``(B, T_in, C, X, Y) -> (B, T_out, C, X, Y)``, with
@@ -253,20 +255,6 @@ class SpatiotemporalFNO(nn.Module):
     ):
         super().__init__()
         _check_arguments(in_channels, out_channels, modes, n_layers, latent_steps, output_steps, activation)
-        self._init_kwargs: dict[str, Any] = {
-            "in_channels": in_channels,
-            "out_channels": out_channels,
-            "modes": list(modes),
-            "width": width,
-            "n_layers": n_layers,
-            "latent_steps": latent_steps,
-            "output_steps": output_steps,
-            "beta": beta,
-            "delta": delta,
-            "expansion": expansion,
-            "activation": activation,
-            "output_modes": None if output_modes is None else list(output_modes),
-        }
         self.channels, self.modes = in_channels, _three_modes(modes)
         self.latent_steps, self.output_steps = latent_steps, output_steps
         self.encoding = SpaceTimePositionalEncoding(width, beta)

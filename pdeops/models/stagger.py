@@ -23,8 +23,9 @@ Decomposition", ICML 2023 (arXiv:2302.10255). No official code is public.
   next ``s_T``; sub-solver ``(m, p)`` advances piece ``p`` of frame ``t + m`` by ``s_T·Δt`` and sees only that coarse
   input. There are ``K = s_T·P`` sub-solvers (``P = ∏ s``), indexed ``k = m·P + p``; a rollout needs ``s_T`` initial
   frames. ``stagger_time``/``unstagger_time`` give the frames each temporal offset handles (``trajectory[:, m::s_T]``).
-- Sub-solvers: any coarse-grid operator ``(N, C_in, *S') -> (N, C, *S')``, e.g. ``pdeops.models.FNO``.
-  ``weights="separate"`` (default) keeps K copies of the given operator (same initial weights, trained apart);
+- Sub-solvers: any coarse-grid operator ``(N, C_in, *S') -> (N, C, *S')`` with ``in_channels`` and ``out_channels``
+  arguments, given as a config tree, e.g. ``neuralop.models.FNO``. ``weights="separate"`` (default) builds K copies
+  of it (same initial weights, trained apart);
   ``weights="shared"`` uses one operator for every piece and tells it which by a one-hot piece index appended as K
   constant input channels (``C_in = C + K``), which its first layer turns into a learned piece embedding.
 - Inference folds the pieces into the batch axis: with shared weights all pieces are ONE call of the operator. Separate
@@ -37,11 +38,13 @@ import copy
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pdeops.config import RecordsArguments, instantiate
 
 Tensor = torch.Tensor
 
@@ -131,7 +134,7 @@ def unstagger_time(pieces: Tensor) -> Tensor:
     return pieces.transpose(1, 2).flatten(1, 2)
 
 
-class NeuralStagger(nn.Module):
+class NeuralStagger(RecordsArguments, nn.Module):
     """A fine-grid one-step operator made of ``K = s_T·∏ s`` coarse sub-solvers (Huang et al. 2023).
 
     ``forward`` splits the ``s_T`` input frames into strided pieces (``split``), advances every piece with its own
@@ -139,25 +142,32 @@ class NeuralStagger(nn.Module):
     docstring for what comes from the paper and what is our design.
 
     Args:
-        operator: the coarse-grid operator ``(N, C_in, *S') -> (N, C, *S')`` (e.g. ``pdeops.models.FNO``) with
-            ``C_in = C`` for separate weights and ``C + K`` for shared ones.
+        in_channels: channels of the input block, ``s_T·C`` (``pdeops fit`` links it, as for any one-step network).
+        out_channels: channels C of one frame (linked too); the block out has ``s_T·C``.
+        operator: the config tree of the coarse-grid operator, ``{"class_path": ..., "init_args": {...}}`` without
+            its channels: each sub-solver is built with ``in_channels = C`` (separate weights) or ``C + K`` (shared
+            weights: the one-hot piece index) and ``out_channels = C``, e.g.
+            ``{"class_path": "neuralop.models.FNO", "init_args": {"n_modes": [8, 8], "hidden_channels": 32}}``.
         spatial_factors: ``(s_H, s_W)`` in 2-D, ``(s_D, s_H, s_W)`` in 3-D; unequal factors are fine.
         temporal_factor: ``s_T``, frames per stagger step.
-        weights: ``"separate"`` (K copies of ``operator``, the paper's one solver per subtask) or ``"shared"``
-            (``operator`` for all pieces, with a one-hot piece index as K extra input channels).
+        weights: ``"separate"`` (K sub-solvers with the same initial weights, trained apart: the paper's one solver
+            per subtask) or ``"shared"`` (one operator for all pieces, told which by the one-hot piece index).
 
     Shapes: ``(B, s_T·C, *S) -> (B, s_T·C, *S)``, frames folded into channels frame-major (as the tasks fold
-    history); ``S`` divisible by ``spatial_factors``. With ``s = 1``, ``s_T = 1`` it is ``operator`` itself.
+    history); ``S`` divisible by ``spatial_factors``. With ``s = 1``, ``s_T = 1`` it is one operator.
 
     Example:
-        >>> stagger = NeuralStagger(FNO([8, 8], 1, 1, 32), [2, 2])       # 4 FNOs on 32² pieces of a 64² field
-        >>> stagger(w).shape                                                # w: (B, 1, 64, 64)
+        >>> fno = {"class_path": "neuralop.models.FNO", "init_args": {"n_modes": [8, 8], "hidden_channels": 32}}
+        >>> stagger = NeuralStagger(1, 1, fno, [2, 2])      # 4 FNOs on 32² pieces of a 64² field
+        >>> stagger(w).shape                                 # w: (B, 1, 64, 64)
         torch.Size([B, 1, 64, 64])
     """
 
     def __init__(
         self,
-        operator: nn.Module,
+        in_channels: int,
+        out_channels: int,
+        operator: dict[str, Any],
         spatial_factors: list[int],
         temporal_factor: int = 1,
         weights: Literal["separate", "shared"] = "separate",
@@ -167,11 +177,19 @@ class NeuralStagger(nn.Module):
             raise ValueError(f"weights must be 'separate' or 'shared', got {weights!r}.")
         self.spatial_factors = _factors(spatial_factors, "spatial_factors")
         (self.temporal_factor,) = _factors([temporal_factor], "temporal_factor")
-        self.weights = weights
+        if in_channels != self.temporal_factor * out_channels:
+            raise ValueError(
+                f"NeuralStagger takes a block of temporal_factor = {self.temporal_factor} frames of out_channels = "
+                f"{out_channels} channel(s), so in_channels must be {self.temporal_factor * out_channels}, got "
+                f"{in_channels}."
+            )
+        self.weights, self.channels = weights, out_channels
         self.pieces = math.prod(self.spatial_factors)
         self.sub_solvers = self.temporal_factor * self.pieces
+        channels = out_channels + (self.sub_solvers if weights == "shared" else 0)
+        first = _build_operator(operator, channels, out_channels)
         copies = self.sub_solvers if weights == "separate" else 1
-        self.operators = nn.ModuleList([operator, *(copy.deepcopy(operator) for _ in range(copies - 1))])
+        self.operators = nn.ModuleList([first, *(copy.deepcopy(first) for _ in range(copies - 1))])
 
     def forward(self, x: Tensor) -> Tensor:
         """The next ``s_T`` fine frames: ``(B, s_T·C, *S) -> (B, s_T·C, *S)``."""
@@ -204,29 +222,20 @@ class NeuralStagger(nn.Module):
         if y.shape != x.shape:
             raise ValueError(
                 f"The sub-solver returned {tuple(y.shape[2:])} for coarse input of {channels} channel(s) and shape "
-                f"{tuple(x.shape[3:])}; it must return (N, {channels}, *S') (build it with out_channels={channels})."
+                f"{tuple(x.shape[3:])}; it must return (N, {channels}, *S'): check the channels of the input."
             )
         return y.unflatten(1, (s_t, n)).transpose(2, 3).flatten(1, 2)
 
     def _check_pieces(self, pieces: Tensor, indices: list[int]) -> list[int]:
-        """Check the layout of ``forward_pieces``'s input and the operator's input channels; return the indices."""
+        """Check the layout of ``forward_pieces``'s input; return the indices."""
         s_t, n, d = self.temporal_factor, len(indices), len(self.spatial_factors)
-        if pieces.ndim != d + 3 or pieces.shape[2] != n or pieces.shape[1] % s_t:
+        if pieces.ndim != d + 3 or pieces.shape[2] != n or pieces.shape[1] != s_t * self.channels:
             raise ValueError(
-                f"forward_pieces takes pieces (B, s_T·C, n, *S') with s_T = {s_t}, n = len(indices) = {n} and "
-                f"{d} spatial axes, got shape {tuple(pieces.shape)}."
+                f"forward_pieces takes pieces (B, s_T·C, n, *S') with s_T = {s_t}, C = {self.channels}, "
+                f"n = len(indices) = {n} and {d} spatial axes, got shape {tuple(pieces.shape)}."
             )
         if any(not 0 <= p < self.pieces for p in indices):
             raise ValueError(f"piece indices must lie in [0, {self.pieces}), got {indices}.")
-        channels = pieces.shape[1] // s_t
-        expected = channels + (self.sub_solvers if self.weights == "shared" else 0)
-        declared = getattr(self.operators[0], "in_channels", expected)  # neuraloperator models declare theirs
-        if declared != expected:
-            what = "C + K, the K one-hot piece channels included" if self.weights == "shared" else "C"
-            raise ValueError(
-                f"The sub-solver takes in_channels={declared}, but {self.weights} weights on C = {channels} "
-                f"channel(s) need {expected} ({what}); build it with in_channels={expected}."
-            )
         return indices
 
     def _shared(self, x: Tensor, k: list[int]) -> Tensor:
@@ -251,6 +260,14 @@ class NeuralStagger(nn.Module):
             offset: ``o``, the sub-lattice's first point, each ``0 <= o_a < r_a`` (default zeros).
         """
         return CoarseStagger(self, stride, offset)
+
+
+def _build_operator(config: dict[str, Any], in_channels: int, out_channels: int) -> nn.Module:
+    """The sub-solver of a config tree given without channels, built with these channels."""
+    if not isinstance(config, dict) or "class_path" not in config:
+        raise ValueError(f"operator must be a config tree {{'class_path': ..., 'init_args': {{...}}}}, got {config!r}.")
+    init_args = {**config.get("init_args", {}), "in_channels": in_channels, "out_channels": out_channels}
+    return instantiate({"class_path": config["class_path"], "init_args": init_args})
 
 
 class CoarseStagger(nn.Module):

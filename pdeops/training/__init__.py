@@ -1,38 +1,41 @@
-"""Training: LightningModules per task kind and the LightningCLI entry (``pdeops fit|validate|test|predict``).
+"""Training: LightningModules per task kind and the LightningCLI entry (``pdeops fit|validate|test``).
 
 - ``AutoregressiveTask``: one-step operators rolled out autoregressively (history folded into channels).
 - ``SpatiotemporalTask``: trajectory-to-trajectory operators.
 - ``PhysicsTask``: one-step operators trained on an equation residual, with or without data.
-- ``SpectralRefinerTask``, ``refine``, ``refine_amortised``: the Spectral-Refiner's training and refinement stage.
+- ``SpectralRefinerTask``: the Spectral-Refiner's training stage (its refinement is ``pdeops.evaluation.refine``).
 - ``NormalizedLossTask``: a one-step task with any loss on normalised fields (DRIFT-Net's loss for DRIFT-Net/scOT).
 - ``StaggeredPhysicsTask``: NeuralStagger's physics-constrained training on the fine residual (``StatePool`` for
   data-free training, ``block_residual`` over every consecutive frame pair).
 - ``PINNTask``, ``LagrangianPINNTask``: collocation training (Adam then L-BFGS), ``fit_curriculum`` across β.
+- ``rollout``: the one autoregressive rollout every task steps through; ``CosineAnnealing``: a cosine schedule
+  over the whole run, for a task's ``lr_scheduler`` argument.
 """
 
 from .collocation import BaseCollocationTask, LagrangianPINNTask, OptimizerSchedule, PINNTask, fit_curriculum
 from .drift import NormalizedLossTask
-from .refiner import RefinementOptions, RefinementResult, SpectralRefinerTask, refine, refine_amortised
+from .optim import CosineAnnealing
+from .refiner import SpectralRefinerTask
+from .rollout import rollout
 from .stagger import StaggeredPhysicsTask, StatePool, block_residual
-from .tasks import AutoregressiveTask, BaseOperatorTask, PhysicsTask, SpatiotemporalTask
+from .tasks import AutoregressiveTask, BaseOperatorTask, PhysicsTask, SpatiotemporalTask, Task
 
 __all__ = [
     "AutoregressiveTask",
     "BaseCollocationTask",
     "BaseOperatorTask",
+    "CosineAnnealing",
     "LagrangianPINNTask",
     "OptimizerSchedule",
     "PINNTask",
     "NormalizedLossTask",
     "PhysicsTask",
-    "RefinementOptions",
-    "RefinementResult",
     "SpatiotemporalTask",
     "SpectralRefinerTask",
     "StaggeredPhysicsTask",
     "StatePool",
+    "Task",
     "block_residual",
     "fit_curriculum",
-    "refine",
-    "refine_amortised",
+    "rollout",
 ]

@@ -1,39 +1,69 @@
-"""``pdeops fit|validate|test|predict``: LightningCLI over the tasks and ``PDEDataModule``.
+"""``pdeops fit|validate|test``: LightningCLI over the tasks and ``PDEDataModule``.
 
-What the data fixes, the CLI links so that model and data cannot disagree (``apply_on="instantiate"``: the data
-module reads the file first):
+What the data fixes, the CLI links in this one place, so that model and data cannot disagree
+(``apply_on="instantiate"``: the data module reads the file first):
 
 - the task's ``channels``, ``spatial_dims``, ``history``, ``unroll`` (= ``data.horizon``) and ``rollout_steps``
   (= ``data.eval_horizon``);
 - the network's ``in_channels`` (``history × channels`` for window tasks, ``channels`` for trajectories) and
-  ``out_channels`` (``channels``).
+  ``out_channels`` (``channels``): a network that nests another (``NeuralStagger``) passes them on itself.
+
+A physics task without a ``residual`` builds the one of the data file's equation (its recipe and parameters), so no
+viscosity or time step is typed twice.
+
+Every network built from a config records its config tree (``pdeops.config``), so checkpoints rebuild any network
+whose class can be imported, and neuraloperator's models can be named by ``class_path`` directly. Optimisers and
+schedules are task arguments (``model.init_args.optimizer``, ``model.init_args.lr_scheduler``).
 
 Collocation tasks (PINNs, ``pdeops.training.collocation``) sample their own points: a config whose task is one of
-them runs through that module's LightningCLI, with no ``data:`` section.
+them runs with no ``data:`` section.
 
 Checkpoints: ``ModelCheckpoint`` keeps the best by the validation rollout error and ``last.ckpt``, in
 ``<trainer.default_root_dir>/checkpoints``, so ``--ckpt_path last`` resumes the run in that directory.
 """
 
-import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from lightning.pytorch import LightningModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from torch import nn
 
+from pdeops.config import ConfigError, import_class, prepare_jsonargparse, recording_instantiator
 from pdeops.data import DatasetError
 from pdeops.data.datamodule import PDEDataModule
+from pdeops.training.collocation import BaseCollocationTask
+
+COMMANDS = ("fit", "validate", "test")
+CHECKPOINT_ALIASES = ("last", "best", "hpc", "registry")
 
 
 def _network_in_channels(data: PDEDataModule) -> int:
     return data.history * data.channels if data.task == "window" else data.channels
 
 
+DATA_LINKS = {
+    "model.init_args.channels": lambda d: d.channels,
+    "model.init_args.spatial_dims": lambda d: len(d.spatial_shape),
+    "model.init_args.history": lambda d: d.history,
+    "model.init_args.unroll": lambda d: d.horizon,
+    "model.init_args.rollout_steps": lambda d: d.eval_horizon or d.horizon,
+    "model.init_args.model.init_args.in_channels": _network_in_channels,
+    "model.init_args.model.init_args.out_channels": lambda d: d.channels,
+}
+"""Task and network arguments computed from the data module (skipped for a task or network without them)."""
+
+
 class PDEopsCLI(LightningCLI):
-    """LightningCLI with pdeops' links and checkpointing defaults."""
+    """LightningCLI with pdeops' links, checkpointing defaults and recording of every network it builds."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        prepare_jsonargparse()
+        kwargs.setdefault("auto_configure_optimizers", False)  # optimisers are task arguments
+        super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -48,20 +78,21 @@ class PDEopsCLI(LightningCLI):
         parser.link_arguments(
             "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=lambda root: f"{root or '.'}/checkpoints"
         )
-        links = {
-            "model.init_args.channels": lambda d: d.channels,
-            "model.init_args.spatial_dims": lambda d: len(d.spatial_shape),
-            "model.init_args.history": lambda d: d.history,
-            "model.init_args.unroll": lambda d: d.horizon,
-            "model.init_args.rollout_steps": lambda d: d.eval_horizon or d.horizon,
-            "model.init_args.model.init_args.in_channels": _network_in_channels,
-            "model.init_args.model.init_args.out_channels": lambda d: d.channels,
-        }
-        for target, compute in links.items():
-            parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")
+        if self.datamodule_class is not None:
+            for target, compute in DATA_LINKS.items():
+                parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")
+
+    def _add_instantiators(self) -> None:
+        super()._add_instantiators()  # Lightning's for the task and the data module come first
+        self.parser.add_instantiator(recording_instantiator, nn.Module, subclasses=True)
 
 
-CHECKPOINT_ALIASES = ("last", "best", "hpc", "registry")
+class CollocationCLI(PDEopsCLI):
+    """``PDEopsCLI`` for collocation tasks: no data module, and PINN validation's own metric."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        super().add_arguments_to_parser(parser)
+        parser.set_defaults({"checkpoint.monitor": "val/rel_l2"})
 
 
 def _check_checkpoint_path(args: list[str]) -> None:
@@ -80,14 +111,14 @@ def _user_error(error: BaseException) -> BaseException | None:
     """The bad-input error behind ``error`` (LightningCLI wraps errors raised inside argument links), if any."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, DatasetError | FileNotFoundError):
+        if isinstance(seen, DatasetError | FileNotFoundError | ConfigError):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
 
 
-def _model_class_path(args: list[str]) -> str | None:
-    """The task's ``class_path`` as the command line gives it (``-c`` files, then ``--model``), or None."""
+def _task_class_path(args: list[str]) -> str | None:
+    """The task's ``class_path`` as the command line gives it (``-c`` files in order, then ``--model``), or None."""
     found = None
     for i, arg in enumerate(args[:-1]):
         if arg in ("-c", "--config") and Path(args[i + 1]).is_file():
@@ -98,40 +129,46 @@ def _model_class_path(args: list[str]) -> str | None:
     return found
 
 
-def _is_collocation_task(class_path: str | None) -> bool:
+def _is_collocation_task(path: str | None) -> bool:
     """Whether the task samples its own collocation points (PINNs), so there is no ``data:`` section."""
-    from pdeops.training.collocation import BaseCollocationTask
-
-    module, _, name = (class_path or "").rpartition(".")
-    if not module.startswith("pdeops."):
+    if path is None:
         return False
-    task = getattr(importlib.import_module(module), name, None)
+    try:
+        task = import_class(path, "task")
+    except ConfigError:
+        return False  # LightningCLI reports the bad class path itself
     return isinstance(task, type) and issubclass(task, BaseCollocationTask)
 
 
+def lightning_cli(args: list[str]) -> LightningCLI:
+    """Run ``pdeops fit|validate|test ARGS`` and return the CLI (its ``trainer``, ``model`` and ``datamodule``).
+
+    Raises:
+        Whatever the run raises; ``run_lightning`` turns bad input into a message.
+    """
+    _check_checkpoint_path(args)
+    collocation = _is_collocation_task(_task_class_path(args))
+    return (CollocationCLI if collocation else PDEopsCLI)(
+        LightningModule,
+        None if collocation else PDEDataModule,
+        subclass_mode_model=True,
+        args=None if args == sys.argv[1:] else args,  # LightningCLI warns when given both
+        seed_everything_default=0,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"default_root_dir": "runs/collocation" if collocation else "runs/default"},
+    )
+
+
 def run_lightning(args: list[str]) -> int:
-    """Run ``fit|validate|test|predict`` with LightningCLI's own argument handling (``--help`` lists all).
+    """Run ``fit|validate|test`` with LightningCLI's own argument handling (``--help`` lists all).
 
     Returns:
         The exit status: 0, or 2 after printing a one-paragraph message for bad input (a missing data file or
-        checkpoint); configuration errors (unknown keys, wrong types) are LightningCLI's own messages.
+        checkpoint, a class that cannot be imported); configuration errors (unknown keys, wrong types) are
+        LightningCLI's own messages.
     """
     try:
-        _check_checkpoint_path(args)
-        if _is_collocation_task(_model_class_path(args)):
-            from pdeops.training.collocation import main as collocation_main
-
-            collocation_main(None if args == sys.argv[1:] else args)
-            return 0
-        PDEopsCLI(
-            LightningModule,
-            PDEDataModule,
-            subclass_mode_model=True,
-            args=None if args == sys.argv[1:] else args,  # LightningCLI warns when given both
-            seed_everything_default=0,
-            save_config_kwargs={"overwrite": True},
-            trainer_defaults={"default_root_dir": "runs/default"},
-        )
+        lightning_cli(args)
     except Exception as error:
         cause = _user_error(error)
         if cause is None:

@@ -1,7 +1,7 @@
 """Collocation training of PINNs on 1-D periodic transport, as LightningModules that carry their own points.
 
 A collocation task needs no dataset file: it samples its points from the problem's space–time grid
-(``n_x × n_t``, 256 × 100 by default, the evaluation grid of ``pdeops.evaluation.pinn_eval``) once, with a fixed
+(``n_x × n_t``, 256 × 100 by default, the evaluation grid of ``pdeops.losses.pinn_reference``) once, with a fixed
 seed, and serves them as one full batch per training step (Krishnapriyan et al. 2021):
 
 - ``residual``: ``(P, 2)`` points ``(x, t)`` drawn without replacement from the grid without its ``x = 0`` column
@@ -19,8 +19,8 @@ logs the relative L2 error on the grid against the reference solution (``val/rel
 - ``LagrangianPINNTask``: the Lagrangian PINN; ``w_X RMS(R_X) + w_u RMS(R_u) + w_0 RMS(u(·, 0) − u₀)``.
 - ``fit_curriculum``: the curriculum baseline, warm-starting each stage from the previous one as the transport speed
   grows (Krishnapriyan et al.'s curriculum regularisation).
-- ``main``: ``python -m pdeops.training.collocation fit -c configs/convection1d/lpinn.yaml`` (LightningCLI without a
-  data section; ``pdeops fit`` always builds a ``PDEDataModule``, which needs a dataset file).
+- ``pdeops fit -c configs/convection1d/lpinn.yaml`` trains one: a config whose task is a collocation task has no
+  ``data:`` section.
 
 What differs from the papers, and why:
 
@@ -44,11 +44,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.cli import LightningCLI
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from pdeops.evaluation.pinn_eval import evaluate_pinn, evaluation_grid
+from pdeops.losses.pinn_reference import evaluate_pinn, evaluation_grid
 from pdeops.losses.pinn_residuals import (
     TransportProblem,
     eulerian_residual,
@@ -56,6 +55,7 @@ from pdeops.losses.pinn_residuals import (
     periodic_residual,
 )
 from pdeops.models.pinn import BaseCollocationNetwork, space_time_points
+from pdeops.training.tasks import Task
 
 Tensor = torch.Tensor
 Points = dict[str, Tensor]
@@ -135,7 +135,7 @@ def root_mean_square(values: Tensor) -> Tensor:
     return values.pow(2).mean().sqrt()
 
 
-class BaseCollocationTask(L.LightningModule):
+class BaseCollocationTask(Task):
     """Collocation points, the optimiser schedule, training and validation shared by the PINN tasks.
 
     Subclasses give ``loss_terms`` (the named, unweighted terms) and ``loss`` (their weighted sum).
@@ -162,7 +162,7 @@ class BaseCollocationTask(L.LightningModule):
         warm_start: str | None = None,
     ):
         super().__init__()
-        self.save_hyperparameters(ignore=["model"])
+        self.save_task_hyperparameters()
         self.automatic_optimization = False
         self.model, self.problem = model, problem
         self.schedule = schedule or OptimizerSchedule()
@@ -181,8 +181,9 @@ class BaseCollocationTask(L.LightningModule):
         return self.model(points)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Store the problem and the schedule as plain dicts, so ``torch.load(weights_only=True)`` reads the file
-        (a warm start does); rebuild them with ``TransportProblem(**hyper_parameters["problem"])``."""
+        """The task's record, and the problem and schedule hyperparameters as plain dicts, so that
+        ``torch.load(weights_only=True)`` reads the file (a warm start does)."""
+        super().on_save_checkpoint(checkpoint)
         hyper_parameters = checkpoint.get("hyper_parameters", {})
         for name, value in hyper_parameters.items():
             if is_dataclass(value) and not isinstance(value, type):
@@ -351,25 +352,3 @@ def fit_curriculum(
         make_trainer().fit(task)
         yield task
         previous = task.model
-
-
-def main(args: list[str] | None = None) -> None:
-    """``python -m pdeops.training.collocation fit -c configs/convection1d/lpinn.yaml``: LightningCLI over the
-    collocation tasks, with no data section (they carry their own points).
-
-    Args:
-        args: the command line after the program name; None reads ``sys.argv``.
-    """
-    LightningCLI(  # the base class is LightningModule: under ``-m`` this module is __main__, its classes copies
-        L.LightningModule,
-        None,
-        subclass_mode_model=True,
-        args=args,
-        seed_everything_default=0,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": "runs/collocation"},
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -7,6 +7,8 @@ time-conditioned ``DRIFTNet``/``ScOT`` uses its constant ``lead_time``: one-step
 lead time.
 """
 
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from pdeops.training.tasks import AutoregressiveTask
@@ -18,8 +20,7 @@ class NormalizedLossTask(AutoregressiveTask):
     Args:
         model: network ``(B, history·channels, *S) -> (B, channels, *S)``.
         loss_fn: ``loss_fn(pred, true) -> scalar`` on normalised fields ``(B·T, C, *S)`` (unrolled steps folded into
-            the batch), e.g. ``pdeops.losses.drift.DRIFTLoss``. A module with ``_init_kwargs`` (pdeops' losses) is
-            rebuilt from the checkpoint by ``pdeops.evaluation.load_task``.
+            the batch), e.g. ``pdeops.losses.drift.DRIFTLoss``.
         (the rest as ``AutoregressiveTask``)
     """
 
@@ -34,9 +35,21 @@ class NormalizedLossTask(AutoregressiveTask):
         pushforward: bool = False,
         noise_std: float = 0.0,
         rollout_steps: int = 10,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ):
-        super().__init__(model, history, channels, spatial_dims, unroll, pushforward, noise_std, rollout_steps)
-        self.save_hyperparameters(ignore=["model", "loss_fn"])
+        super().__init__(
+            model,
+            history,
+            channels,
+            spatial_dims,
+            unroll,
+            pushforward,
+            noise_std,
+            rollout_steps,
+            optimizer,
+            lr_scheduler,
+        )
         self.loss_fn = loss_fn
 
     def loss(self, pred: Tensor, true: Tensor) -> Tensor:

@@ -1,51 +1,18 @@
-"""The Spectral-Refiner (Cao et al., arXiv 2405.17211, ICLR 2025): train a ``SpatiotemporalFNO`` end to end for a few
-epochs, then fine-tune only its output layer, enlarged to every mode of the fine grid, on the negative Sobolev norm
-of the equation's residual, with no data.
+"""The Spectral-Refiner's training stage (Cao et al., arXiv 2405.17211, ICLR 2025): train a ``SpatiotemporalFNO`` end
+to end for a few epochs, before its output layer is refined on the equation's residual with no data
+(``pdeops.evaluation.refine``).
 
 - ``SpectralRefinerTask``: ``SpatiotemporalTask`` with a window that may start after a warm-up (``start_step``) and
   the plain space–time relative L2 loss.
-- ``refine``: per trajectory. Freeze the trained model, cache the latent (the reduction layer's output), replace the
-  output spectral conv by ``OutputSpectralConv.enlarged`` (old weights in the low modes, zeros elsewhere), and run
-  Adam on ``η² = ‖R‖²_{L²(0,T; H^s)}`` (``pdeops.losses.sobolev.SpaceTimeVorticityResidual``) of the prediction.
-- ``refine_amortised``: one enlarged output layer fitted on a set of trajectories, then used as a plain model.
-- ``refine_cli`` / ``add_refine_arguments``: ``pdeops refine --ckpt --data [--steps] [--resolution]``.
-
-Choices (see ``pdeops.models.st_fno`` and ``pdeops.losses.sobolev`` for the model and the loss):
-
-- ``∂t`` of the residual comes from a finite-difference stencil across ``[input frames, predicted frames]``, not
-  from one Crank–Nicolson step per frame as in the reference's ``fno/finetune.py`` (that makes any field's residual
-  tiny); the weight is ``(α + |k|²)^s`` on ``|R̂|²`` with s = −1, not the reference's H^(−1/2).
-- Our spectral layers use ``norm="forward"``, so the reference's learning rates (bias 0.2, weights 1e-4 with
-  ``"backward"``) do not carry over. The defaults here (weights 1e-2, bias 3e-3, cosine-annealed over the steps so
-  that the last iterate is not caught mid-oscillation) were chosen on the ``--quick`` reproduction
-  (``scripts/reproduce_spectral_refiner.py``) and a smaller model, on the error against the ground truth.
-- Refinement runs in float64 by default (the frozen trunk in its own float32).
 """
 
-import argparse
-import json
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
-
-import numpy as np
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
-from pdeops.losses.sobolev import SpaceTimeVorticityResidual
-from pdeops.models.st_fno import OutputOperator, SpatiotemporalFNO, grid_to_trajectory, trajectory_to_grid
 from pdeops.training.tasks import SpatiotemporalTask
-from solvers import Grid
 
 Tensor = torch.Tensor
-
-FORCING_OF_RECIPE: dict[str, Literal["fno", "kolmogorov", "none"]] = {
-    "ns2d-fno": "fno",
-    "ns2d-decaying": "none",
-    "ns2d-kolmogorov": "kolmogorov",
-}
-"""The residual's forcing for each vorticity recipe of ``pdeops.data.recipes`` (with that recipe's defaults)."""
 
 
 class SpectralRefinerTask(SpatiotemporalTask):
@@ -60,8 +27,8 @@ class SpectralRefinerTask(SpatiotemporalTask):
             have ``output_steps`` equal to the task's.
         input_steps, output_steps, channels, spatial_dims: see ``SpatiotemporalTask``.
         start_step: frames to skip at the start of every stored trajectory (a warm-up recorded in the file).
-        learning_rate: peak learning rate of the default optimiser, Adam with a one-cycle schedule stepped every
-            batch (the reference's; ``pdeops fit`` replaces it when the config names an optimizer).
+        optimizer, lr_scheduler: see ``BaseOperatorTask``; the reference trains with Adam and a one-cycle schedule
+            stepped every batch (``configs/ns2d/st_fno.yaml``).
     """
 
     def __init__(
@@ -72,405 +39,22 @@ class SpectralRefinerTask(SpatiotemporalTask):
         channels: int = 1,
         spatial_dims: int = 2,
         start_step: int = 0,
-        learning_rate: float = 1e-2,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ):
-        super().__init__(model, input_steps, output_steps, channels, spatial_dims)
-        self.save_hyperparameters(ignore=["model"])
+        super().__init__(model, input_steps, output_steps, channels, spatial_dims, optimizer, lr_scheduler)
         model_steps = getattr(model, "output_steps", output_steps)
         if model_steps != output_steps or start_step < 0:
             raise ValueError(
                 f"SpectralRefinerTask needs start_step >= 0 and the model's output_steps ({model_steps}) equal to "
                 f"the task's output_steps ({output_steps}); got start_step={start_step}. Set both to one value."
             )
-        self.start_step, self.learning_rate = start_step, learning_rate
+        self.start_step = start_step
 
-    def configure_optimizers(self) -> Any:
-        """Adam with ``OneCycleLR`` up to ``learning_rate`` over the run's batches."""
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.learning_rate)
-        total = int(self.trainer.estimated_stepping_batches)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=self.learning_rate, total_steps=total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-
-    def _split(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        trajectory = batch["trajectory"]
-        start = self.start_step
-        return super()._split({"trajectory": trajectory[:, start:]})
+    def evaluation_windows(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """``SpatiotemporalTask``'s windows, taken after the first ``start_step`` frames."""
+        return super().evaluation_windows({"trajectory": batch["trajectory"][:, self.start_step :]})
 
     def loss(self, pred: Tensor, true: Tensor) -> Tensor:
         """Plain space–time relative L2, mean over the batch; inputs ``(B, T, C, *S)``."""
         return ((pred - true).flatten(1).norm(dim=1) / true.flatten(1).norm(dim=1)).mean()
-
-
-def residual_from_attributes(attrs: Mapping[str, Any], time_order: int = 4) -> SpaceTimeVorticityResidual:
-    """The space–time residual of the equation a dataset file was generated from (its recipe and parameters).
-
-    Args:
-        attrs: the file's attributes (``open_dataset(path).attrs``): ``recipe``, ``param_viscosity``,
-            ``param_drag`` (if any), ``domain_length`` and ``record_every``.
-        time_order: order of the residual's ``∂t`` stencil.
-
-    Raises:
-        ValueError: the file was not generated by a vorticity recipe with these attributes.
-    """
-    recipe = str(attrs.get("recipe"))
-    missing = [key for key in ("param_viscosity", "domain_length", "record_every") if key not in attrs]
-    kolmogorov = (float(attrs.get("param_forcing_wavenumber", 4)), float(attrs.get("param_forcing_amplitude", 1)))
-    if kolmogorov != (4.0, 1.0):
-        raise ValueError(
-            f"The residual knows the Kolmogorov forcing of wavenumber 4 and amplitude 1 only; this file has "
-            f"(wavenumber, amplitude) = {kolmogorov}."
-        )
-    if recipe not in FORCING_OF_RECIPE or missing:
-        raise ValueError(
-            f"Refinement needs a vorticity dataset generated by pdeops (recipe one of {sorted(FORCING_OF_RECIPE)}, "
-            f"with attributes param_viscosity, domain_length, record_every); got recipe {recipe!r}"
-            + (f", missing {missing}." if missing else ".")
-        )
-    return SpaceTimeVorticityResidual(
-        viscosity=float(attrs["param_viscosity"]),
-        frame_dt=float(attrs["record_every"]),
-        length=float(attrs["domain_length"]),
-        drag=float(attrs.get("param_drag", 0.0)),
-        forcing=FORCING_OF_RECIPE[recipe],
-        time_order=time_order,
-    )
-
-
-@dataclass(frozen=True)
-class RefinementOptions:
-    """How the output layer is refined.
-
-    Args:
-        steps: Adam steps (per trajectory for ``refine``; in all for ``refine_amortised``).
-        modes: ``(m_x, m_y, m_t)`` of the enlarged output layer; None takes every spatial mode of the grid
-            (``(X // 2, Y // 2)``) and the reference's 6 temporal modes.
-        weight_lr: peak Adam learning rate of the spectral weights (cosine-annealed to 0 over ``steps``).
-        bias_lr: peak Adam learning rate of the per-mode bias.
-        dtype: precision of the refined layer and the residual (the frozen trunk keeps its own).
-    """
-
-    steps: int = 50
-    modes: tuple[int, int, int] | None = None
-    weight_lr: float = 1e-2
-    bias_lr: float = 3e-3
-    dtype: Literal["float32", "float64"] = "float64"
-
-    def __post_init__(self) -> None:
-        if self.steps < 0 or not (self.weight_lr > 0 and self.bias_lr > 0):
-            raise ValueError(
-                f"steps must be >= 0 and the learning rates positive, got steps={self.steps}, "
-                f"weight_lr={self.weight_lr}, bias_lr={self.bias_lr}."
-            )
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
-
-
-@dataclass(frozen=True)
-class RefinementResult:
-    """Predictions and residuals before and after ``refine``, per trajectory (physical units, ``options.dtype``).
-
-    Attributes:
-        before: the frozen model's prediction ``(B, T_out, C, X, Y)``.
-        after: the refined prediction, same shape.
-        residual_before: η of ``before`` ``(B,)``.
-        residual_after: η of ``after`` ``(B,)``.
-        losses: η² at every step, before the step ``(B, steps)``.
-        forward_seconds: one forward pass of the frozen model on the trajectory ``(B,)``.
-        refine_seconds: the refinement of the trajectory, latent included ``(B,)``.
-    """
-
-    before: Tensor
-    after: Tensor
-    residual_before: Tensor
-    residual_after: Tensor
-    losses: Tensor
-    forward_seconds: Tensor
-    refine_seconds: Tensor
-
-
-def refine(
-    task: SpatiotemporalTask,
-    inputs: Tensor,
-    residual: SpaceTimeVorticityResidual,
-    options: RefinementOptions | None = None,
-) -> RefinementResult:
-    """Refine the output layer of ``task``'s ``SpatiotemporalFNO`` for each trajectory of ``inputs``, without data.
-
-    The trained task is left as it is (its parameters are never touched); each trajectory gets its own enlarged
-    output layer, fitted on the fine grid of ``inputs`` by Adam on the squared negative Sobolev norm of the
-    residual of its prediction (the input frames feed the ``∂t`` stencil).
-
-    Args:
-        task: a trained ``SpatiotemporalTask`` (or ``SpectralRefinerTask``) whose model is a ``SpatiotemporalFNO``.
-        inputs: the input frames ``(B, T_in, C, X, Y)`` in physical units, on the grid to refine on.
-        residual: the equation's space–time residual (``residual_from_attributes`` builds it from a data file).
-        options: see ``RefinementOptions``.
-
-    Returns:
-        The ``RefinementResult``.
-    """
-    options = options or RefinementOptions()
-    model = _refinable(task)
-    dtype = getattr(torch, options.dtype)
-    inputs = inputs.to(device=task.device, dtype=dtype)
-    fields = ("before", "after", "residual_before", "residual_after", "losses", "forward_seconds", "refine_seconds")
-    per_trajectory: dict[str, list[Tensor]] = {name: [] for name in fields}
-    for b in range(inputs.shape[0]):
-        trajectory = inputs[b : b + 1]
-        start = time.perf_counter()
-        with torch.no_grad():
-            before = task(trajectory.float()).to(dtype)
-        forward_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        head, latent, last = _enlarged_head(task, model, trajectory, options)
-        losses = _fit(task, head, [(latent, last, trajectory)], residual, options, model.output_steps)
-        refine_seconds = time.perf_counter() - start
-        with torch.no_grad():
-            after = _decode(task, head, latent, last, model.output_steps)
-            results = {
-                "before": before,
-                "after": after,
-                "residual_before": residual(before, trajectory),
-                "residual_after": residual(after, trajectory),
-                "losses": losses[None],
-                "forward_seconds": torch.tensor([forward_seconds]),
-                "refine_seconds": torch.tensor([refine_seconds]),
-            }
-        for name, value in results.items():
-            per_trajectory[name].append(value)
-    return RefinementResult(**{name: torch.cat(values) for name, values in per_trajectory.items()})
-
-
-def refine_amortised(
-    task: SpatiotemporalTask,
-    inputs: Tensor,
-    residual: SpaceTimeVorticityResidual,
-    options: RefinementOptions | None = None,
-    batch_size: int = 4,
-) -> SpatiotemporalTask:
-    """One enlarged output layer fitted on the residual over a set of trajectories (no data), for later inputs.
-
-    Args:
-        task: as in ``refine``.
-        inputs: input frames of the set ``(N, T_in, C, X, Y)``, physical units, on the grid to refine on.
-        residual: the equation's space–time residual.
-        options: see ``RefinementOptions``; ``steps`` counts the Adam steps over mini-batches, cycling.
-        batch_size: trajectories per step.
-
-    Returns:
-        A copy of ``task`` whose model has the refined output layer (in the model's float32); ``task`` is unchanged.
-    """
-    options = options or RefinementOptions()
-    model = _refinable(task)
-    inputs = inputs.to(device=task.device, dtype=getattr(torch, options.dtype))
-    head, latent, last = _enlarged_head(task, model, inputs, options)
-    batches = [
-        (latent[i : i + batch_size], last[i : i + batch_size], inputs[i : i + batch_size])
-        for i in range(0, inputs.shape[0], batch_size)
-    ]
-    _fit(task, head, batches, residual, options, model.output_steps)
-    refined = type(task)(**_task_arguments(task), model=_with_head(model, head.to(torch.float32)))
-    buffers = {key: value for key, value in task.state_dict().items() if not key.startswith("model.")}
-    refined.load_state_dict(buffers, strict=False)
-    return refined.to(task.device).eval()
-
-
-def _refinable(task: SpatiotemporalTask) -> SpatiotemporalFNO:
-    model = task.model
-    if not isinstance(model, SpatiotemporalFNO):
-        raise ValueError(
-            f"Refinement replaces the output layer of a SpatiotemporalFNO; this task's model is "
-            f"{type(model).__name__}. Train a SpatiotemporalFNO (configs/ns2d/st_fno.yaml)."
-        )
-    return model
-
-
-def _enlarged_head(
-    task: SpatiotemporalTask, model: SpatiotemporalFNO, inputs: Tensor, options: RefinementOptions
-) -> tuple[OutputOperator, Tensor, Tensor]:
-    """The enlarged output operator, the cached latent ``(B, C, X, Y, L)`` and last frame ``(B, C, X, Y, 1)``."""
-    normalized = task.normalize(inputs)
-    with torch.no_grad():
-        latent = model.latent(normalized.float()).to(inputs.dtype)
-    last = trajectory_to_grid(normalized)[..., -1:]
-    nx, ny = inputs.shape[-2:]
-    old = model.output.conv.modes
-    mx, my, mt = options.modes or (nx // 2, ny // 2, 6)
-    head = model.output.enlarged((max(mx, old[0]), max(my, old[1]), max(mt, old[2])))
-    return head.to(inputs.dtype), latent, last
-
-
-def _decode(task: SpatiotemporalTask, head: OutputOperator, latent: Tensor, last: Tensor, steps: int) -> Tensor:
-    """Physical prediction ``(B, T_out, C, X, Y)`` of the head from the cached latent."""
-    return task.denormalize(grid_to_trajectory(head(latent, last, steps)))
-
-
-def _fit(
-    task: SpatiotemporalTask,
-    head: OutputOperator,
-    batches: Sequence[tuple[Tensor, Tensor, Tensor]],
-    residual: SpaceTimeVorticityResidual,
-    options: RefinementOptions,
-    steps_out: int,
-) -> Tensor:
-    """Adam on η² (summed over each batch's trajectories), cycling through ``batches``; returns η² per step."""
-    conv = head.conv
-    optimizer = torch.optim.Adam(
-        [{"params": [conv.weight], "lr": options.weight_lr}, {"params": [conv.bias], "lr": options.bias_lr}]
-    )
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(options.steps, 1))
-    losses = torch.zeros(options.steps, dtype=torch.float64)
-    for step in range(options.steps):
-        latent, last, inputs = batches[step % len(batches)]
-        optimizer.zero_grad()
-        loss = residual(_decode(task, head, latent, last, steps_out), inputs).square().sum()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses[step] = loss.detach()
-    return losses
-
-
-def _with_head(model: SpatiotemporalFNO, head: OutputOperator) -> SpatiotemporalFNO:
-    """A copy of ``model`` with ``head`` as its output operator (``output_modes`` recorded for checkpoints)."""
-    copy = SpatiotemporalFNO(**{**model._init_kwargs, "output_modes": head.conv.modes})
-    state = {key: value for key, value in model.state_dict().items() if not key.startswith("output.")}
-    state.update({f"output.{key}": value for key, value in head.state_dict().items()})
-    copy.load_state_dict(state)
-    return copy.to(next(model.parameters()).device)
-
-
-def _task_arguments(task: SpatiotemporalTask) -> dict[str, Any]:
-    return {key: value for key, value in task.hparams.items() if not key.startswith("_")}
-
-
-def refinement_report(
-    result: RefinementResult,
-    residual: SpaceTimeVorticityResidual,
-    inputs: Tensor,
-    truth: Tensor | None = None,
-    samples: Sequence[int] | None = None,
-) -> list[dict[str, float]]:
-    """One row per trajectory: errors against the truth, residuals and the cost of refining.
-
-    Args:
-        result: what ``refine`` returned for ``inputs``.
-        residual: the residual it used.
-        inputs: the input frames ``(B, T_in, C, X, Y)``.
-        truth: the true output frames ``(B, T_out, C, X, Y)``, or None.
-        samples: the trajectories' indices in their file (default 0 … B−1).
-
-    Returns:
-        Rows with ``sample``; ``rel_l2_before`` and ``rel_l2_after`` (plain space–time relative L2 over the output
-        window, ``pdeops.evaluation.relative_lp_window``) and ``residual_truth`` (η of the truth: the floor of the
-        ∂t stencil) when ``truth`` is given; ``residual_before``, ``residual_after`` (η); ``refine_seconds`` and
-        ``cost_forward_passes`` (refinement time over one forward pass of the frozen model).
-    """
-    from pdeops.evaluation.metrics import relative_lp_window  # pdeops.evaluation imports pdeops.training
-
-    rows = []
-    for b in range(result.before.shape[0]):
-        row = {
-            "sample": b if samples is None else samples[b],
-            "residual_before": float(result.residual_before[b]),
-            "residual_after": float(result.residual_after[b]),
-            "refine_seconds": float(result.refine_seconds[b]),
-            "cost_forward_passes": float(result.refine_seconds[b] / result.forward_seconds[b]),
-        }
-        if truth is not None:
-            true = truth[b : b + 1].to(result.after)
-            row["rel_l2_before"] = float(relative_lp_window(result.before[b : b + 1], true)[0])
-            row["rel_l2_after"] = float(relative_lp_window(result.after[b : b + 1], true)[0])
-            row["residual_truth"] = float(residual(true, inputs[b : b + 1].to(true))[0])
-        rows.append(row)
-    return rows
-
-
-def format_rows(rows: Sequence[Mapping[str, float]]) -> str:
-    """A plain-text table of ``refinement_report`` rows (one column per key)."""
-    columns = list(rows[0]) if rows else []
-    widths = [max(len(name), 10) for name in columns]
-    lines = [" ".join(f"{name:>{width}}" for name, width in zip(columns, widths, strict=True))]
-    for row in rows:
-        cells = [
-            f"{row[name]:>{width}d}" if isinstance(row[name], int) else f"{row[name]:>{width}.3e}"
-            for name, width in zip(columns, widths, strict=True)
-        ]
-        lines.append(" ".join(cells))
-    return "\n".join(lines)
-
-
-def add_refine_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``pdeops refine`` (``refine_cli`` runs it)."""
-    parser.add_argument("--ckpt", required=True, help="checkpoint of a SpatiotemporalFNO task")
-    parser.add_argument("--data", required=True, help="vorticity dataset generated by pdeops (ns2d-fno, ns2d-decaying)")
-    parser.add_argument("--steps", type=int, default=50, help="Adam steps per trajectory (default 50)")
-    parser.add_argument(
-        "--resolution", type=int, help="refine at this resolution, resampling spectrally (default: the file's)"
-    )
-    parser.add_argument(
-        "--samples", help="comma-separated trajectory indices, or 'all' (default: the checkpoint's test split)"
-    )
-    parser.add_argument("--start-step", type=int, help="first input frame (default: the task's start_step, else 0)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", help="write the rows as JSON to this file")
-
-
-def refine_cli(args: argparse.Namespace) -> int:
-    """``pdeops refine``: refine a checkpoint's predictions of trajectories in ``--data`` and print the table."""
-    from pdeops.data import open_dataset  # pdeops.evaluation imports pdeops.training: imported at the CLI edge
-    from pdeops.data.datamodule import split_trajectories
-    from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
-
-    checkpoint = read_checkpoint(args.ckpt)
-    task = build_task(checkpoint, args.ckpt).to(args.device)
-    if not isinstance(task, SpatiotemporalTask):
-        raise ValueError(f"{args.ckpt} holds a {type(task).__name__}; refinement needs a SpatiotemporalTask.")
-    training = training_data(checkpoint)
-    layout = matching_layout(args.data, task, training, args.ckpt)
-    test = split_trajectories(layout.num_samples, training.split, path=args.data)["test"]
-    samples = _samples(args.samples, test, layout.num_samples)
-    with open_dataset(args.data) as dataset:
-        frames = np.stack([dataset[name].isel(sample=samples).values for name in layout.fields], axis=2)
-        residual = residual_from_attributes(dataset.attrs)
-    start = args.start_step if args.start_step is not None else getattr(task, "start_step", 0)
-    inputs, truth = _window(torch.from_numpy(frames).double(), start, task.input_steps, task.output_steps)
-    if args.resolution is not None:
-        inputs = _resample(inputs, args.resolution)
-        truth = None if truth is None else _resample(truth, args.resolution)
-    result = refine(task, inputs, residual, RefinementOptions(steps=args.steps))
-    rows = refinement_report(result, residual, inputs, truth, samples)
-    print(format_rows(rows))
-    if args.out:
-        with open(args.out, "w") as file:
-            json.dump(rows, file, indent=1)
-        print(f"wrote {args.out}")
-    return 0
-
-
-def _samples(text: str | None, test: range, count: int) -> list[int]:
-    """The trajectories ``--samples`` names: the test split (None), every one (``all``) or a list ``i,j,...``."""
-    if text is None:
-        return list(test)
-    if text == "all":
-        return list(range(count))
-    indices = [int(i) for i in text.split(",")]
-    if not all(0 <= i < count for i in indices):
-        raise ValueError(f"--samples must be 'all' or indices in 0..{count - 1}, got {text!r}.")
-    return indices
-
-
-def _window(frames: Tensor, start: int, input_steps: int, output_steps: int) -> tuple[Tensor, Tensor | None]:
-    """Input frames ``[start, start + T_in)`` and, if the file has them, the true next ``T_out`` frames."""
-    stop = start + input_steps
-    if frames.shape[1] < stop:
-        raise ValueError(
-            f"the trajectories have {frames.shape[1]} frames, fewer than start {start} + input_steps {input_steps}."
-        )
-    truth = frames[:, stop : stop + output_steps]
-    return frames[:, start:stop], truth if truth.shape[1] == output_steps else None
-
-
-def _resample(frames: Tensor, resolution: int) -> Tensor:
-    """Spectral resampling of ``(..., X, Y)`` frames to ``resolution²``."""
-    return Grid(frames.shape[-2:], dtype=frames.dtype).resample(frames, (resolution, resolution))

@@ -14,6 +14,7 @@ conditions only (frame 0, and the ``k - 1`` solver frames after it when ``k > 1`
 """
 
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
 from pdeops.training.tasks import PhysicsTask, Residual
@@ -96,11 +97,12 @@ class StaggeredPhysicsTask(PhysicsTask):
     data-free runs stalled at persistence for most seeds). Good values of c are near the relative change of a frame
     over one fine step (0.05 per Δt = 0.1 in the FNO setting). With None the output is the next frames themselves,
     as in ``PhysicsTask``.
-    The fine physics-constrained solver is this task with ``k = 1`` and a fine network, e.g. ``pdeops.models.FNO``.
+    The fine physics-constrained solver is this task with ``k = 1`` and a fine network, e.g. ``neuralop.models.FNO``.
 
     Args:
         model: the block network, e.g. ``pdeops.models.NeuralStagger``.
-        residual: the fine residual ``residual(previous (N, C, *S), next (N, C, *S)) -> scalar``.
+        residual: the fine residual ``residual(previous (N, C, *S), next (N, C, *S)) -> scalar``; None: the data
+            file's (see ``PhysicsTask``).
         physics_weight, data_weight: the loss weights; ``data_weight = 0`` is data-free.
         history: ``k``, frames per block.
         channels, spatial_dims: see ``BaseOperatorTask`` (linked from the data).
@@ -109,12 +111,13 @@ class StaggeredPhysicsTask(PhysicsTask):
         increment_scale: ``c`` above, or None to predict the frames themselves.
         pool_size: states in the ``StatePool`` (0: train on the data windows' input frames, as ``PhysicsTask``).
         pool_horizon: frames a pool state is advanced before it is re-seeded from the data.
+        optimizer, lr_scheduler: see ``pdeops.training.tasks.BaseOperatorTask``.
     """
 
     def __init__(
         self,
         model: nn.Module,
-        residual: nn.Module,
+        residual: nn.Module | None = None,
         physics_weight: float = 1.0,
         data_weight: float = 0.0,
         history: int = 1,
@@ -125,6 +128,8 @@ class StaggeredPhysicsTask(PhysicsTask):
         increment_scale: float | None = 0.1,
         pool_size: int = 0,
         pool_horizon: int = 10,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(
             model,
@@ -136,15 +141,20 @@ class StaggeredPhysicsTask(PhysicsTask):
             spatial_dims=spatial_dims,
             unroll=unroll,
             rollout_steps=rollout_steps,
+            optimizer=optimizer,
+            lr_scheduler=lr_scheduler,
         )
-        self.save_hyperparameters(ignore=["model", "residual"])
         _check_block_settings(model, history, unroll, data_weight, pool_size)
         self.increment_scale = increment_scale
         self.pool = StatePool(pool_size, pool_horizon) if pool_size > 0 else None
 
-    def forward(self, frames: Tensor) -> Tensor:
+    @property
+    def output_frames(self) -> int:
+        return self.history
+
+    def step(self, window: Tensor) -> Tensor:
         """The next block: ``(B, ≥k, C, *S) -> (B, k, C, *S)``, physical units (the last ``k`` frames are used)."""
-        x = self.normalize(frames[:, -self.history :])
+        x = self.normalize(window[:, -self.history :])
         out = self.model(x.flatten(1, 2))
         if out.shape[1] != x.shape[1] * x.shape[2] or out.shape[2:] != x.shape[3:]:
             raise ValueError(
@@ -156,27 +166,12 @@ class StaggeredPhysicsTask(PhysicsTask):
             return self.denormalize(out)
         return self.denormalize(x + self.history * self.increment_scale * out)
 
-    def rollout(self, frames: Tensor, steps: int, *, grad_steps: int | None = None) -> Tensor:
-        """``steps`` frames after ``(B, ≥k, C, *S)``, block by block; returns ``(B, steps, C, *S)``.
-
-        Args:
-            grad_steps: keep the graph only for blocks that produce one of the last ``grad_steps`` frames.
-        """
-        window, blocks, produced = frames[:, -self.history :], [], 0
-        while produced < steps:
-            keep_graph = grad_steps is None or produced + self.history > steps - grad_steps
-            with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
-                window = self(window)
-            blocks.append(window)
-            produced += self.history
-        return torch.cat(blocks, dim=1)[:, :steps]
-
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         inputs = batch["input"][:, -self.history :]
         if self.pool is not None:
             inputs, index = self.pool.draw(inputs)
         pred = self.rollout(inputs, self.unroll)
-        physics = block_residual(self.residual, inputs, pred)
+        physics = block_residual(self.physics_residual(), inputs, pred)
         loss = self.physics_weight * physics
         batch_size = inputs.shape[0]
         if self.data_weight > 0:

@@ -2,180 +2,231 @@
 physics-constrained training.
 
 Batches come from ``PDEDataModule`` in physical units: windows ``{"input": (B, k, C, *S), "target": (B, h, C, *S)}``
-or trajectories ``{"trajectory": (B, T, C, *S)}``. Each task owns the normalisation (per-channel mean and std of the
-training split, kept as buffers so that a checkpoint alone can roll out) and applies it around the network, so the
-network sees normalised fields and every loss and metric is computed in physical units.
+or trajectories ``{"trajectory": (B, T, C, *S)}``.
+
+The spine every operator task shares (``BaseOperatorTask``):
+
+- **Normalisation**: the task owns a ``pdeops.data.Normalizer`` (per-channel mean and std of the training split,
+  asked of the data module once and kept as buffers, so a checkpoint alone can roll out) and applies it around the
+  network: the network sees normalised fields, every loss and metric is in physical units.
+- **Optimiser and schedule** are constructor arguments (``optimizer``, ``lr_scheduler``; see
+  ``pdeops.training.optim``), set from YAML or Python the same way.
+- **Stepping**: a task states ``input_frames``, ``output_frames`` and ``step(window) -> block``; training
+  unrolls, validation and evaluation roll out through the one ``pdeops.training.rollout.rollout``.
+- **Checkpoints** record the task as a config tree (``pdeops.config``; the networks nested in it) under
+  ``CHECKPOINT_KEY``, so ``pdeops.evaluation.load_task`` rebuilds it from the checkpoint alone.
 
 Losses are neuraloperator's ``LpLoss`` (relative L2 over space per sample and channel, mean over the batch: the
 reduction of Li et al.'s FNO experiments).
-
-Checkpoints are self-contained. The networks are constructor arguments that ``save_hyperparameters`` leaves out
-(they are modules, not settings, and LightningCLI drops them too), so each task also writes ``CHECKPOINT_KEY``: its
-own class path and, per network argument, the ``{"class_path", "init_args"}`` record (jsonargparse's layout) that
-rebuilds it, in plain data that ``torch.load(weights_only=True)`` reads. neuraloperator models, ``pdeops.models``
-among them, keep their constructor arguments (``_init_kwargs``), which is where the record comes from; another
-network gets ``None`` and must be passed to ``pdeops.evaluation.load_task`` by the caller.
 """
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 import lightning as L
 import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from neuralop.losses import LpLoss
 from torch import nn
+
+from pdeops.config import Config, ConfigError, RecordsArguments, class_path, init_arguments, module_config
+from pdeops.data.datasets import Normalizer
+from pdeops.losses.physics import VorticityResidual
+from pdeops.metrics import relative_lp_per_step
+from pdeops.training import optim
+from pdeops.training.rollout import rollout
 
 Tensor = torch.Tensor
 
 CHECKPOINT_KEY = "pdeops"
-"""The checkpoint entry ``{"task": class path, "modules": {argument: constructor_record(...) or None}}``."""
+"""The checkpoint entry ``{"task": task_config(task)}``."""
+
+TRAINING_ARGUMENTS = ("optimizer", "lr_scheduler")
+"""Constructor arguments that only training needs: left out of the checkpoint's record and hyperparameters."""
 
 _NEURALOP_METADATA = "_metadata"  # the state-dict entry where neuraloperator's BaseModel puts its _init_kwargs
-_PLAIN = (type(None), bool, int, float, str)
 
 
-def class_path(cls: type) -> str:
-    """``module.QualifiedName`` of a class, which ``importlib`` resolves back to it."""
-    return f"{cls.__module__}.{cls.__qualname__}"
+class Task(RecordsArguments, L.LightningModule):
+    """What every pdeops task has: recorded constructor arguments, networks among them, and a checkpoint record."""
 
-
-def constructor_record(module: nn.Module) -> dict[str, Any] | None:
-    """How to rebuild ``module``: ``{"class_path": ..., "init_args": {...}}`` in plain data, or None if unknown.
-
-    The arguments come from neuraloperator's ``_init_kwargs`` (keyword arguments with the defaults filled in, the
-    positional ones under ``"args"``). An argument that is not plain data (numbers, strings, None, and lists, tuples
-    and dicts of them), e.g. the function ``non_linearity=F.gelu``, is left out when it is the constructor's
-    default, which rebuilding reuses; any other such argument makes the module unrecordable.
-
-    Args:
-        module: a network.
-
-    Returns:
-        The record, or None for a module that kept no constructor arguments or kept some that are not plain data.
-    """
-    recorded = getattr(module, "_init_kwargs", None)
-    if not isinstance(recorded, dict):
-        return None
-    parameters = inspect.signature(type(module)).parameters
-    positional = [name for name, p in parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
-    args = tuple(recorded.get("args", ()))
-    if len(args) > len(positional):
-        return None
-    given = {name: value for name, value in recorded.items() if name in parameters}
-    given.update(zip(positional, args, strict=False))  # positional values, over the defaults filled in for them
-    init_args = {}
-    for name, value in given.items():
-        if _is_plain(value):
-            init_args[name] = value
-        elif value is not parameters[name].default:
-            return None
-    return {"class_path": class_path(type(module)), "init_args": init_args}
-
-
-def _is_plain(value: Any) -> bool:
-    if isinstance(value, list | tuple):
-        return all(_is_plain(item) for item in value)
-    if isinstance(value, dict):
-        return all(isinstance(key, str) and _is_plain(item) for key, item in value.items())
-    return isinstance(value, _PLAIN)
-
-
-def relative_l2_per_step(pred: Tensor, true: Tensor) -> Tensor:
-    """``‖pred_t − true_t‖₂ / ‖true_t‖₂`` over (C, *S) for ``(B, T, C, *S)``; returns ``(B, T)`` in the input dtype.
-
-    The training-time twin of ``pdeops.evaluation.metrics.relative_lp_per_step`` (which works in float64 and
-    cannot be imported here: evaluation imports the tasks).
-    """
-    return (pred - true).flatten(2).norm(dim=-1) / true.flatten(2).norm(dim=-1).clamp_min(1e-12)
-
-
-class BaseOperatorTask(L.LightningModule):
-    """Normalisation buffers, the loss, and logging shared by the operator tasks.
-
-    Args:
-        model: the network (channels-first; see the subclass for its input and output).
-        channels: physical channels C of the data (linked from the data module).
-        spatial_dims: number of spatial axes (linked from the data module).
-    """
-
-    norm_mean: Tensor  # buffers (C,): the training split's per-channel statistics
-    norm_std: Tensor
-    normalizer_fitted: Tensor
-
-    def __init__(self, model: nn.Module, channels: int = 1, spatial_dims: int = 2):
-        super().__init__()
-        self.model = model
-        self.channels, self.spatial_dims = channels, spatial_dims
-        self.register_buffer("norm_mean", torch.zeros(channels))
-        self.register_buffer("norm_std", torch.ones(channels))
-        self.register_buffer("normalizer_fitted", torch.tensor(False))
-        self.loss_fn = LpLoss(d=spatial_dims, p=2, reduction="mean")
-
-    # --- normalisation ---------------------------------------------------------------------------------------------
-    def setup(self, stage: str) -> None:
-        """Take the training split's statistics from the data module once (a restored checkpoint has them)."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if bool(self.normalizer_fitted) or datamodule is None or getattr(datamodule, "normalizer", None) is None:
-            return
-        normalizer = datamodule.normalizer
-        self.norm_mean.copy_(torch.as_tensor(normalizer.mean, dtype=self.norm_mean.dtype).reshape(-1))
-        self.norm_std.copy_(torch.as_tensor(normalizer.std, dtype=self.norm_std.dtype).reshape(-1))
-        self.normalizer_fitted.fill_(True)
-
-    def _channel_view(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        shape = (-1,) + (1,) * self.spatial_dims
-        return self.norm_mean.reshape(shape).to(x.dtype), self.norm_std.reshape(shape).to(x.dtype)
-
-    def normalize(self, x: Tensor) -> Tensor:
-        """``(..., C, *S)`` physical → normalised."""
-        mean, std = self._channel_view(x)
-        return (x - mean) / std
-
-    def denormalize(self, x: Tensor) -> Tensor:
-        """``(..., C, *S)`` normalised → physical."""
-        mean, std = self._channel_view(x)
-        return x * std + mean
-
-    def loss(self, pred: Tensor, true: Tensor) -> Tensor:
-        """Relative L2 over space, mean over batch, time and channels; inputs ``(B, T, C, *S)``."""
-        return self.loss_fn(pred.flatten(1, 2), true.flatten(1, 2))
-
-    # --- checkpoints -----------------------------------------------------------------------------------------------
     @classmethod
     def network_arguments(cls) -> list[str]:
-        """The constructor arguments typed ``nn.Module`` (``model``, and e.g. ``residual``), kept as attributes."""
-        parameters = inspect.signature(cls.__init__).parameters
-        return [name for name, parameter in parameters.items() if parameter.annotation is nn.Module]
+        """The constructor arguments typed as modules (``model``, and e.g. ``residual`` or ``loss_fn``)."""
+        parameters = inspect.signature(cls).parameters
+        return [name for name, parameter in parameters.items() if _is_module_type(parameter.annotation)]
+
+    def save_task_hyperparameters(self) -> None:
+        """Lightning's ``save_hyperparameters`` for every argument but the networks and the optimiser factories
+        (the first are modules, the second functions: neither is a hyperparameter a logger or checkpoint can hold)."""
+        self.save_hyperparameters(ignore=[*self.network_arguments(), *TRAINING_ARGUMENTS], frame=_caller_frame())
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Write ``CHECKPOINT_KEY`` (see the module docstring) and drop neuraloperator's ``_metadata`` entry.
+        """Write ``CHECKPOINT_KEY`` and drop neuraloperator's ``_metadata`` entry.
 
         That entry (``_init_kwargs`` again, functions included) is no tensor: it would stop ``weights_only``
         loading, and the task's ``load_state_dict`` would reject it as an unexpected key.
         """
         checkpoint["state_dict"].pop(_NEURALOP_METADATA, None)
-        modules = {name: constructor_record(getattr(self, name)) for name in self.network_arguments()}
-        checkpoint[CHECKPOINT_KEY] = {"task": class_path(type(self)), "modules": modules}
+        checkpoint[CHECKPOINT_KEY] = {"task": task_config(self)}
 
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        # neuraloperator models add their init kwargs to state_dict() under an unprefixed "_metadata" key, which
-        # a strict load of the task then rejects; it is not a tensor of ours.
-        checkpoint["state_dict"].pop("_metadata", None)
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["state_dict"].pop(_NEURALOP_METADATA, None)
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "val")
 
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, "test")
+def _is_module_type(annotation: Any) -> bool:
+    """Whether an annotation is a module class, or a union of one with None."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, nn.Module)
+    arguments = [argument for argument in get_args(annotation) if argument is not type(None)]
+    return len(arguments) == 1 and _is_module_type(arguments[0])
 
-    def _evaluate(self, batch: dict[str, Tensor], split: str) -> None:
-        """Log ``{split}/loss`` and ``{split}/rollout_l2`` (and more) for one batch."""
+
+def _caller_frame() -> Any:
+    """The frame of the ``__init__`` that called ``save_task_hyperparameters``, where Lightning starts collecting."""
+    frame = inspect.currentframe()
+    return frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+
+
+def task_config(task: Task) -> Config:
+    """The task as a config tree, without its optimiser and schedule.
+
+    A network that recorded no constructor arguments is written as ``{"unrecorded": class path, "reason": ...}``:
+    the checkpoint still saves, and loading it needs that network passed in (``load_task(path, model=...)``).
+    """
+    arguments = init_arguments(task)
+    networks: dict[str, Any] = {}
+    for name in type(task).network_arguments():
+        if arguments[name] is None:
+            networks[name] = None
+            continue
+        try:
+            networks[name] = module_config(arguments[name])
+        except ConfigError as error:
+            networks[name] = {"unrecorded": class_path(type(arguments[name])), "reason": str(error)}
+    config = module_config(task, exclude=(*TRAINING_ARGUMENTS, *networks))
+    config["init_args"].update(networks)
+    return config
+
+
+class BaseOperatorTask(Task):
+    """Normalisation, the optimiser, stepping, validation by rollout and logging shared by the operator tasks.
+
+    Subclasses give ``input_frames``, ``output_frames``, ``step`` and ``training_step``, and set ``rollout_steps``
+    (the validation rollout length).
+
+    Args:
+        model: the network (channels-first; see the subclass for its input and output).
+        channels: physical channels C of the data (linked from the data module).
+        spatial_dims: number of spatial axes (linked from the data module).
+        optimizer: ``params -> Optimizer`` (default AdamW, lr 1e-3).
+        lr_scheduler: ``optimizer -> LRScheduler`` or None (see ``pdeops.training.optim``).
+    """
+
+    rollout_steps: int
+
+    def __init__(
+        self,
+        model: nn.Module,
+        channels: int = 1,
+        spatial_dims: int = 2,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
+    ):
+        super().__init__()
+        self.model = model
+        self.channels, self.spatial_dims = channels, spatial_dims
+        self.normalizer = Normalizer.identity(channels, spatial_dims)
+        self.optimizer_factory, self.scheduler_factory = optimizer, lr_scheduler
+        self.loss_fn: Callable[[Tensor, Tensor], Tensor] = LpLoss(d=spatial_dims, p=2, reduction="mean")
+
+    # --- normalisation ---------------------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Fit the normaliser on the data module's training split once (a restored checkpoint has it)."""
+        fit_normalizer = getattr(getattr(self.trainer, "datamodule", None), "fit_normalizer", None)
+        if not bool(self.normalizer.fitted) and fit_normalizer is not None:
+            self.normalizer.load_statistics(fit_normalizer())
+
+    def normalize(self, x: Tensor) -> Tensor:
+        """``(..., C, *S)`` physical → normalised."""
+        return self.normalizer.normalize(x)
+
+    def denormalize(self, x: Tensor) -> Tensor:
+        """``(..., C, *S)`` normalised → physical."""
+        return self.normalizer.denormalize(x)
+
+    def loss(self, pred: Tensor, true: Tensor) -> Tensor:
+        """Relative L2 over space, mean over batch, time and channels; inputs ``(B, T, C, *S)``."""
+        return self.loss_fn(pred.flatten(1, 2), true.flatten(1, 2))
+
+    # --- stepping --------------------------------------------------------------------------------------------------
+    @property
+    def input_frames(self) -> int:
+        """Frames a step reads."""
         raise NotImplementedError
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        """AdamW at lr 1e-3 from Python; ``pdeops fit`` replaces it with the config's optimizer and scheduler."""
-        return torch.optim.AdamW(self.parameters(), lr=1e-3)
+    @property
+    def output_frames(self) -> int:
+        """Frames a step returns."""
+        raise NotImplementedError
+
+    def step(self, window: Tensor) -> Tensor:
+        """The next block: ``(B, input_frames, C, *S) -> (B, output_frames, C, *S)``, physical units."""
+        raise NotImplementedError
+
+    def forward(self, window: Tensor) -> Tensor:
+        """``step``."""
+        return self.step(window)
+
+    def rollout(self, frames: Tensor, steps: int, *, grad_steps: int | None = None) -> Tensor:
+        """``steps`` frames after ``(B, ≥ input_frames, C, *S)``; returns ``(B, steps, C, *S)``.
+
+        Args:
+            grad_steps: keep the graph only for the blocks that produce one of the last ``grad_steps`` frames.
+        """
+        return rollout(
+            self.step,
+            frames,
+            steps,
+            input_frames=self.input_frames,
+            output_frames=self.output_frames,
+            grad_steps=grad_steps,
+        )
+
+    # --- validation and test ---------------------------------------------------------------------------------------
+    def evaluation_windows(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(inputs (B, k, C, *S), target (B, n, C, *S))`` of a validation or test batch."""
+        return batch["input"], batch["target"]
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._score(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._score(batch, "test")
+
+    def _score(self, batch: dict[str, Tensor], split: str) -> None:
+        """Log ``{split}/loss`` (the first block), ``{split}/rollout_l2`` and its value per step, for one batch."""
+        inputs, target = self.evaluation_windows(batch)
+        steps = min(self.rollout_steps, target.shape[1])
+        pred = self.rollout(inputs, steps)
+        first = min(self.output_frames, steps)
+        batch_size = inputs.shape[0]
+        self.log(f"{split}/loss", self.loss(pred[:, :first], target[:, :first]), sync_dist=True, batch_size=batch_size)
+        per_step = relative_lp_per_step(pred, target[:, :steps]).mean(0).to(pred.dtype)
+        self.log(f"{split}/rollout_l2", per_step.mean(), prog_bar=True, sync_dist=True, batch_size=batch_size)
+        for step, value in enumerate(per_step, start=1):
+            self.log(f"{split}/rollout_l2_step{step}", value, sync_dist=True, batch_size=batch_size)
+
+    # --- optimisation ----------------------------------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        """The ``optimizer`` and ``lr_scheduler`` arguments applied to the task's parameters."""
+        return optim.configure_optimizers(
+            self.parameters(),
+            self.optimizer_factory,
+            self.scheduler_factory,
+            lambda: self.trainer.estimated_stepping_batches,
+        )
 
 
 class AutoregressiveTask(BaseOperatorTask):
@@ -194,6 +245,7 @@ class AutoregressiveTask(BaseOperatorTask):
         pushforward: backpropagate through the last unrolled step only.
         noise_std: input noise, in normalised units.
         rollout_steps: validation rollout length (``data.eval_horizon`` is linked to it).
+        optimizer, lr_scheduler: see ``BaseOperatorTask``.
     """
 
     def __init__(
@@ -206,66 +258,57 @@ class AutoregressiveTask(BaseOperatorTask):
         pushforward: bool = False,
         noise_std: float = 0.0,
         rollout_steps: int = 10,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ):
-        super().__init__(model, channels, spatial_dims)
+        super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler)
         if history < 1 or unroll < 1 or rollout_steps < 1:
             raise ValueError(
                 f"history, unroll and rollout_steps must be >= 1, got {history}, {unroll}, {rollout_steps}."
             )
-        self.save_hyperparameters(ignore=["model", "residual", "loss_fn"])  # modules, subclasses' included
+        self.save_task_hyperparameters()
         self.history, self.unroll, self.pushforward = history, unroll, pushforward
         self.noise_std, self.rollout_steps = noise_std, rollout_steps
 
-    def forward(self, frames: Tensor) -> Tensor:
-        """Next frame from the last ``history`` frames: ``(B, k, C, *S) -> (B, C, *S)``, physical units."""
-        x = self.normalize(frames[:, -self.history :])
-        return self.denormalize(self.model(x.flatten(1, 2)))
+    @property
+    def input_frames(self) -> int:
+        return self.history
 
-    def rollout(self, frames: Tensor, steps: int, *, grad_steps: int | None = None) -> Tensor:
-        """``steps`` autoregressive steps from ``(B, ≥k, C, *S)``; returns ``(B, steps, C, *S)``.
+    @property
+    def output_frames(self) -> int:
+        return 1
 
-        Args:
-            grad_steps: keep the graph for only the last ``grad_steps`` steps (None: all).
-        """
-        window, out = frames[:, -self.history :], []
-        for step in range(steps):
-            keep_graph = grad_steps is None or step >= steps - grad_steps
-            with torch.set_grad_enabled(keep_graph and torch.is_grad_enabled()):
-                nxt = self(window)
-            out.append(nxt)
-            window = torch.cat([window[:, 1:], nxt.unsqueeze(1)], dim=1)
-        return torch.stack(out, dim=1)
+    def step(self, window: Tensor) -> Tensor:
+        """The next frame from the last ``history``: ``(B, ≥k, C, *S) -> (B, 1, C, *S)``, physical units."""
+        x = self.normalize(window[:, -self.history :])
+        out = self.model(x.flatten(1, 2))
+        if out.shape != x[:, 0].shape:
+            raise ValueError(
+                f"The network returned {tuple(out.shape)} for input {tuple(x.flatten(1, 2).shape)}; a one-step "
+                f"operator returns the next frame (B, channels, *S) = {tuple(x[:, 0].shape)}."
+            )
+        return self.denormalize(out).unsqueeze(1)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         inputs, target = batch["input"], batch["target"][:, : self.unroll]
         if self.noise_std > 0:
-            inputs = inputs + self.noise_std * torch.randn_like(inputs) * self._channel_view(inputs)[1]
+            inputs = inputs + self.noise_std * torch.randn_like(inputs) * self.normalizer.broadcast(inputs)[1]
         pred = self.rollout(inputs, target.shape[1], grad_steps=1 if self.pushforward else None)
         loss = self.loss(pred, target)
         self.log("train/loss", loss, prog_bar=True, batch_size=inputs.shape[0])
         return loss
-
-    def _evaluate(self, batch: dict[str, Tensor], split: str) -> None:
-        inputs, target = batch["input"], batch["target"]
-        steps = min(self.rollout_steps, target.shape[1])
-        pred = self.rollout(inputs, steps)
-        batch_size = inputs.shape[0]
-        self.log(f"{split}/loss", self.loss(pred[:, :1], target[:, :1]), sync_dist=True, batch_size=batch_size)
-        per_step = relative_l2_per_step(pred, target[:, :steps]).mean(0)
-        self.log(f"{split}/rollout_l2", per_step.mean(), prog_bar=True, sync_dist=True, batch_size=batch_size)
-        for step, value in enumerate(per_step, start=1):
-            self.log(f"{split}/rollout_l2_step{step}", value, sync_dist=True, batch_size=batch_size)
 
 
 class SpatiotemporalTask(BaseOperatorTask):
     """A trajectory-to-trajectory operator: the first ``input_steps`` frames in, the next ``output_steps`` out.
 
     The network maps trajectories ``(B, T_in, C, *S) -> (B, T_out, C, *S)`` (it permutes inside if it wants time as
-    a grid axis).
+    a grid axis). Validation compares one block.
 
     Args:
         model: network on trajectories.
         input_steps, output_steps: frames in and out; a stored trajectory must have at least their sum.
+        channels, spatial_dims, optimizer, lr_scheduler: see ``BaseOperatorTask``.
     """
 
     def __init__(
@@ -275,16 +318,28 @@ class SpatiotemporalTask(BaseOperatorTask):
         output_steps: int = 10,
         channels: int = 1,
         spatial_dims: int = 2,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ):
-        super().__init__(model, channels, spatial_dims)
-        self.save_hyperparameters(ignore=["model"])
+        super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler)
+        self.save_task_hyperparameters()
         self.input_steps, self.output_steps = input_steps, output_steps
+        self.rollout_steps = output_steps
 
-    def forward(self, frames: Tensor) -> Tensor:
-        """``(B, T_in, C, *S) -> (B, T_out, C, *S)``, physical units."""
-        return self.denormalize(self.model(self.normalize(frames)))
+    @property
+    def input_frames(self) -> int:
+        return self.input_steps
 
-    def _split(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    @property
+    def output_frames(self) -> int:
+        return self.output_steps
+
+    def step(self, window: Tensor) -> Tensor:
+        """``(B, ≥T_in, C, *S) -> (B, T_out, C, *S)``, physical units (the last ``T_in`` frames are used)."""
+        return self.denormalize(self.model(self.normalize(window[:, -self.input_steps :])))
+
+    def evaluation_windows(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """The first ``input_steps`` frames of each trajectory and the ``output_steps`` after them."""
         trajectory = batch["trajectory"]
         needed = self.input_steps + self.output_steps
         if trajectory.shape[1] < needed:
@@ -295,17 +350,10 @@ class SpatiotemporalTask(BaseOperatorTask):
         return trajectory[:, : self.input_steps], trajectory[:, self.input_steps : needed]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        inputs, target = self._split(batch)
+        inputs, target = self.evaluation_windows(batch)
         loss = self.loss(self(inputs), target)
         self.log("train/loss", loss, prog_bar=True, batch_size=inputs.shape[0])
         return loss
-
-    def _evaluate(self, batch: dict[str, Tensor], split: str) -> None:
-        inputs, target = self._split(batch)
-        pred = self(inputs)
-        per_step = relative_l2_per_step(pred, target).mean(0)
-        self.log(f"{split}/loss", self.loss(pred, target), sync_dist=True, batch_size=inputs.shape[0])
-        self.log(f"{split}/rollout_l2", per_step.mean(), prog_bar=True, sync_dist=True, batch_size=inputs.shape[0])
 
 
 Residual = Callable[[Tensor, Tensor], Tensor]
@@ -319,7 +367,8 @@ class PhysicsTask(AutoregressiveTask):
 
     Args:
         residual: ``residual(previous (B, C, *S), predicted (B, C, *S)) -> scalar``, in physical units, e.g.
-            ``pdeops.losses.VorticityResidual``.
+            ``pdeops.losses.VorticityResidual``; None builds the one of the data module's file (its vorticity
+            equation, one Crank–Nicolson step per record interval) when training starts.
         physics_weight, data_weight: the two loss weights.
         (the rest as ``AutoregressiveTask``)
     """
@@ -327,7 +376,7 @@ class PhysicsTask(AutoregressiveTask):
     def __init__(
         self,
         model: nn.Module,
-        residual: nn.Module,
+        residual: nn.Module | None = None,
         physics_weight: float = 1.0,
         data_weight: float = 0.0,
         history: int = 1,
@@ -335,17 +384,48 @@ class PhysicsTask(AutoregressiveTask):
         spatial_dims: int = 2,
         unroll: int = 1,
         rollout_steps: int = 10,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        lr_scheduler: LRSchedulerCallable | None = None,
     ):
-        super().__init__(model, history, channels, spatial_dims, unroll=unroll, rollout_steps=rollout_steps)
-        self.save_hyperparameters(ignore=["model", "residual"])
+        super().__init__(
+            model,
+            history,
+            channels,
+            spatial_dims,
+            unroll=unroll,
+            rollout_steps=rollout_steps,
+            optimizer=optimizer,
+            lr_scheduler=lr_scheduler,
+        )
         self.residual = residual
         self.physics_weight, self.data_weight = physics_weight, data_weight
+
+    def setup(self, stage: str) -> None:
+        """Fit the normaliser, and build the residual of the data file's equation if none was given."""
+        super().setup(stage)
+        if self.residual is None:
+            attrs = getattr(getattr(self.trainer, "datamodule", None), "attrs", None)
+            if attrs is None:
+                raise ValueError(
+                    f"{type(self).__name__} was given no residual and has no data module whose file names its "
+                    "equation; pass residual= (e.g. pdeops.losses.VorticityResidual)."
+                )
+            self.residual = VorticityResidual.from_attributes(attrs)
+
+    def physics_residual(self) -> nn.Module:
+        """The residual: the one given, or the one ``setup`` built from the data file."""
+        if self.residual is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no residual yet: a Trainer's setup builds it from the data module's file; "
+                "outside a Trainer, pass residual=."
+            )
+        return self.residual
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         inputs = batch["input"]
         pred = self.rollout(inputs, self.unroll)
         previous = torch.cat([inputs[:, -1:], pred[:, :-1]], dim=1)
-        physics = self.residual(previous.flatten(0, 1), pred.flatten(0, 1))
+        physics = self.physics_residual()(previous.flatten(0, 1), pred.flatten(0, 1))
         loss = self.physics_weight * physics
         batch_size = inputs.shape[0]
         if self.data_weight > 0:

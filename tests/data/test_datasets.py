@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-import lightning
 import numpy as np
 import pytest
 import torch
@@ -247,10 +246,11 @@ def test_normalizer_refuses_a_tensor_with_other_channels() -> None:
 def test_normalizer_state_dict_round_trip(fields1d: Path, tmp_path: Path) -> None:
     normalizer = Normalizer.fit(fields1d, samples=range(8))
     torch.save(normalizer.state_dict(), tmp_path / "state.pt")
-    restored = Normalizer.from_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    restored = Normalizer.identity(channels=2, spatial_dims=1)
+    assert not restored.fitted
+    restored.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
     assert torch.equal(restored.mean, normalizer.mean) and restored.mean.dtype == torch.float64
-    assert torch.equal(restored.std, normalizer.std)
-    assert restored.spatial_dims == 1
+    assert torch.equal(restored.std, normalizer.std) and restored.fitted
 
 
 # Splits and the DataModule
@@ -281,41 +281,21 @@ def test_datamodule_fits_statistics_on_train_and_serves_physical_units(fields1d:
     module.setup("fit")
     assert module.channels == 2 and module.spatial_shape == (8,)
     assert module.splits == {"train": range(0, 8), "val": range(8, 9), "test": range(9, 10)}
-    assert module.normalizer is not None
     reference = Normalizer.fit(fields1d, ["u", "v"], range(8))
-    assert torch.equal(module.normalizer.mean, reference.mean)
+    assert torch.equal(module.fit_normalizer().mean, reference.mean)
     val_item = module.datasets["val"][1]
     raw = torch.from_numpy(np.stack([U[8, 1:3], V[8, 1:3]], axis=1))
     torch.testing.assert_close(val_item["input"], raw)  # the tasks normalise, not the data
     description = module.describe()
     assert description["splits"] == {"train": [0, 8], "val": [8, 9], "test": [9, 10]}
     assert description["items"] == {"train": 8 * 4, "val": 4, "test": 4}
-    assert description["normalizer"]["mean"] == reference.mean.tolist()
 
 
-def test_datamodule_state_is_restored_not_recomputed(fields1d: Path) -> None:
-    module = _module(fields1d)
-    module.setup()
-    state = module.state_dict()
-    state["normalizer"]["mean"] = state["normalizer"]["mean"] + 1.0  # marks the restored statistics
-    before_setup = _module(fields1d)
-    before_setup.load_state_dict(state)
-    before_setup.setup()
-    restored = before_setup.normalizer
-    assert restored is not None and torch.equal(restored.mean, state["normalizer"]["mean"])
-    after_setup = _module(fields1d)  # Lightning's order: setup() first, then load_state_dict()
-    after_setup.setup()
-    after_setup.load_state_dict(state)
-    assert after_setup.normalizer is not None and torch.equal(after_setup.normalizer.mean, restored.mean)
-
-
-def test_datamodule_refuses_state_of_other_fields_or_setting(fields1d: Path) -> None:
+def test_datamodule_refuses_state_of_other_fields(fields1d: Path) -> None:
     state = _module(fields1d, fields=["u"]).state_dict()
-    assert state["normalizer"] is None  # not set up yet
+    assert state == {"fields": ["u"]}  # the statistics live in the task, not here
     with pytest.raises(DatasetError, match=r"state is for fields 'u', but this data module reads 'u', 'v'"):
         _module(fields1d).load_state_dict(state)
-    with pytest.raises(ValueError, match=r"made with normalize=False, but this data module has normalize=True"):
-        _module(fields1d, fields=["u"]).load_state_dict(state)
 
 
 def test_datamodule_loaders_windows_and_eval_horizon(fields1d: Path) -> None:
@@ -332,45 +312,11 @@ def test_datamodule_loaders_windows_and_eval_horizon(fields1d: Path) -> None:
 
 
 def test_datamodule_trajectory_task(fields1d: Path) -> None:
-    module = _module(fields1d, task="trajectory", normalize=False)
+    module = _module(fields1d, task="trajectory")
     module.setup()
     batch = next(iter(module.train_dataloader()))
     assert batch["trajectory"].shape == (4, 6, 2, 8)
     assert len(module.datasets["test"]) == 1
-
-
-class _OneStep(lightning.LightningModule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.layer = torch.nn.Conv1d(2, 2, 1)
-
-    def training_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> torch.Tensor:
-        return (self.layer(batch["input"][:, 0]) - batch["target"][:, 0]).square().mean()
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
-
-def _trainer(max_steps: int) -> lightning.Trainer:
-    return lightning.Trainer(
-        max_steps=max_steps,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-
-
-def test_checkpoint_holds_and_restores_the_normalizer(fields1d: Path, tmp_path: Path) -> None:
-    trainer = _trainer(max_steps=1)
-    module = _module(fields1d)
-    trainer.fit(_OneStep(), module)
-    trainer.save_checkpoint(tmp_path / "one.ckpt")
-    resumed = _module(fields1d, split=(0.5, 0.3, 0.2))  # other splits would give other statistics
-    _trainer(max_steps=2).fit(_OneStep(), resumed, ckpt_path=tmp_path / "one.ckpt")
-    assert module.normalizer is not None and resumed.normalizer is not None
-    assert torch.equal(resumed.normalizer.mean, module.normalizer.mean)
 
 
 # Bad input

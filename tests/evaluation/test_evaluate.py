@@ -14,7 +14,6 @@ import pytest
 import torch
 import xarray as xr
 
-import pdeops.models
 from pdeops.data import DatasetError, PDEDataModule, open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -31,7 +30,6 @@ from pdeops.evaluation import (
     time_until_below,
     write_rollout,
 )
-from pdeops.evaluation.checkpoints import build_task, read_checkpoint
 from pdeops.training import AutoregressiveTask, SpatiotemporalTask
 from pdeops.training.cli import run_lightning
 from solvers import Grid
@@ -41,8 +39,8 @@ SAMPLES = [7, 8, 9]
 STEPS = 5
 
 
-def _network() -> pdeops.models.FNO:
-    return pdeops.models.FNO([4, 4], in_channels=2, out_channels=1, hidden_channels=8)
+def _network() -> neuralop.models.FNO:
+    return neuralop.models.FNO([4, 4], in_channels=2, out_channels=1, hidden_channels=8)
 
 
 @pytest.fixture(scope="module")
@@ -104,19 +102,22 @@ def test_load_task_rebuilds_the_trained_task_from_the_checkpoint_alone(trained):
     for name, value in loaded.state_dict().items():
         if isinstance(value, torch.Tensor):
             assert torch.equal(value, expected[name]), name
-    assert bool(loaded.normalizer_fitted) and float(loaded.norm_std) != 1.0
-    # the record is plain data: the checkpoint loads without unpickling arbitrary objects
+    assert bool(loaded.normalizer.fitted) and float(loaded.normalizer.std) != 1.0
+    # the record is a config tree of plain data: the checkpoint loads without unpickling arbitrary objects
     contents = torch.load(checkpoint, weights_only=True)
-    assert contents["pdeops"]["modules"]["model"]["class_path"] == "pdeops.models._fno.FNO"
+    record = contents["pdeops"]["task"]
+    assert record["class_path"] == "pdeops.training.AutoregressiveTask"  # public paths, not pdeops.training.tasks
+    assert record["init_args"]["model"]["class_path"] == "neuralop.FNO"
+    assert record["init_args"]["model"]["init_args"]["n_modes"] == [4, 4]
 
 
 def test_load_task_reads_a_checkpoint_written_by_pdeops_fit(tmp_path: Path, data: Path):
     config = tmp_path / "fit.yaml"
     config.write_text(
         "model:\n  class_path: pdeops.training.AutoregressiveTask\n  init_args:\n"
-        "    model:\n      class_path: pdeops.models.FNO\n      init_args: {n_modes: [4, 4], hidden_channels: 8}\n"
+        "    model:\n      class_path: neuralop.models.FNO\n      init_args: {n_modes: [4, 4], hidden_channels: 8}\n"
+        "    optimizer: {class_path: torch.optim.Adam}\n"
         f"data: {{path: {data}, fields: [vorticity], history: 2, eval_horizon: 3, batch_size: 4}}\n"
-        "optimizer: {class_path: torch.optim.Adam}\n"
         f"trainer: {{max_epochs: 1, default_root_dir: {tmp_path}, logger: false, enable_progress_bar: false}}\n"
     )
     run_lightning(["fit", "--config", str(config)])
@@ -139,13 +140,26 @@ def test_a_neuraloperator_network_round_trips_through_a_weights_only_checkpoint(
     torch.testing.assert_close(rollout(loaded, frames, 2), rollout(task, frames, 2), rtol=0, atol=0)
 
 
-def test_a_network_without_a_record_must_be_passed(trained):
-    contents = read_checkpoint(trained[1])
-    contents["pdeops"]["modules"]["model"] = None
-    with pytest.raises(CheckpointError, match=r"load_task\(path, model=<network>\)"):
-        build_task(contents, "old.ckpt")
-    task = build_task(contents, "old.ckpt", model=_network())
-    assert torch.equal(task.norm_std, trained[0].norm_std)
+class Unrecorded(torch.nn.Module):
+    """A network built in Python with no record of its arguments (neither a config nor a recording mixin)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(2, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+def test_a_network_without_a_record_must_be_passed(tmp_path: Path):
+    task = AutoregressiveTask(Unrecorded(), history=2)
+    contents = {"state_dict": task.state_dict()}
+    task.on_save_checkpoint(contents)  # the checkpoint saves; only rebuilding the network needs the user
+    torch.save(contents, tmp_path / "user.ckpt")
+    with pytest.raises(CheckpointError, match=r"Unrecorded.*did not record.*load_task\(path, model=<network>\)"):
+        load_task(tmp_path / "user.ckpt")
+    loaded = load_task(tmp_path / "user.ckpt", model=Unrecorded())
+    assert torch.equal(loaded.model.conv.weight, task.model.conv.weight)
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path: Path, data: Path):

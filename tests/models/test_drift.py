@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from pdeops.config import init_arguments
+from pdeops.data import Normalizer
 from pdeops.evaluation import load_task
 from pdeops.losses.drift import DRIFTLoss, channel_group_relative_l1, high_frequency_penalty
 from pdeops.models._scot import (
@@ -285,10 +287,9 @@ def test_high_frequency_penalty_of_one_mode_by_hand() -> None:
 def test_normalized_loss_task_scores_normalised_fields() -> None:
     loss = DRIFTLoss()
     task = NormalizedLossTask(torch.nn.Identity(), loss, channels=2)
-    task.norm_mean.copy_(torch.tensor([10.0, -3.0]))
-    task.norm_std.copy_(torch.tensor([2.0, 0.5]))
+    task.normalizer.load_statistics(Normalizer(torch.tensor([10.0, -3.0]), torch.tensor([2.0, 0.5]), spatial_dims=2))
     pred, true = torch.randn(2, 3, 2, 8, 8), torch.randn(2, 3, 2, 8, 8)
-    mean, std = task.norm_mean.reshape(2, 1, 1), task.norm_std.reshape(2, 1, 1)
+    mean, std = torch.tensor([10.0, -3.0]).reshape(2, 1, 1), torch.tensor([2.0, 0.5]).reshape(2, 1, 1)
     z = lambda u: ((u - mean) / std).flatten(0, 1)  # noqa: E731
     torch.testing.assert_close(task.loss(pred, true), loss(z(pred), z(true)))
 
@@ -339,8 +340,9 @@ def test_load_task_round_trips_a_drift_net_checkpoint(tmp_path: Path) -> None:
     trainer.save_checkpoint(tmp_path / "drift.ckpt")
     loaded = load_task(tmp_path / "drift.ckpt")
     assert isinstance(loaded, NormalizedLossTask) and isinstance(loaded.model, DRIFTNet)
-    assert loaded.model._init_kwargs == network._init_kwargs
-    assert loaded.loss_fn._init_kwargs == {
+    assert init_arguments(loaded.model) == init_arguments(network)
+    assert init_arguments(loaded.model)["frequencies"] == "index" and init_arguments(loaded.model)["cutoff"] == 0.5
+    assert init_arguments(loaded.loss_fn) == {
         "channel_groups": [0, 1, 2],
         "spectral_weight": 0.2,
         "spectral_exponent": 1.5,

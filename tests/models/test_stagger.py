@@ -1,5 +1,6 @@
 """NeuralStagger: the decomposition is an exact bijection, pieces see only themselves, the loss is the fine one."""
 
+import functools
 import math
 from typing import Any
 
@@ -10,13 +11,13 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from pdeops.losses import VorticityResidual
-from pdeops.models import FNO
 from pdeops.models.stagger import NeuralStagger, merge, split, stagger_time, unstagger_time
 from pdeops.training import PhysicsTask
 from pdeops.training.stagger import StaggeredPhysicsTask, StatePool, block_residual
 from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
 
 NO_TRAINER_LOG = "ignore:You are trying to `self.log()`"
+FNO = {"class_path": "neuralop.models.FNO", "init_args": {"n_modes": [4, 4], "hidden_channels": 8}}
 VISCOSITY, DT = 1e-3, 0.1
 
 
@@ -94,16 +95,17 @@ def test_decomposition_names_what_does_not_fit() -> None:
 
 # --- the model -------------------------------------------------------------------------------------------------------
 def test_factor_one_is_the_operator_itself() -> None:
-    operator = FNO([4, 4], 1, 1, 8)
+    stagger = NeuralStagger(1, 1, FNO, [1, 1])
     x = fields((3, 1, 16, 16), seed=4).float()
-    assert torch.equal(NeuralStagger(operator, [1, 1])(x), operator(x))
+    assert len(stagger.operators) == 1 and torch.equal(stagger(x), stagger.operators[0](x))
 
 
 @pytest.mark.parametrize("weights", ["separate", "shared"])
 def test_each_piece_sees_only_its_own_coarse_input(weights: str) -> None:
     torch.manual_seed(0)
-    in_channels = 1 if weights == "separate" else 1 + 8  # C, or C + K with K = s_T·P = 2·4 sub-solvers
-    stagger = NeuralStagger(FNO([4, 4], in_channels, 1, 8), [2, 2], temporal_factor=2, weights=weights)  # type: ignore[arg-type]
+    stagger = NeuralStagger(2, 1, FNO, [2, 2], temporal_factor=2, weights=weights)  # type: ignore[arg-type]
+    # each sub-solver takes C, or C + K with K = s_T·P = 2·4 one-hot piece channels
+    assert stagger.operators[0].in_channels == (1 if weights == "separate" else 1 + 8)
     x = fields((2, 2, 16, 16), seed=5).float()
     y = stagger(x)
     nudged = x.clone()
@@ -119,14 +121,14 @@ def test_each_piece_sees_only_its_own_coarse_input(weights: str) -> None:
 
 
 def test_shared_weights_run_every_piece_in_one_call_and_separate_weights_train_apart() -> None:
-    shared_operator = FNO([4, 4], 1 + 16, 1, 8)
-    shared = NeuralStagger(shared_operator, [4, 4], weights="shared")
+    shared = NeuralStagger(1, 1, FNO, [4, 4], weights="shared")
+    shared_operator = shared.operators[0]
     batches: list[int] = []
     shared_operator.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
     x = fields((3, 1, 16, 16), seed=6).float()
     shared(x)
     assert batches == [3 * 16]
-    separate = NeuralStagger(FNO([4, 4], 1, 1, 8), [2, 2])
+    separate = NeuralStagger(1, 1, FNO, [2, 2])
     separate(x).square().mean().backward()
     for name, parameter in separate.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
@@ -135,33 +137,35 @@ def test_shared_weights_run_every_piece_in_one_call_and_separate_weights_train_a
 
 
 def test_model_names_wrong_inputs() -> None:
-    stagger = NeuralStagger(FNO([4, 4], 1, 1, 8), [2, 2], temporal_factor=2)
+    stagger = NeuralStagger(2, 1, FNO, [2, 2], temporal_factor=2)
     with pytest.raises(ValueError, match="2 spatial axes"):
         stagger(fields((1, 2, 16)).float())
-    with pytest.raises(ValueError, match="must return"):
-        NeuralStagger(FNO([4, 4], 1, 2, 8), [2, 2])(fields((1, 1, 8, 8)).float())
-    with pytest.raises(ValueError, match=r"need 5 \(C \+ K, the K one-hot piece channels included\)"):
-        NeuralStagger(FNO([4, 4], 1, 1, 8), [2, 2], weights="shared")(fields((1, 1, 8, 8)).float())
+    with pytest.raises(ValueError, match=r"s_T = 2, C = 1"):
+        stagger(fields((1, 4, 8, 8)).float())
+    with pytest.raises(ValueError, match="in_channels must be 2, got 1"):
+        NeuralStagger(1, 1, FNO, [2, 2], temporal_factor=2)
+    with pytest.raises(ValueError, match="operator must be a config tree"):
+        NeuralStagger(1, 1, {"init_args": {}}, [2, 2])
     with pytest.raises(ValueError, match="stride must divide"):
         stagger.coarse([3, 2])
     with pytest.raises(ValueError, match="'separate' or 'shared'"):
-        NeuralStagger(FNO([4, 4], 1, 1, 8), [2, 2], weights="tied")  # type: ignore[arg-type]
+        NeuralStagger(1, 1, FNO, [2, 2], weights="tied")  # type: ignore[arg-type]
 
 
 # --- the physics-constrained loss ------------------------------------------------------------------------------------
 @pytest.mark.filterwarnings(NO_TRAINER_LOG)
 def test_loss_at_factor_one_equals_the_plain_fine_physics_loss() -> None:
     torch.manual_seed(0)
-    operator = FNO([4, 4], 1, 1, 8)
+    network = NeuralStagger(1, 1, FNO, [1, 1])
     batch = {"input": ns_frames(16, 3, 1, seed=7)}
-    plain = PhysicsTask(operator, residual())
-    stagger = StaggeredPhysicsTask(NeuralStagger(operator, [1, 1]), residual(), increment_scale=None)
+    plain = PhysicsTask(network.operators[0], residual())
+    stagger = StaggeredPhysicsTask(network, residual(), increment_scale=None)
     for task in (plain, stagger):
-        task.norm_std.fill_(0.3)
+        task.normalizer.std.fill_(0.3)
     assert torch.equal(stagger.training_step(batch, 0), plain.training_step(batch, 0))
     w0 = batch["input"][:, 0]
     assert torch.equal(
-        block_residual(residual(), batch["input"], stagger(batch["input"])), residual()(w0, plain(batch["input"]))
+        block_residual(residual(), batch["input"], stagger(batch["input"])), residual()(w0, plain(batch["input"])[:, 0])
     )
 
 
@@ -189,7 +193,7 @@ class Ones(torch.nn.Module):
 
 def test_increments_and_block_rollout() -> None:
     task = StaggeredPhysicsTask(Ones(), residual(), history=2, unroll=2, increment_scale=0.1)
-    task.norm_std.fill_(0.5)
+    task.normalizer.std.fill_(0.5)
     frames = fields((3, 2, 1, 8, 8), seed=14).float()
     change = 2 * 0.1 * 0.5  # k·c standard deviations per block
     torch.testing.assert_close(task(frames), frames + change)
@@ -215,7 +219,7 @@ def test_pool_seeds_advances_and_reseeds_states() -> None:
 
 
 def test_task_names_inconsistent_settings() -> None:
-    stagger = NeuralStagger(FNO([4, 4], 1, 1, 8), [2, 2], temporal_factor=2)
+    stagger = NeuralStagger(2, 1, FNO, [2, 2], temporal_factor=2)
     with pytest.raises(ValueError, match="set data.history"):
         StaggeredPhysicsTask(stagger, residual(), history=1, unroll=2)
     with pytest.raises(ValueError, match="multiple of history"):
@@ -230,10 +234,10 @@ def test_tiny_data_free_run_lowers_the_loss_and_tracks_the_solver() -> None:
     states = gaussian_random_field(grid, 64, generator=torch.Generator().manual_seed(10), sigma=math.sqrt(2) * 7**1.5)
     items = [{"input": w[None, None]} for w in states]  # a list is a map-style dataset
     loader: DataLoader[dict[str, torch.Tensor]] = DataLoader(items, batch_size=16, shuffle=True)  # type: ignore[arg-type]
-    stagger = NeuralStagger(FNO([4, 4], 1 + 4, 1, 8), [2, 2], weights="shared")
-    task = StaggeredPhysicsTask(stagger, residual(), pool_size=64, pool_horizon=10)
-    task.norm_std.fill_(float(states.std()))
-    task.configure_optimizers = lambda: torch.optim.Adam(task.parameters(), lr=1e-2)  # type: ignore[method-assign]
+    stagger = NeuralStagger(1, 1, FNO, [2, 2], weights="shared")
+    adam = functools.partial(torch.optim.Adam, lr=1e-2)
+    task = StaggeredPhysicsTask(stagger, residual(), pool_size=64, pool_horizon=10, optimizer=adam)
+    task.normalizer.std.fill_(float(states.std()))
     truth = ns_frames(16, 4, 4, seed=11)  # unseen initial states and the solver's next 3 frames
     with torch.no_grad():
         before = float(block_residual(task.residual, truth[:, :1], task.rollout(truth[:, :1], 3)))

@@ -1,4 +1,4 @@
-"""`pdeops fit|validate|test` through LightningCLI with the shipped config."""
+"""`pdeops fit|validate|test` through LightningCLI with the shipped configs."""
 
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Training through real Lightning Trainers on a real (tiny) generated dataset."""
 
+import functools
 import json
 import os
 import subprocess
@@ -9,11 +10,11 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from neuralop.models import FNO
 from torch import nn
 
-from pdeops.data import PDEDataModule
+from pdeops.data import Normalizer, PDEDataModule
 from pdeops.losses import VorticityResidual
-from pdeops.models import FNO
 from pdeops.training import AutoregressiveTask, PhysicsTask, SpatiotemporalTask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,27 +70,27 @@ def test_fast_dev_run_spatiotemporal(ns_tiny: Path, tmp_path: Path) -> None:
 def test_physics_task_lowers_the_residual_without_data(ns_tiny: Path, tmp_path: Path) -> None:
     data = PDEDataModule(str(ns_tiny), history=1, horizon=1, eval_horizon=2, batch_size=8)
     residual = VorticityResidual(viscosity=1e-3, dt=0.5, forcing="fno")
-    task = PhysicsTask(FNO([6, 6], 1, 1, 16), residual, history=1, channels=1, spatial_dims=2, rollout_steps=2)
-    task.configure_optimizers = lambda: torch.optim.Adam(task.parameters(), lr=3e-3)  # type: ignore[method-assign]
+    adam = functools.partial(torch.optim.Adam, lr=3e-3)
+    task = PhysicsTask(
+        FNO([6, 6], 1, 1, 16), residual, history=1, channels=1, spatial_dims=2, rollout_steps=2, optimizer=adam
+    )
     data.setup()
     batch = next(iter(data.train_dataloader()))
     t = trainer(tmp_path, max_epochs=4, enable_checkpointing=False)
     t.strategy.connect(task)  # so task.setup sees no data module: fit below fits the normaliser first
     t.fit(task, data)
     with torch.no_grad():
-        after = float(residual(batch["input"][:, -1], task(batch["input"])))
+        after = float(residual(batch["input"][:, -1], task(batch["input"])[:, 0]))
     fresh = PhysicsTask(FNO([6, 6], 1, 1, 16), residual, history=1, channels=1, spatial_dims=2)
-    fresh.norm_mean.copy_(task.norm_mean)
-    fresh.norm_std.copy_(task.norm_std)
+    fresh.normalizer.load_statistics(task.normalizer)
     with torch.no_grad():
-        before = float(residual(batch["input"][:, -1], fresh(batch["input"])))
+        before = float(residual(batch["input"][:, -1], fresh(batch["input"])[:, 0]))
     assert after < 0.5 * before
 
 
 def test_a_small_fno_learns_and_beats_persistence(ns_tiny: Path, tmp_path: Path) -> None:
     data = PDEDataModule(str(ns_tiny), history=2, horizon=1, eval_horizon=4, batch_size=8)
-    task = fno_task(rollout_steps=4)
-    task.configure_optimizers = lambda: torch.optim.Adam(task.parameters(), lr=3e-3)  # type: ignore[method-assign]
+    task = fno_task(rollout_steps=4, optimizer=functools.partial(torch.optim.Adam, lr=3e-3))
     t = trainer(tmp_path, max_epochs=12, enable_checkpointing=False)
     t.fit(task, data)
     batch = next(iter(data.val_dataloader()))
@@ -104,21 +105,15 @@ def test_resume_from_last_checkpoint_continues_exactly(ns_tiny: Path, tmp_path: 
     def run(root: Path, epochs: int, ckpt: str | None = None) -> AutoregressiveTask:
         L.seed_everything(0)
         data = PDEDataModule(str(ns_tiny), history=2, horizon=1, eval_horizon=2, batch_size=8)
-        task = fno_task(rollout_steps=2)
-        sched = {}
-
-        def optimizers():
-            optimizer = torch.optim.Adam(task.parameters(), lr=1e-3)
-            sched["s"] = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
-            return [optimizer], [{"scheduler": sched["s"], "interval": "step"}]
-
-        task.configure_optimizers = optimizers  # type: ignore[method-assign]
+        adam = functools.partial(torch.optim.Adam, lr=1e-3)
+        halving = functools.partial(torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5)  # stepped per epoch
+        task = fno_task(rollout_steps=2, optimizer=adam, lr_scheduler=halving)
         counter = BatchCounter()
         t = trainer(root, max_epochs=epochs, callbacks=[counter])
         t.fit(task, data, ckpt_path=ckpt)
         task.batches_run = counter.count  # type: ignore[attr-defined]
         task.final_step = t.global_step  # type: ignore[attr-defined]
-        task.final_lr = sched["s"].get_last_lr()  # type: ignore[attr-defined]
+        task.final_lr = t.lr_scheduler_configs[0].scheduler.get_last_lr()  # type: ignore[attr-defined]
         return task
 
     straight = run(tmp_path / "straight", 3)
@@ -134,6 +129,21 @@ def test_resume_from_last_checkpoint_continues_exactly(ns_tiny: Path, tmp_path: 
         assert torch.equal(value, resumed_state[name]), name
 
 
+def test_the_task_fits_the_training_statistics_once_and_its_checkpoint_restores_them(
+    ns_tiny: Path, tmp_path: Path
+) -> None:
+    first = fno_task()
+    run = trainer(tmp_path, max_steps=1, limit_val_batches=0, enable_checkpointing=False)
+    run.fit(first, PDEDataModule(str(ns_tiny), history=2, batch_size=4))
+    reference = Normalizer.fit(ns_tiny, ["vorticity"], range(16))  # the training split: 16 of 20 trajectories
+    assert torch.equal(first.normalizer.mean, reference.mean) and torch.equal(first.normalizer.std, reference.std)
+    run.save_checkpoint(tmp_path / "one.ckpt")
+    resumed = fno_task()  # the other split below would give other statistics: the checkpoint's must win
+    other = PDEDataModule(str(ns_tiny), history=2, batch_size=4, split=(0.5, 0.3, 0.2))
+    trainer(tmp_path, max_steps=2, limit_val_batches=0).fit(resumed, other, ckpt_path=tmp_path / "one.ckpt")
+    assert torch.equal(resumed.normalizer.mean, reference.mean)
+
+
 class BatchCounter(L.Callback):
     def __init__(self) -> None:
         self.count = 0
@@ -146,8 +156,8 @@ DDP_SCRIPT = textwrap.dedent(
     """
     import json, os, sys
     import lightning as L, torch
-    from pdeops.data import PDEDataModule
-    from pdeops.models import FNO
+    from pdeops.data import Normalizer, PDEDataModule
+    from neuralop.models import FNO
     from pdeops.training import AutoregressiveTask
 
     class Record(L.Callback):

@@ -13,6 +13,7 @@ solvers' diagnostics, so a metric and the ground truth agree on what energy, ens
 - ``summarize``: the per-step curve and the sample mean/median of a per-step metric.
 
 Every ratio is left as it falls: a zero reference norm gives ``inf`` or ``nan``, never a silently repaired number.
+A leaf module: the validation of ``pdeops.training`` and ``pdeops.evaluation`` both use it.
 """
 
 import math

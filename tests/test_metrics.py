@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pdeops.evaluation.metrics import (
+from pdeops.metrics import (
     correlation_per_step,
     energy_and_enstrophy,
     energy_spectrum_error,

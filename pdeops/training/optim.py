@@ -1,0 +1,80 @@
+"""Optimisers and schedules as task arguments (Lightning's ``OptimizerCallable`` / ``LRSchedulerCallable`` pattern).
+
+A task takes ``optimizer`` (``params -> Optimizer``, default ``torch.optim.AdamW``) and ``lr_scheduler``
+(``optimizer -> LRScheduler`` or None). In YAML both are ``class_path`` + ``init_args`` without the first argument::
+
+    optimizer:
+      class_path: torch.optim.AdamW
+      init_args: {lr: 1.0e-3, weight_decay: 1.0e-4}
+    lr_scheduler:
+      class_path: pdeops.training.CosineAnnealing     # over the whole run, no T_max to type
+
+A schedule whose class takes ``total_steps`` (``CosineAnnealing``, ``torch.optim.lr_scheduler.OneCycleLR``) and was
+not given one gets the run's length in optimiser steps (``trainer.estimated_stepping_batches``) and is stepped every
+optimiser step; any other schedule is stepped every epoch.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+Optimizer = torch.optim.Optimizer
+OptimizerFactory = Callable[[Iterable[Any]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], torch.optim.lr_scheduler.LRScheduler]
+
+
+class CosineAnnealing(torch.optim.lr_scheduler.CosineAnnealingLR):
+    """Cosine annealing from the optimiser's learning rate to ``eta_min`` over the whole run, every optimiser step.
+
+    Args:
+        optimizer: the optimiser.
+        total_steps: the run's optimiser steps; a pdeops task fills it in from its trainer.
+        eta_min: the final learning rate.
+    """
+
+    def __init__(self, optimizer: Optimizer, total_steps: int | None = None, eta_min: float = 0.0):
+        if total_steps is None or total_steps < 1:
+            raise ValueError(
+                f"CosineAnnealing needs total_steps >= 1, got {total_steps}; a pdeops task fills it in from the "
+                "trainer (set trainer.max_epochs or trainer.max_steps)."
+            )
+        super().__init__(optimizer, T_max=total_steps, eta_min=eta_min)
+
+
+def configure_optimizers(
+    parameters: Iterable[Any],
+    optimizer: OptimizerFactory,
+    lr_scheduler: SchedulerFactory | None,
+    total_steps: Callable[[], float],
+) -> Any:
+    """What a task's ``configure_optimizers`` returns for these factories.
+
+    Args:
+        parameters: the parameters to optimise.
+        optimizer: builds the optimiser from them.
+        lr_scheduler: builds the schedule from the optimiser, or None.
+        total_steps: the run's optimiser steps (asked only for a schedule that takes ``total_steps``).
+    """
+    built = optimizer(parameters)
+    if lr_scheduler is None:
+        return built
+    given = getattr(lr_scheduler, "keywords", {}).get("total_steps")
+    if given is None:
+        try:
+            scheduler = lr_scheduler(built, total_steps=_whole_run(total_steps()))  # type: ignore[call-arg]
+            return {"optimizer": built, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        except TypeError as error:
+            if "total_steps" not in str(error):
+                raise
+    interval = "epoch" if given is None else "step"
+    return {"optimizer": built, "lr_scheduler": {"scheduler": lr_scheduler(built), "interval": interval}}
+
+
+def _whole_run(steps: float) -> int:
+    if not 1 <= steps < float("inf"):
+        raise ValueError(
+            f"The schedule spans the whole run, but the run has {steps} optimiser steps; set trainer.max_epochs or "
+            "trainer.max_steps."
+        )
+    return int(steps)

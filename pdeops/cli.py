@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+LIGHTNING_COMMANDS = ("fit", "validate", "test")  # predictions: `pdeops rollout`
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,17 +5,36 @@
 - ``open_dataset(path)``: any supported file (native, PDEBench, FNO .mat, The Well, Poseidon, PDEArena) as xarray.
 - ``WindowDataset``, ``TrajectoryDataset``, ``CollocationDataset``, ``Normalizer``: torch datasets and the
   per-channel normaliser.
-- ``PDEDataModule``: the Lightning DataModule, imported on first use so that ``import pdeops.data`` does not import
-  Lightning.
+- ``PDEDataModule``: the Lightning DataModule.
+
+Each name is imported on first use (PEP 562), so ``import pdeops.data`` costs nothing and the command line starts
+fast: the recipes need no torch, ``open_dataset`` no Lightning.
 """
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from pdeops.data._errors import DatasetError
-from pdeops.data.datasets import CollocationDataset, Normalizer, TrajectoryDataset, WindowDataset
-from pdeops.data.generate import generate, merge_shards
-from pdeops.data.readers import open_dataset
-from pdeops.data.recipes import RECIPES, GenerationConfig
+
+if TYPE_CHECKING:
+    from pdeops.data.datamodule import PDEDataModule
+    from pdeops.data.datasets import CollocationDataset, Normalizer, TrajectoryDataset, WindowDataset
+    from pdeops.data.generate import generate, merge_shards
+    from pdeops.data.readers import open_dataset
+    from pdeops.data.recipes import RECIPES, GenerationConfig
+
+_MODULES = {
+    "PDEDataModule": "datamodule",
+    "CollocationDataset": "datasets",
+    "Normalizer": "datasets",
+    "TrajectoryDataset": "datasets",
+    "WindowDataset": "datasets",
+    "generate": "generate",
+    "merge_shards": "generate",
+    "open_dataset": "readers",
+    "RECIPES": "recipes",
+    "GenerationConfig": "recipes",
+}
 
 __all__ = [
     "RECIPES",
@@ -33,8 +52,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PDEDataModule":
-        from pdeops.data.datamodule import PDEDataModule
-
-        return PDEDataModule
-    raise AttributeError(f"module 'pdeops.data' has no attribute {name!r}")
+    if name not in _MODULES:
+        raise AttributeError(f"module 'pdeops.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"pdeops.data.{_MODULES[name]}"), name)

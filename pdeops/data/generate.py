@@ -30,7 +30,8 @@ import xarray as xr
 
 from pdeops import __version__
 from pdeops.data._errors import DatasetError
-from pdeops.data.recipes import GenerationConfig, Resolved, resolve, sample_generator
+from pdeops.data.recipes import GenerationConfig, Resolved, resolve
+from pdeops.data.setups import build_setup, sample_generator
 from solvers import Grid
 
 FORMAT_VERSION = "1"
@@ -146,7 +147,7 @@ def generate(
     r = resolve(config)
     first, stop = _shard_range(config.samples, shard)
     solve_grid = _grid(r, r.solve_resolution)
-    setup = r.recipe.build(solve_grid, r.params, r)
+    setup = build_setup(r, solve_grid)
     done = _resume_point(partial, config, shard)
     if done == 0:
         out.parent.mkdir(parents=True, exist_ok=True)

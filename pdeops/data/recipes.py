@@ -1,32 +1,13 @@
-"""Dataset recipes: which equation, initial-condition distribution, solver and defaults make each dataset.
+"""Dataset recipes: the catalogue of which equation, parameters and defaults make each dataset.
 
-A recipe turns a ``GenerationConfig`` into a ``Setup``: the solver on the solve grid, a function drawing sample i's
-initial condition from its own generator, and the attributes that describe the data. ``pdeops.data.generate``
-does the rest (batching, downsampling, writing).
+``resolve`` fills a ``GenerationConfig``'s gaps with its recipe's defaults. The physics of each recipe (solver,
+initial conditions, descriptive attributes) is in ``pdeops.data.setups``; ``pdeops.data.generate`` does the rest
+(batching, downsampling, writing). This module imports no torch, so the command line lists recipes at once.
 """
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import torch
-
-from solvers import (
-    AdvectionDiffusion2D,
-    Burgers1D,
-    ConvectionDiffusion,
-    Grid,
-    NavierStokes2D,
-    fno_forcing,
-    gaussian_random_field,
-    kolmogorov_forcing,
-    mcwilliams_vorticity,
-    random_fourier_series,
-    sine,
-)
-
-Tensor = torch.Tensor
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -102,7 +83,6 @@ class Recipe:
         dt: default solver time step.
         length: domain length per axis (recorded as ``domain_length``).
         params: the physical parameters and their defaults (recorded as ``param_<name>``).
-        build: the recipe's ``Setup`` on a grid, from its parameters and the resolved config.
         vorticity_forcing: for a recipe of the 2-D vorticity equation, its forcing (what a residual of the
             equation needs besides the recorded parameters, see ``pdeops.losses.physics.vorticity_equation``);
             None for other equations.
@@ -118,7 +98,6 @@ class Recipe:
     dt: float
     length: float
     params: dict[str, float]
-    build: Callable[[Grid, dict[str, float], "Resolved"], "Setup"]
     vorticity_forcing: VorticityForcing | None = None
 
 
@@ -141,15 +120,6 @@ class Resolved:
         if not math.isclose(n * self.record_every, self.horizon, rel_tol=1e-9):
             raise ValueError(f"horizon {self.horizon} is not a whole number of record_every {self.record_every}.")
         return [i * self.record_every for i in range(n + 1)]
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What generation needs: a solver with ``solve(u0, times)``, sample i's initial condition, and attributes."""
-
-    solve: Callable[[Tensor, list[float]], Tensor]
-    initial_condition: Callable[[torch.Generator], Tensor]
-    attrs: dict[str, Any]
 
 
 def resolve(config: GenerationConfig) -> Resolved:
@@ -175,101 +145,6 @@ def resolve(config: GenerationConfig) -> Resolved:
     )
 
 
-def sample_generator(seed: int, index: int, device: str = "cpu") -> torch.Generator:
-    """Sample ``index``'s own random stream: the same whether drawn alone, in a batch or in a shard."""
-    return torch.Generator(device).manual_seed(seed * 1_000_003 + index)
-
-
-# --- the recipes -------------------------------------------------------------------------------------------------
-def _ns2d_fno(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], forcing=fno_forcing(grid), dt=r.dt)
-    sigma = math.sqrt(2) * p["tau"] ** (p["alpha"] - 1)  # the FNO reference sampler's amplitude
-
-    def initial(generator: torch.Generator) -> Tensor:
-        return gaussian_random_field(grid, 1, generator=generator, alpha=p["alpha"], tau=p["tau"], sigma=sigma)[0]
-
-    attrs = {
-        "equation": "2-D incompressible Navier-Stokes, vorticity form: w_t + u.grad(w) = nu lap(w) + f",
-        "forcing": "0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
-        "initial_condition": f"Gaussian random field, covariance sigma^2 (-lap + tau^2)^-alpha, sigma={sigma:.6g}",
-    }
-    return Setup(solver.solve, initial, attrs)
-
-
-def _ns2d_kolmogorov(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    forcing = kolmogorov_forcing(grid, wavenumber=int(p["forcing_wavenumber"]), amplitude=p["forcing_amplitude"])
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], drag=p["drag"], forcing=forcing, dt=r.dt)
-
-    def initial(generator: torch.Generator) -> Tensor:
-        return random_fourier_series(grid, 1, generator=generator, max_mode=4, std=p["initial_std"])[0]
-
-    attrs = {
-        "equation": "2-D incompressible Navier-Stokes, vorticity form, with linear drag: "
-        "w_t + u.grad(w) = nu lap(w) - drag w + f",
-        "forcing": "Kolmogorov: body force (A sin(k y), 0), vorticity forcing -A k cos(k y)",
-        "initial_condition": "band-limited random Fourier series, |m| <= 4",
-    }
-    return Setup(solver.solve, initial, attrs)
-
-
-def _ns2d_decaying(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], dt=r.dt)
-
-    def initial(generator: torch.Generator) -> Tensor:
-        return mcwilliams_vorticity(grid, 1, generator=generator, peak_wavenumber=p["peak_wavenumber"])[0]
-
-    attrs = {
-        "equation": "2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w)",
-        "forcing": "none",
-        "initial_condition": "McWilliams (1984) decaying turbulence, kinetic energy 0.5",
-    }
-    return Setup(solver.solve, initial, attrs)
-
-
-def _convection_1d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = ConvectionDiffusion(grid, velocity=p["beta"], diffusivity=p["viscosity"])
-
-    def initial(generator: torch.Generator) -> Tensor:
-        return sine(grid)  # deterministic: samples differ only if the user varies beta between files
-
-    attrs = {
-        "equation": "1-D convection-diffusion: u_t + beta u_x = nu u_xx (exact Fourier solution)",
-        "initial_condition": "sin x",
-    }
-    return Setup(lambda u0, times: solver.solve(u0, times), initial, attrs)
-
-
-def _burgers_1d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = Burgers1D(grid, viscosity=p["viscosity"], dt=r.dt)
-
-    def initial(generator: torch.Generator) -> Tensor:
-        return random_fourier_series(grid, 1, generator=generator, max_mode=4, std=p["initial_std"])[0]
-
-    attrs = {
-        "equation": "1-D viscous Burgers: u_t + (u^2/2)_x = nu u_xx",
-        "initial_condition": "band-limited random Fourier series, |m| <= 4",
-    }
-    return Setup(solver.solve, initial, attrs)
-
-
-def _convection_diffusion_2d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    x, y = grid.mesh()
-    # A steady cellular flow from the stream function ψ = A sin x sin y (divergence-free by construction).
-    psi_hat = grid.rfft(p["flow_amplitude"] * torch.sin(x) * torch.sin(y))
-    velocity = (grid.irfft(grid.derivative(psi_hat, 1)), grid.irfft(-grid.derivative(psi_hat, 0)))
-    solver = AdvectionDiffusion2D(grid, velocity=velocity, diffusivity=p["diffusivity"], dt=r.dt)
-
-    def initial(generator: torch.Generator) -> Tensor:
-        return random_fourier_series(grid, 1, generator=generator, max_mode=4)[0]
-
-    attrs = {
-        "equation": "2-D advection-diffusion by a steady cellular flow: c_t + div(u c) = kappa lap(c), "
-        "u = (psi_y, -psi_x), psi = A sin x sin y",
-        "initial_condition": "band-limited random Fourier series, |m| <= 4",
-    }
-    return Setup(solver.solve, initial, attrs)
-
-
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
@@ -284,7 +159,6 @@ RECIPES: dict[str, Recipe] = {
             dt=1e-4,
             length=1.0,
             params={"viscosity": 1e-3, "alpha": 2.5, "tau": 7.0},
-            build=_ns2d_fno,
             vorticity_forcing="fno",
         ),
         Recipe(
@@ -304,7 +178,6 @@ RECIPES: dict[str, Recipe] = {
                 "forcing_amplitude": 1.0,
                 "initial_std": 1.0,
             },
-            build=_ns2d_kolmogorov,
             vorticity_forcing="kolmogorov",
         ),
         Recipe(
@@ -318,7 +191,6 @@ RECIPES: dict[str, Recipe] = {
             dt=2e-3,
             length=2 * math.pi,
             params={"viscosity": 1e-3, "peak_wavenumber": 6.0},
-            build=_ns2d_decaying,
             vorticity_forcing="none",
         ),
         Recipe(
@@ -332,7 +204,6 @@ RECIPES: dict[str, Recipe] = {
             dt=1e-3,
             length=2 * math.pi,
             params={"beta": 30.0, "viscosity": 0.0},
-            build=_convection_1d,
         ),
         Recipe(
             name="burgers-1d",
@@ -345,7 +216,6 @@ RECIPES: dict[str, Recipe] = {
             dt=1e-4,
             length=2 * math.pi,
             params={"viscosity": 0.01, "initial_std": 1.0},
-            build=_burgers_1d,
         ),
         Recipe(
             name="convection-diffusion-2d",
@@ -358,7 +228,6 @@ RECIPES: dict[str, Recipe] = {
             dt=2e-3,
             length=2 * math.pi,
             params={"diffusivity": 0.01, "flow_amplitude": 1.0},
-            build=_convection_diffusion_2d,
         ),
     )
 }

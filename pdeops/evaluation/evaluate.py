@@ -30,7 +30,8 @@ import torch
 from tqdm import tqdm
 
 from pdeops.config import class_path
-from pdeops.data.recipes import GenerationConfig, Setup, resolve
+from pdeops.data.recipes import GenerationConfig, resolve
+from pdeops.data.setups import Setup, build_setup
 from pdeops.evaluation import plots
 from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
 from pdeops.metrics import (
@@ -308,7 +309,7 @@ def _reference_solver(inputs: RolloutInputs, device: str, notes: list[str]) -> t
         return None
     shape = (resolved.solve_resolution,) * len(inputs.layout.spatial_shape)
     grid = Grid(shape, resolved.recipe.length, dtype=getattr(torch, config.dtype), device=device)
-    setup = resolved.recipe.build(grid, resolved.params, resolved)
+    setup = build_setup(resolved, grid)
     return setup, grid, inputs.layout.fields.index(field), resolved.dt
 
 

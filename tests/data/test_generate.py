@@ -11,7 +11,8 @@ import xarray as xr
 
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.generate import generate, merge_shards
-from pdeops.data.recipes import RECIPES, GenerationConfig, sample_generator
+from pdeops.data.recipes import RECIPES, GenerationConfig
+from pdeops.data.setups import sample_generator
 from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
 
 SMALL = dict(samples=3, resolution=16, solve_resolution=32, horizon=0.5, record_every=0.25, dt=5e-3)

@@ -67,7 +67,7 @@ OPERATOR_CONFIGS: dict[str, dict[str, Any]] = {
             "model": {
                 "class_path": "pdeops.training.NormalizedLossTask",
                 "init_args": {
-                    "model": {"class_path": f"pdeops.models.{name}", "init_args": {"size": "mini", "image_size": 32}},
+                    "model": {"class_path": f"pdeops.models.{name}", "init_args": {"size": "mini"}},  # image_size: linked
                     "loss_fn": {"class_path": "pdeops.losses.DRIFTLoss"},
                 },
             },

@@ -6,7 +6,8 @@ What the data fixes, the CLI links in this one place, so that model and data can
 - the task's ``channels``, ``spatial_dims``, ``history``, ``unroll`` (= ``data.horizon``) and ``rollout_steps``
   (= ``data.eval_horizon``);
 - the network's ``in_channels`` (``history × channels`` for window tasks, ``channels`` for trajectories) and
-  ``out_channels`` (``channels``): a network that nests another (``NeuralStagger``) passes them on itself.
+  ``out_channels`` (``channels``): a network that nests another (``NeuralStagger``) passes them on itself; an
+  ``image_size`` (``DRIFTNet``, ``ScOT``) is the grid's side.
 
 A physics task without a ``residual`` builds the one of the data file's equation (its recipe and parameters), so no
 viscosity or time step is typed twice.
@@ -53,6 +54,7 @@ DATA_LINKS = {
     "model.init_args.rollout_steps": lambda d: d.eval_horizon or d.horizon,
     "model.init_args.model.init_args.in_channels": _network_in_channels,
     "model.init_args.model.init_args.out_channels": lambda d: d.channels,
+    "model.init_args.model.init_args.image_size": lambda d: d.spatial_shape[0],  # DRIFTNet, ScOT: square grids
 }
 """Task and network arguments computed from the data module (skipped for a task or network without them)."""
 

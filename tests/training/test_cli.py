@@ -46,3 +46,25 @@ def test_collocation_configs_run_without_a_data_section(tmp_path: Path) -> None:
     args = ["fit", "-c", config, "--trainer.max_steps", "1", "--trainer.default_root_dir", str(tmp_path),
             "--trainer.enable_progress_bar", "false", "--trainer.logger", "false"]  # fmt: skip
     assert main(args) == 0
+
+
+SHIPPED = [
+    ["ns2d/fno.yaml"],
+    ["ns2d/st_fno.yaml"],
+    ["ns2d/drift_task.yaml", "ns2d/drift_net.yaml"],
+    ["ns2d/drift_task.yaml", "ns2d/scot.yaml"],
+    ["ns2d/physics_task.yaml", "ns2d/physics_fno.yaml"],
+    ["ns2d/physics_task.yaml", "ns2d/neural_stagger.yaml"],
+    ["poseidon/drift_task.yaml", "poseidon/drift_net.yaml"],
+    ["poseidon/drift_task.yaml", "poseidon/scot.yaml"],
+]
+
+
+@pytest.mark.parametrize("configs", SHIPPED, ids=lambda configs: "+".join(configs))
+def test_every_shipped_config_parses(configs: list[str], capsys: pytest.CaptureFixture) -> None:
+    args = [arg for config in configs for arg in ("-c", str(ROOT / "configs" / config))]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *args, "--print_config"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "optimizer:" in printed and "class_path: pdeops.training." in printed

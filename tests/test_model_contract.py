@@ -67,7 +67,8 @@ OPERATOR_CONFIGS: dict[str, dict[str, Any]] = {
             "model": {
                 "class_path": "pdeops.training.NormalizedLossTask",
                 "init_args": {
-                    "model": {"class_path": f"pdeops.models.{name}", "init_args": {"size": "mini"}},  # image_size: linked
+                    # image_size is linked from the data's grid
+                    "model": {"class_path": f"pdeops.models.{name}", "init_args": {"size": "mini"}},
                     "loss_fn": {"class_path": "pdeops.losses.DRIFTLoss"},
                 },
             },

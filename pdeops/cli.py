@@ -132,6 +132,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         device=args.device,
         resolution=args.resolution,
         batch_size=args.batch_size,
+        allow_modules=args.allow_module,
     )
     print(markdown(report))
     if args.out:
@@ -144,7 +145,14 @@ def _rollout(args: argparse.Namespace) -> int:
 
     samples = _parse_samples(args.samples)
     path = write_rollout(
-        args.ckpt, args.data, args.out, samples=samples, steps=args.steps, device=args.device, overwrite=args.overwrite
+        args.ckpt,
+        args.data,
+        args.out,
+        samples=samples,
+        steps=args.steps,
+        device=args.device,
+        overwrite=args.overwrite,
+        allow_modules=args.allow_module,
     )
     print(f"wrote {path}")
     return 0
@@ -161,6 +169,7 @@ def _refine(args: argparse.Namespace) -> int:
         samples="all" if args.samples == "all" else _parse_samples(args.samples),
         start_step=args.start_step,
         device=args.device,
+        allow_modules=args.allow_module,
     )
     print(format_rows(rows))
     if args.out:
@@ -176,6 +185,17 @@ def _info(args: argparse.Namespace) -> int:
     with open_dataset(args.path) as dataset:
         print(dataset)
     return 0
+
+
+def _add_allow_module(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-module",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="let the checkpoint name classes of PACKAGE besides pdeops, neuraloperator and torch (loading runs "
+        "their code: only for checkpoints you trust; repeatable)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--resolution", type=int, help="evaluate zero-shot at this resolution")
     evaluation.add_argument("--batch-size", type=int, help="trajectories per forward pass (default: all)")
     evaluation.add_argument("--device", default="cpu")
+    _add_allow_module(evaluation)
     evaluation.set_defaults(run=_evaluate)
 
     roll = commands.add_parser("rollout", help="write a checkpoint's predicted trajectories as a dataset file")
@@ -245,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--steps", type=int, help="steps to predict (default: to the end of the stored trajectories)")
     roll.add_argument("--device", default="cpu")
     roll.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_allow_module(roll)
     roll.set_defaults(run=_rollout)
 
     vorticity = ", ".join(name for name, recipe in RECIPES.items() if recipe.vorticity_forcing is not None)
@@ -263,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--start-step", type=int, help="first input frame (default: the task's start_step, else 0)")
     refine.add_argument("--device", default="cpu")
     refine.add_argument("--out", help="write the rows as JSON to this file")
+    _add_allow_module(refine)
     refine.set_defaults(run=_refine)
 
     info = commands.add_parser("info", help="describe any supported dataset file")

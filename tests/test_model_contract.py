@@ -7,6 +7,7 @@ Collocation tasks (PINNs) have no dataset file to roll out over: they are fitted
 ``load_task`` and scored against their reference solution.
 """
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from torch import nn
 from pdeops.cli import main
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
-from pdeops.evaluation import load_task
+from pdeops.evaluation import CheckpointError, load_task
 from pdeops.losses.pinn_reference import evaluate_pinn
 
 FNO = {"class_path": "neuralop.models.FNO", "init_args": {"n_modes": [4, 4], "hidden_channels": 8, "n_layers": 2}}
@@ -130,19 +131,27 @@ def test_every_operator_trains_checkpoints_evaluates_and_rolls_out(name: str, ns
     config = {**config, "data": {"path": str(ns32), "batch_size": 4, **config["data"]}}
     checkpoint = fit(config, tmp_path, "--trainer.limit_val_batches", "1")
 
-    task = load_task(checkpoint)
+    allow = ["--allow-module", "tests"] if name == "user-module" else []  # a user's package must be allowed
+    with pytest.raises(CheckpointError, match="allow_modules") if allow else contextlib.nullcontext():
+        load_task(checkpoint)
+    task = load_task(checkpoint, allow_modules=allow[1:])
     network = config["model"]["init_args"]["model"]["class_path"]
     assert f"{type(task.model).__module__}.{type(task.model).__name__}".endswith(network.rpartition(".")[2])
     weights = torch.load(checkpoint, weights_only=True)["state_dict"]
     tensors = {key: value for key, value in task.state_dict().items() if isinstance(value, torch.Tensor)}
     assert tensors.keys() == weights.keys() and all(torch.equal(value, weights[key]) for key, value in tensors.items())
 
-    assert main(["evaluate", "--ckpt", str(checkpoint), "--data", str(ns32), "--out", str(tmp_path / "eval")]) == 0
+    assert (
+        main(["evaluate", "--ckpt", str(checkpoint), "--data", str(ns32), "--out", str(tmp_path / "eval"), *allow]) == 0
+    )
     report = yaml.safe_load((tmp_path / "eval" / "report.json").read_text())
     assert torch.isfinite(torch.tensor(report["model"]["relative_l2"]["spacetime_mean"]))
 
     out = tmp_path / "pred.h5"
-    assert main(["rollout", "--ckpt", str(checkpoint), "--data", str(ns32), "--out", str(out), "--steps", "4"]) == 0
+    assert (
+        main(["rollout", "--ckpt", str(checkpoint), "--data", str(ns32), "--out", str(out), "--steps", "4", *allow])
+        == 0
+    )
     with h5py.File(out) as f:
         assert f["vorticity"].shape == (1, 4, 32, 32)  # the test split of 10 trajectories is one
 

@@ -5,12 +5,17 @@ class path, its hyperparameters and, per network argument, the ``{"class_path", 
 the network (see ``pdeops.training.tasks``). The data module's state and hyperparameters, which Lightning saves
 beside them, give the field names (the channel order) and the train/val/test split.
 
-Loading imports the modules that the checkpoint names, as LightningCLI does for a config's ``class_path``: load only
-checkpoints you trust. The record is a config tree (``pdeops.config``), so any network whose class can be imported
-is rebuilt: pdeops' models, neuraloperator's, and a user's own module (its package on PYTHONPATH).
+The record is a config tree (``pdeops.config``), so any network whose class can be imported is rebuilt: pdeops'
+models, neuraloperator's, and a user's own module (its package on PYTHONPATH).
+
+Trust: the file is read with ``torch.load(weights_only=True)``, which unpickles tensors and plain data only. Rebuilding
+the task imports and calls the classes its record names, which runs their code, so a record may name only modules of
+pdeops, neuraloperator and torch (``TRUSTED_MODULES``) unless the caller allows more: ``load_task(path,
+allow_modules=["mypkg"])``, ``pdeops evaluate --allow-module mypkg``.
 """
 
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,8 @@ from pdeops.data.datasets import FieldLayout, read_layout
 from pdeops.training.tasks import CHECKPOINT_KEY, BaseOperatorTask, Task
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
+TRUSTED_MODULES = ("pdeops", "solvers", "neuralop", "torch")
+"""Packages whose classes a checkpoint may name without the caller allowing them."""
 _DATAMODULE_STATE = "PDEDataModule"  # Lightning stores a data module's state_dict under its class name
 
 
@@ -70,12 +77,16 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return checkpoint
 
 
-def load_task(path: str | os.PathLike[str], *, device: str = "cpu", **networks: nn.Module) -> Task:
+def load_task(
+    path: str | os.PathLike[str], *, device: str = "cpu", allow_modules: Sequence[str] = (), **networks: nn.Module
+) -> Task:
     """The trained task of a checkpoint, rebuilt from the checkpoint alone, in eval mode on ``device``.
 
     Args:
         path: the ``.ckpt`` file.
         device: where to put the task.
+        allow_modules: packages besides ``TRUSTED_MODULES`` whose classes the checkpoint may name (e.g. your own
+            ``"mypkg"``); rebuilding runs their code, so allow only checkpoints you trust.
         networks: networks to use instead of rebuilding them, by argument name (e.g. ``model=``), for a network
             that recorded no constructor arguments (one built in Python outside a config).
 
@@ -83,13 +94,15 @@ def load_task(path: str | os.PathLike[str], *, device: str = "cpu", **networks: 
         The task (``AutoregressiveTask``, ``SpatiotemporalTask``, ...) with its weights and normalisation.
 
     Raises:
-        CheckpointError: the checkpoint cannot be read, names no task, names a class that cannot be imported, lacks
-            a network's record, or its weights do not fit the network.
+        CheckpointError: the checkpoint cannot be read, names no task, names a module that is not allowed or a class
+            that cannot be imported, lacks a network's record, or its weights do not fit the network.
     """
-    return build_task(read_checkpoint(path), str(path), **networks).to(device)
+    return build_task(read_checkpoint(path), str(path), allow_modules=allow_modules, **networks).to(device)
 
 
-def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -> Task:
+def build_task(
+    checkpoint: dict[str, Any], source: str, *, allow_modules: Sequence[str] = (), **networks: nn.Module
+) -> Task:
     """``load_task`` on contents already read by ``read_checkpoint``; ``source`` names the file in messages."""
     config = (checkpoint.get(CHECKPOINT_KEY) or {}).get("task")
     if not isinstance(config, dict):
@@ -98,6 +111,7 @@ def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -
             "or another LightningModule). Load it with the task class directly, e.g. "
             "AutoregressiveTask.load_from_checkpoint(path, model=<the network, built as in training>)."
         )
+    _require_trusted(config, source, (*TRUSTED_MODULES, *allow_modules))
     cls = _import(source, config["class_path"])
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise CheckpointError(f"{source} names {config['class_path']!r} as its task, which is not a pdeops task.")
@@ -121,6 +135,33 @@ def build_task(checkpoint: dict[str, Any], source: str, **networks: nn.Module) -
             "build it with the arguments it was trained with."
         ) from None
     return task.eval()
+
+
+def _require_trusted(config: Any, source: str, trusted: Sequence[str]) -> None:
+    """Refuse a record that names an import path (a class, or a function given as an argument) outside ``trusted``."""
+    for path in _import_paths(config):
+        if not any(path == root or path.startswith(f"{root}.") for root in trusted):
+            root = path.partition(".")[0]
+            raise CheckpointError(
+                f"{source} names {path!r}, from {root!r}, a package outside pdeops, neuraloperator and torch. Loading "
+                "the checkpoint would import and run it. If you trust the checkpoint, allow the package: "
+                f"load_task(path, allow_modules=[{root!r}]), or --allow-module {root} on the command line."
+            )
+
+
+def _import_paths(value: Any) -> Iterator[str]:
+    """Every string in a record that reads as a dotted import path (``package.module.Name``); the class of an
+    unrecorded network is only named, never imported."""
+    if isinstance(value, str):
+        parts = value.split(".")
+        if len(parts) > 1 and all(part.isidentifier() for part in parts):
+            yield value
+    elif isinstance(value, dict) and "unrecorded" not in value:
+        for item in value.values():
+            yield from _import_paths(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _import_paths(item)
 
 
 def _build(source: str, name: str, value: Any) -> Any:

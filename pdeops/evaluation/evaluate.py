@@ -64,6 +64,7 @@ def evaluate(
     device: str = "cpu",
     resolution: int | None = None,
     batch_size: int | None = None,
+    allow_modules: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Roll the checkpoint's task out on the test trajectories and score it and the persistence baseline.
 
@@ -76,6 +77,7 @@ def evaluate(
         device: where the task and the reference solver run.
         resolution: points per axis to evaluate at (zero-shot); the truth is resampled, not re-solved.
         batch_size: trajectories per forward pass (and per reference-solver timing); None: all at once.
+        allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
 
     Returns:
         The report, JSON-safe (non-finite numbers are None, and ``notes`` says where): ``model`` and
@@ -85,7 +87,9 @@ def evaluate(
         CheckpointError, DatasetError, ValueError: an unreadable checkpoint, a data file without the checkpoint's
             fields or with other channels, or ``steps``, ``samples`` or ``resolution`` out of range.
     """
-    inputs = prepare_rollout(checkpoint, data_path, samples=samples, steps=steps, device=device)
+    inputs = prepare_rollout(
+        checkpoint, data_path, samples=samples, steps=steps, device=device, allow_modules=allow_modules
+    )
     notes: list[str] = []
     stored = inputs.read(inputs.history + inputs.steps).to(torch.float64)
     stored_grid = _stored_grid(inputs, notes)

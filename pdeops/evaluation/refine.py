@@ -109,6 +109,7 @@ def refine_checkpoint(
     samples: Sequence[int] | Literal["all"] | None = None,
     start_step: int | None = None,
     device: str = "cpu",
+    allow_modules: Sequence[str] = (),
 ) -> list[dict[str, float]]:
     """Refine a checkpoint's predictions of trajectories of a dataset file, one output layer per trajectory.
 
@@ -124,6 +125,7 @@ def refine_checkpoint(
         samples: trajectory indices, ``"all"``, or None for the test split the checkpoint was trained with.
         start_step: first input frame; None: the task's ``start_step`` (0 for a task without one).
         device: where the task runs.
+        allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
 
     Returns:
         ``refinement_report``'s rows, ``sample`` the index in the file.
@@ -134,7 +136,7 @@ def refine_checkpoint(
             too short, or the file is not a vorticity dataset (see ``pdeops.losses.physics.vorticity_equation``).
     """
     contents = read_checkpoint(checkpoint)
-    task = build_task(contents, str(checkpoint)).to(device)
+    task = build_task(contents, str(checkpoint), allow_modules=allow_modules).to(device)
     if not isinstance(task, SpatiotemporalTask):
         raise ValueError(f"{checkpoint} holds a {type(task).__name__}; refinement needs a SpatiotemporalTask.")
     training = training_data(contents)

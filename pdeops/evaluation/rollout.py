@@ -139,6 +139,7 @@ def prepare_rollout(
     samples: Sequence[int] | None = None,
     steps: int | None = None,
     device: str = "cpu",
+    allow_modules: Sequence[str] = (),
 ) -> RolloutInputs:
     """Load the task, match it to the data file, and choose the trajectories and the number of steps.
 
@@ -148,12 +149,13 @@ def prepare_rollout(
         samples: trajectory indices; None: the test split the checkpoint was trained with.
         steps: frames to predict; None: to the end of the stored trajectories.
         device: where the task runs.
+        allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
 
     Raises:
         CheckpointError, DatasetError, ValueError: see ``load_task``, ``matching_layout``; steps out of range.
     """
     contents = read_checkpoint(checkpoint)
-    task = build_task(contents, str(checkpoint)).to(device)
+    task = build_task(contents, str(checkpoint), allow_modules=allow_modules).to(device)
     if not isinstance(task, BaseOperatorTask):
         raise ValueError(
             f"{checkpoint} holds a {type(task).__name__}, which is not rolled out over a dataset file: rollouts and "
@@ -187,6 +189,7 @@ def write_rollout(
     batch_size: int | None = None,
     device: str = "cpu",
     overwrite: bool = False,
+    allow_modules: Sequence[str] = (),
 ) -> Path:
     """Roll the checkpoint's task out from the first k stored frames and write the prediction as a dataset file.
 
@@ -205,6 +208,7 @@ def write_rollout(
         batch_size: trajectories per forward pass; None: all at once.
         device: where the task runs.
         overwrite: replace an existing file at ``out``.
+        allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
 
     Returns:
         The path of the written file.
@@ -215,7 +219,9 @@ def write_rollout(
             f"{out} already exists. Choose another path, or pass overwrite=True to replace it (never the data file "
             "the rollout starts from)."
         )
-    inputs = prepare_rollout(checkpoint, data_path, samples=samples, steps=steps, device=device)
+    inputs = prepare_rollout(
+        checkpoint, data_path, samples=samples, steps=steps, device=device, allow_modules=allow_modules
+    )
     prediction = rollout(inputs.task, inputs.read(inputs.history), inputs.steps, batch_size=batch_size)
     partial = out.with_name(out.name + ".partial")
     try:

@@ -30,6 +30,7 @@ from pdeops.evaluation import (
     time_until_below,
     write_rollout,
 )
+from pdeops.evaluation.checkpoints import build_task, read_checkpoint
 from pdeops.training import AutoregressiveTask, SpatiotemporalTask
 from pdeops.training.cli import run_lightning
 from solvers import Grid
@@ -282,3 +283,19 @@ def test_write_rollout_writes_the_rollout_as_a_native_file(tmp_path: Path, train
     assert not (tmp_path / "rollout.h5.partial").exists()
     with pytest.raises(DatasetError, match="already exists"):
         write_rollout(trained[1], data, out)
+
+
+def test_a_checkpoint_may_name_only_trusted_packages_unless_allowed(trained, tmp_path: Path):
+    """The record names what loading imports and runs: a package outside pdeops, neuraloperator and torch must be
+    allowed by the user, and so must a function given as an argument (jsonargparse would import it)."""
+    contents = read_checkpoint(trained[1])
+    network = contents["pdeops"]["task"]["init_args"]["model"]
+    network["class_path"] = "mypkg.nets.Net"
+    with pytest.raises(CheckpointError, match=r"'mypkg.nets.Net', from 'mypkg'.*allow_modules=\['mypkg'\]"):
+        build_task(contents, "x.ckpt")
+    with pytest.raises(CheckpointError, match="cannot be imported"):  # allowed, so it gets as far as importing
+        build_task(contents, "x.ckpt", allow_modules=["mypkg"])
+    network["class_path"] = "neuralop.models.FNO"
+    network["init_args"]["non_linearity"] = "shutil.rmtree"
+    with pytest.raises(CheckpointError, match="'shutil.rmtree', from 'shutil'"):
+        build_task(contents, "x.ckpt")

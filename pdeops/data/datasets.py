@@ -167,10 +167,18 @@ class FrameReader:
     def read(self, sample: int, start: int, stop: int) -> np.ndarray:
         """Frames ``start:stop`` of one trajectory, shape (stop - start, C, *S), in the file's dtype."""
         file = self._open()
-        if isinstance(file, h5py.File):
-            frames = [file[name][sample, start:stop] for name in self.layout.fields]
-        else:
-            frames = [file[name].isel(sample=sample, time=slice(start, stop)).values for name in self.layout.fields]
+        frames = []
+        for name in self.layout.fields:
+            try:
+                if isinstance(file, h5py.File):
+                    frames.append(file[name][sample, start:stop])
+                else:
+                    frames.append(file[name].isel(sample=sample, time=slice(start, stop)).values)
+            except OSError as error:  # h5py's read errors, a failed fletcher32 checksum among them
+                raise DatasetError(
+                    f"{self.layout.path}: variable {name!r}, sample {sample}, frames {start}-{stop - 1} cannot be "
+                    f"read ({error}): the file is corrupt there. Regenerate it (`pdeops generate`) or copy it again."
+                ) from None
         return np.stack(frames, axis=1)
 
     def close(self) -> None:

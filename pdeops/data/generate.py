@@ -3,7 +3,8 @@
 The native format is NetCDF-4-compatible HDF5 (written through h5netcdf, i.e. h5py with dimension scales), so
 ``xarray.open_dataset(path, engine="h5netcdf")`` and plain h5py both read it:
 
-- one variable per field with dims ``(sample, time, x[, y])``, chunked one frame per chunk;
+- one variable per field with dims ``(sample, time, x[, y])``, chunked one frame per chunk, each chunk with HDF5's
+  fletcher32 checksum, so a flipped byte is an error on reading, never a wrong number;
 - coordinates ``time``, ``x``, ``y`` in physical units;
 - root attributes recording everything needed to regenerate the file (the config as JSON among them), and
   ``samples_written``.
@@ -11,22 +12,24 @@ The native format is NetCDF-4-compatible HDF5 (written through h5netcdf, i.e. h5
 The file is built as ``<path>.partial`` and renamed to ``<path>`` when complete. An interrupted run leaves the
 partial file with ``samples_written`` set after each batch; running the same command again resumes from there, and
 since sample i always draws from its own generator and batches start at the same indices, the finished file is
-bit-identical to an uninterrupted run's.
+bit-identical to an uninterrupted run's. Readers refuse a file with fewer samples written than it holds. While a run
+writes, ``<path>.lock`` (holding its pid) keeps a second run from writing the same file. Everything that can be
+checked is checked before the first solve: the settings, that the output can be written, and that a batch fits in
+memory.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import h5netcdf
 import h5py
-import numpy as np
 import torch
-import xarray as xr
 
 from pdeops import __version__
 from pdeops.data._errors import DatasetError
@@ -82,7 +85,7 @@ def _create(partial: Path, r: Resolved, samples: int, attrs: dict) -> None:
         for name, coordinate in zip(dims[2:], grid.coordinates(), strict=True):
             f.create_variable(name, (name,), data=coordinate.cpu().double().numpy())
         chunks = (1, 1, *grid.shape)
-        f.create_variable(r.recipe.field, dims, dtype=r.config.dtype, chunks=chunks)
+        f.create_variable(r.recipe.field, dims, dtype=r.config.dtype, chunks=chunks, fletcher32=True)
     with h5py.File(partial, "a") as f:  # h5py stores Python strings as variable-length UTF-8, as NetCDF-4 reads
         f.attrs.update(attrs)
         f.attrs["samples_written"] = 0
@@ -138,7 +141,10 @@ def generate(
         The path of the finished file.
     """
     out = Path(out)
-    partial = out.with_name(out.name + ".partial")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if out.is_dir():
+        raise DatasetError(f"{out} is a directory; pass the path of the dataset file to write, e.g. {out}/data.h5.")
     if out.exists() and not overwrite:
         raise DatasetError(
             f"{out} already exists. Pass overwrite=True (--overwrite) to replace it, or choose another path; "
@@ -146,11 +152,28 @@ def generate(
         )
     r = resolve(config)
     first, stop = _shard_range(config.samples, shard)
+    _require_memory(r, min(batch_size, stop - first))
+    require_writable(out)
+    with exclusive_lock(out):
+        return _generate(r, out, shard, batch_size=batch_size, overwrite=overwrite, progress=progress)
+
+
+def _generate(
+    r: Resolved,
+    out: Path,
+    shard: tuple[int, int] | None,
+    *,
+    batch_size: int,
+    overwrite: bool,
+    progress: Callable[[int, int], None] | None,
+) -> Path:
+    """``generate`` once the settings are checked and the output is locked."""
+    config, partial = r.config, out.with_name(out.name + ".partial")
+    first, stop = _shard_range(config.samples, shard)
     solve_grid = _grid(r, r.solve_resolution)
     setup = build_setup(r, solve_grid)
-    done = _resume_point(partial, config, shard)
+    done = _resume_point(partial, config, shard, overwrite)
     if done == 0:
-        out.parent.mkdir(parents=True, exist_ok=True)
         attrs = _attributes(r, setup.attrs)
         if shard is not None:
             attrs.update(shard=f"{shard[0]}/{shard[1]}", sample_offset=first)
@@ -176,6 +199,94 @@ def generate(
     return out
 
 
+def require_writable(out: Path) -> None:
+    """Create ``out``'s folder if needed and check that a file can be written there, before any work is done."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.with_name(f".{out.name}.{os.getpid()}.probe")
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise DatasetError(
+            f"Cannot write {out}: {error.strerror or error}. Choose a location you can write to (--out)."
+        ) from None
+
+
+@contextlib.contextmanager
+def exclusive_lock(out: Path) -> Iterator[None]:
+    """Hold ``<out>.lock`` (created exclusively, holding the pid) while writing ``out``.
+
+    A lock left by a process that no longer runs (killed) is taken over.
+
+    Raises:
+        DatasetError: another running process holds the lock.
+    """
+    lock = out.with_name(out.name + ".lock")
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and _running(owner):
+                raise DatasetError(
+                    f"Another process is writing {out} (pid {owner}). Wait for it to finish, or write elsewhere."
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(descriptor, "w") as file:
+            file.write(str(os.getpid()))
+        break
+    else:
+        raise DatasetError(f"Could not lock {out}: {lock} keeps reappearing; another process is writing it.")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+WORK_ARRAYS = 24
+"""Arrays of the solve grid's size a solver holds per sample (stages, spectra, velocity, the stored frames): a
+generous count, for the memory estimate."""
+
+
+def _require_memory(r: Resolved, batch: int) -> None:
+    """Refuse a batch whose solve obviously cannot fit in this machine's memory (an estimate, with its size)."""
+    points = r.solve_resolution ** (1 if r.recipe.name.endswith("-1d") else 2)
+    itemsize = 8 if r.config.dtype == "float64" else 4
+    needed = batch * points * itemsize * (WORK_ARRAYS + len(r.times))
+    available = _physical_memory()
+    if needed > available:
+        raise DatasetError(
+            f"Solving a batch of {batch} sample(s) at {r.solve_resolution} points per axis needs about "
+            f"{needed / 2**30:.1f} GiB, more than this machine's {available / 2**30:.1f} GiB. Lower the resolution "
+            "(--resolution, --solve-resolution) or --batch-size."
+        )
+
+
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return float("inf")
+
+
 def _shard_range(samples: int, shard: tuple[int, int] | None) -> tuple[int, int]:
     if shard is None:
         return 0, samples
@@ -196,7 +307,7 @@ def merge_shards(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike
         raise DatasetError(f"{out} already exists; choose another path for the merged dataset or delete it.")
     shards = {}
     for path in map(Path, paths):
-        with h5py.File(path, "r") as f:
+        with _open_shard(path) as f:
             if "shard" not in f.attrs:
                 raise DatasetError(f"{path} is not a shard (no 'shard' attribute); generate it with --shard i/n.")
             i, n = (int(v) for v in str(f.attrs["shard"]).split("/"))
@@ -228,18 +339,35 @@ def merge_shards(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike
     return out
 
 
+def _open_shard(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise DatasetError(
+            f"{path} cannot be read as a shard of `pdeops generate --shard` (HDF5: {error}); pass the shard files "
+            "the run wrote."
+        ) from None
+
+
 def _copy_layout(source: Path, target: Path, field: str, samples: int) -> None:
-    """A native file like ``source`` with ``samples`` empty trajectories of ``field``."""
-    with xr.open_dataset(source, engine="h5netcdf") as ds:
-        empty = ds.drop_vars(field).assign(
-            {field: (ds[field].dims, np.zeros((samples, *ds[field].shape[1:]), dtype=ds[field].dtype))}
-        )
-        encoding = {field: {"chunksizes": (1, 1, *ds[field].shape[2:])}}
-        empty.to_netcdf(target, engine="h5netcdf", encoding=encoding)
+    """A native file like ``source`` (coordinates, attributes as they are) with ``samples`` empty trajectories."""
+    with h5netcdf.File(source, "r") as f, h5netcdf.File(target, "w") as merged:
+        merged.dimensions = {**{name: len(dim) for name, dim in f.dimensions.items()}, "sample": samples}
+        for name, variable in f.variables.items():
+            if name != field:
+                merged.create_variable(name, variable.dimensions, data=variable[...])
+        shape = f.variables[field].shape
+        merged.create_variable(
+            field, f.variables[field].dimensions, dtype=f.variables[field].dtype, chunks=(1, 1, *shape[2:]),
+            fletcher32=True,
+        )  # fmt: skip
+    with h5py.File(source, "r") as f, h5py.File(target, "a") as merged:
+        merged.attrs.update({key: f.attrs[key] for key in f.attrs if not key.startswith("_")})
 
 
-def _resume_point(partial: Path, config: GenerationConfig, shard: tuple[int, int] | None) -> int:
-    """Samples already in a partial file of the same config (0 if none); refuse one of another config."""
+def _resume_point(partial: Path, config: GenerationConfig, shard: tuple[int, int] | None, overwrite: bool) -> int:
+    """Samples already in a partial file of the same config (0 if none); one of another config is replaced with
+    ``overwrite`` and refused without it."""
     if not partial.exists():
         return 0
     try:
@@ -251,9 +379,13 @@ def _resume_point(partial: Path, config: GenerationConfig, shard: tuple[int, int
     except OSError:
         partial.unlink()  # a partial file that cannot be opened holds nothing worth keeping
         return 0
+    if not same and overwrite:
+        partial.unlink()
+        return 0
     if not same:
         raise DatasetError(
-            f"{partial} is an interrupted run of another configuration. Delete it to start afresh, or rerun the "
-            "command that made it to finish it."
+            f"{partial} is an interrupted run of another configuration (it may have failed, e.g. an unstable dt). "
+            "Pass overwrite=True (--overwrite) to replace it and start afresh, or rerun the command that made it to "
+            "finish it."
         )
     return written

@@ -129,6 +129,7 @@ def _read_hdf5(path: Path, format: str | None, split: str | None, transpose_xy: 
         format = format or _detect_hdf5_format(path, file)
         options = _format_options(path, format, split, transpose_xy)
         if format == "pdeops":
+            _require_complete(path, file)
             file.close()
             dataset = xr.open_dataset(path, engine="h5netcdf")
         else:
@@ -140,6 +141,22 @@ def _read_hdf5(path: Path, format: str | None, split: str | None, transpose_xy: 
         raise
     dataset.attrs["source_format"] = format
     return dataset
+
+
+def _require_complete(path: Path, file: h5py.File) -> None:
+    """Refuse a native file whose ``samples_written`` is below its sample count (an unfinished generation)."""
+    written = file.attrs.get("samples_written")
+    fields = [item for item in file.values() if isinstance(item, h5py.Dataset) and item.ndim >= 3]
+    if written is None or not fields:
+        return
+    total = fields[0].shape[0]
+    if int(written) < total:
+        finished = path.name.removesuffix(".partial")
+        raise DatasetError(
+            f"{path} is incomplete: {int(written)} of its {total} trajectories were written, by an interrupted or "
+            f"failed `pdeops generate`; the rest would read as zeros. Rerun the command that made it: it resumes "
+            f"where it stopped and renames the file to {finished} when complete."
+        )
 
 
 def _read_matlab_v5(path: Path, format: str | None, split: str | None, transpose_xy: bool | None) -> xr.Dataset:

@@ -51,6 +51,14 @@ class GenerationConfig:
             raise ValueError(f"Unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}.")
         if self.samples < 1:
             raise ValueError(f"samples must be >= 1, got {self.samples}.")
+        for name in ("resolution", "solve_resolution"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 (or None for the recipe's default), got {value}.")
+        for name in ("horizon", "record_every", "dt"):
+            value = getattr(self, name)
+            if value is not None and not (0 < value < math.inf):  # NaN fails this too
+                raise ValueError(f"{name} must be a positive number (or None for the recipe's default), got {value}.")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
         if self.downsample not in ("spectral", "stride", "bilinear"):
@@ -140,7 +148,7 @@ def resolve(config: GenerationConfig) -> Resolved:
         solve_resolution=solve_resolution,
         horizon=config.horizon if config.horizon is not None else recipe.horizon,
         record_every=config.record_every if config.record_every is not None else recipe.record_every,
-        dt=config.dt or recipe.dt,
+        dt=config.dt if config.dt is not None else recipe.dt,
         params={**recipe.params, **config.params},
     )
 

@@ -1,6 +1,7 @@
 """Dataset generation: the native file, per-sample seeds, atomic and resumable writes, bad input."""
 
 import math
+import os
 from pathlib import Path
 
 import h5py
@@ -10,6 +11,7 @@ import torch
 import xarray as xr
 
 from pdeops.data import DatasetError, open_dataset
+from pdeops.data.datasets import FrameReader, read_layout
 from pdeops.data.generate import generate, merge_shards
 from pdeops.data.recipes import RECIPES, GenerationConfig
 from pdeops.data.setups import sample_generator
@@ -91,8 +93,67 @@ def test_a_partial_file_of_another_configuration_is_not_resumed(tmp_path: Path) 
 
     with pytest.raises(KeyboardInterrupt):
         generate(small(seed=1), tmp_path / "x.h5", batch_size=1, progress=interrupt)
-    with pytest.raises(DatasetError, match="interrupted run of another configuration"):
+    with pytest.raises(DatasetError, match="interrupted run of another configuration.*--overwrite"):
         generate(small(seed=2), tmp_path / "x.h5")
+    # a run that can never finish must not block every rerun: --overwrite replaces its partial file
+    generate(small(seed=2), tmp_path / "x.h5", overwrite=True)
+    with h5py.File(tmp_path / "x.h5") as f:
+        assert f.attrs["seed"] == 2 and f.attrs["samples_written"] == 3
+
+
+def test_a_partial_file_is_refused_by_every_reader(tmp_path: Path) -> None:
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate(small(), tmp_path / "x.h5", batch_size=1, progress=interrupt)
+    partial = tmp_path / "x.h5.partial"
+    with pytest.raises(DatasetError, match=r"incomplete: 1 of its 3 trajectories.*renames the file to x.h5"):
+        open_dataset(partial)
+    generate(small(), tmp_path / "x.h5", batch_size=1)
+    open_dataset(tmp_path / "x.h5").close()
+
+
+def test_a_flipped_byte_in_a_finished_file_is_an_error_naming_where(tmp_path: Path) -> None:
+    path = generate(small(), tmp_path / "x.h5")
+    with h5py.File(path) as f:
+        assert f["vorticity"].fletcher32
+        offset = f["vorticity"].id.get_chunk_info_by_coord((1, 2, 0, 0)).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 17] ^= 0x40
+    path.write_bytes(bytes(data))
+    reader = FrameReader(read_layout(path))
+    with pytest.raises(DatasetError, match=r"variable 'vorticity', sample 1, frames 0-2 cannot be read.*corrupt"):
+        reader.read(1, 0, 3)
+    assert reader.read(0, 0, 3).shape == (3, 1, 16, 16)  # the other samples still read
+
+
+def test_a_second_writer_of_the_same_file_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
+    lock = tmp_path / "x.h5.lock"
+    lock.write_text(str(os.getppid()))  # a live process (this test's parent) holds it
+    with pytest.raises(DatasetError, match=rf"Another process is writing .*x.h5 \(pid {os.getppid()}\)"):
+        generate(small(), tmp_path / "x.h5")
+    assert not (tmp_path / "x.h5.partial").exists()
+    lock.write_text("999999999")  # a process that no longer runs (killed): its lock is taken over
+    generate(small(), tmp_path / "x.h5")
+    assert not lock.exists()
+
+
+def test_what_can_be_checked_is_checked_before_any_solve(tmp_path: Path) -> None:
+    for name in ("dt", "record_every", "horizon"):
+        for value in (0.0, -1.0, math.nan):
+            with pytest.raises(ValueError, match=rf"{name} must be a positive number"):
+                small(**{name: value})
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        generate(small(), tmp_path / "x.h5", batch_size=0)
+    with pytest.raises(DatasetError, match="is a directory"):
+        generate(small(), tmp_path)
+    with pytest.raises(DatasetError, match=r"needs about [0-9.]+ GiB, more than this machine's"):
+        generate(small(resolution=100_000, solve_resolution=100_000), tmp_path / "huge.h5")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # a folder that cannot be made (as root too, who may write anywhere else)
+    with pytest.raises(DatasetError, match="Cannot write .*a-file/x.h5.*Choose a location you can write to"):
+        generate(small(), blocked / "x.h5")
 
 
 def test_a_finished_dataset_is_never_clobbered(tmp_path: Path) -> None:
@@ -114,8 +175,16 @@ def test_shards_merge_into_the_unsharded_dataset(tmp_path: Path) -> None:
     with h5py.File(whole) as a, h5py.File(merged) as b:
         np.testing.assert_allclose(a["vorticity"][:], b["vorticity"][:], rtol=0, atol=1e-6)
         assert b.attrs["samples_written"] == 5
+        assert b["vorticity"].fletcher32 and b["vorticity"].chunks == (1, 1, 16, 16)
+        for key, value in a.attrs.items():  # the shards' attributes, scalars as scalars
+            if key not in ("shard", "sample_offset", "created"):
+                assert np.shape(b.attrs[key]) == np.shape(value), key
     with pytest.raises(DatasetError, match="missing shard"):
         merge_shards(shards[:2], tmp_path / "incomplete.h5")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a shard")
+    with pytest.raises(DatasetError, match="notes.txt cannot be read as a shard"):
+        merge_shards([text], tmp_path / "from-text.h5")
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPES))

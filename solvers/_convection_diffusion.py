@@ -6,7 +6,7 @@ import torch
 from typing_extensions import Unpack
 
 from ._base import BaseSpectralSolver, SteppingOptions
-from ._grid import Grid
+from ._grid import Grid, check_coefficient
 
 Tensor = torch.Tensor
 
@@ -30,8 +30,7 @@ class ConvectionDiffusion:
         velocity = (velocity,) if isinstance(velocity, int | float) else tuple(velocity)
         if len(velocity) != grid.ndim:
             raise ValueError(f"velocity needs one component per axis of {grid.shape}, got {velocity}.")
-        if diffusivity < 0:
-            raise ValueError(f"diffusivity must be >= 0, got {diffusivity}.")
+        check_coefficient("diffusivity", diffusivity)
         self.grid, self.velocity, self.diffusivity = grid, velocity, diffusivity
         beta_k = sum(b * k for b, k in zip(velocity, grid.k_odd, strict=True))
         self.linear = -1j * beta_k - diffusivity * grid.k2
@@ -86,6 +85,7 @@ class AdvectionDiffusion2D(BaseSpectralSolver):
         # Dealias the velocity too: u·c of two 2/3-truncated fields has no modes that fold back onto kept ones.
         mask = self.dealias_mask.to(grid.dtype)
         self.velocity_field = (grid.irfft(u_hat * mask), grid.irfft(v_hat * mask))
+        check_coefficient("diffusivity", diffusivity)
         self.diffusivity = diffusivity
         self._linear = -diffusivity * grid.k2
         self._mask = self.dealias_mask.to(grid.dtype)
@@ -130,14 +130,15 @@ class Burgers1D(BaseSpectralSolver):
     ):
         if grid.ndim != 1:
             raise ValueError(f"Burgers1D needs a 1-D grid, got shape {grid.shape}.")
-        if viscosity < 0:
-            raise ValueError(f"viscosity must be >= 0, got {viscosity}.")
+        check_coefficient("viscosity", viscosity)
         super().__init__(grid, **stepping)
         self.viscosity = viscosity
         self._linear = -viscosity * grid.k2
         mask = self.dealias_mask
         self._mask = mask.to(grid.dtype)
         self._minus_half_ik = (-0.5j * grid.k_odd[0] * mask).to(grid.complex_dtype)
+        if isinstance(forcing, Tensor):
+            grid.check_field(forcing, "forcing")
         self._forcing = forcing
         self._forcing_hat = (
             grid.rfft(forcing.to(device=grid.device, dtype=grid.dtype)) if isinstance(forcing, Tensor) else None

@@ -36,6 +36,12 @@ def wavenumbers(n: int, length: float, *, real: bool = False, dtype=torch.float6
     return 2 * math.pi / length * m
 
 
+def check_coefficient(name: str, value: float) -> None:
+    """Raise a clear error unless a physical coefficient (viscosity, drag, diffusivity) is finite and >= 0."""
+    if not 0 <= value < math.inf:  # NaN fails this too
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}.")
+
+
 class Grid:
     """A doubly (or singly) periodic grid with its rfft wavenumbers and spectral operators.
 
@@ -135,11 +141,17 @@ class Grid:
 
     # --- transforms --------------------------------------------------------------------------------------------
     def check_field(self, u: Tensor, name: str = "field") -> None:
-        """Raise a clear error if ``u`` is not a physical field on this grid."""
+        """Raise a clear error if ``u`` is not a finite physical field on this grid."""
         if tuple(u.shape[u.ndim - self.ndim :]) != self.shape or u.ndim < self.ndim:
             raise ValueError(
                 f"{name} must end in the grid shape {self.shape} (layout (..., n_x[, n_y])), got shape "
                 f"{tuple(u.shape)}. Resample it with Grid.resample or build the solver on a matching grid."
+            )
+        bad = ~torch.isfinite(u)
+        if bool(bad.any()):
+            raise ValueError(
+                f"{name} holds {int(bad.sum())} NaN or Inf value(s) (the first at index "
+                f"{tuple(int(i) for i in bad.nonzero()[0])}): nothing can be computed from it. Check how it was made."
             )
 
     def rfft(self, u: Tensor) -> Tensor:

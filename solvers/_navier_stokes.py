@@ -7,7 +7,7 @@ import torch
 from typing_extensions import Unpack
 
 from ._base import BaseSpectralSolver, SteppingOptions
-from ._grid import Grid
+from ._grid import Grid, check_coefficient
 
 Tensor = torch.Tensor
 Forcing = Tensor | Callable[[float], Tensor] | None
@@ -77,8 +77,8 @@ class NavierStokes2D(BaseSpectralSolver):
     ):
         if grid.ndim != 2:
             raise ValueError(f"NavierStokes2D needs a 2-D grid, got shape {grid.shape}.")
-        if viscosity < 0 or drag < 0:
-            raise ValueError(f"viscosity and drag must be >= 0, got viscosity={viscosity}, drag={drag}.")
+        check_coefficient("viscosity", viscosity)
+        check_coefficient("drag", drag)
         super().__init__(grid, **stepping)
         self.viscosity, self.drag = viscosity, drag
         self._linear = -viscosity * grid.k2 - drag
@@ -93,6 +93,7 @@ class NavierStokes2D(BaseSpectralSolver):
         self._forcing = forcing
         self._forcing_hat = None
         if isinstance(forcing, Tensor):
+            grid.check_field(forcing, "forcing")
             self._forcing_hat = grid.rfft(forcing.to(device=grid.device, dtype=grid.dtype))
         elif forcing is not None and not callable(forcing):
             raise TypeError(f"forcing must be a tensor, a callable t -> tensor, or None; got {type(forcing)}.")

@@ -7,11 +7,16 @@ lower relative L1 error than scOT in autoregressive rollouts, ~15% fewer paramet
 - data: one generated ``ns2d-fno`` file (Li et al. forced Navier–Stokes, vorticity, ν = 1e-3), ``--frames`` frames
   1 time unit apart, solved at the stored resolution with dt = 0.01·64/resolution; trajectories split 75/5/20
   (train/val/test);
-- training, identical for the three models: one-step pairs (t -> t+1), ``NormalizedLossTask`` with the DRIFT-Net
-  loss (channel-group relative L1 + 0.3 × high-frequency penalty) on z-scored fields, AdamW (``--lr``, weight decay
-  1e-6), cosine schedule per step, gradient clip 5, ``--epochs`` epochs of ``--batch-size``, seed 0;
-- models: ``DRIFTNet`` and ``ScOT`` of ``--size`` at ``image_size`` = the resolution, and ``pdeops.models.FNO``
-  (``--fno-modes``, ``--fno-width``, 4 layers; the ns2d FNO config's);
+- training, identical for the three models, through ``pdeops fit``'s own configs (``lightning_cli``):
+  ``configs/ns2d/drift_task.yaml`` (one-step pairs t -> t+1, ``NormalizedLossTask`` with the DRIFT-Net loss:
+  channel-group relative L1 + 0.3 × high-frequency penalty on z-scored fields, the normaliser fitted on the training
+  split; AdamW, weight decay 1e-6; ``CosineAnnealing``, a cosine schedule per step over the whole run; gradient
+  clip 5) plus the network's file, overridden by ``<out>/<model>/fit.yaml`` with this script's budget: ``--lr``,
+  ``--epochs`` epochs of ``--batch-size``, seed 0, the 75/5/20 split, and no validation (the scores below are the
+  evaluation), so the final weights are scored (``<out>/<model>/checkpoints/last.ckpt``);
+- models: ``DRIFTNet`` (``drift_net.yaml``) and ``ScOT`` (``scot.yaml``) of ``--size`` at ``image_size`` = the
+  resolution, and ``neuralop.models.FNO``, the network of ``configs/ns2d/fno.yaml`` (4 layers) with ``--fno-modes``
+  and ``--fno-width``, trained on the same task file;
 - scores: each checkpoint is reloaded (``prepare_rollout``) and rolled out from the first frame of every test
   trajectory for all remaining frames; relative L1 in % = 100·Σ|ŷ − y|/Σ|y| per trajectory and step (the paper's
   metric), mean and median over trajectories, per step and over the space–time window; persistence (the first
@@ -31,30 +36,26 @@ Prints a table and, last, one JSON line.
 
 import argparse
 import json
-import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+import yaml
 from bench_solver import keep_freed_memory, sync
 from torch import nn
 
-from pdeops.data import PDEDataModule
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
 from pdeops.evaluation.rollout import persistence, prepare_rollout, rollout
-from pdeops.losses.drift import DRIFTLoss
 from pdeops.metrics import relative_lp_per_step, relative_lp_window
-from pdeops.models import FNO
 from pdeops.models._scot import count_parameters
-from pdeops.models.drift import DRIFTNet, ScOT
-from pdeops.training.drift import NormalizedLossTask
+from pdeops.training.cli import lightning_cli
 
-FIELDS = ["vorticity"]
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "ns2d"
+TASK_CONFIG = CONFIGS / "drift_task.yaml"
 SPLIT = (0.75, 0.05, 0.2)
 SEED = 0
 QUICK = {"samples": 40, "frames": 11, "epochs": 8, "batch_size": 8}
@@ -75,6 +76,8 @@ class Budget:
 def dataset(args: argparse.Namespace) -> Path:
     """The generated file (made once, then reused: generation is resumable and deterministic)."""
     path = Path(args.data_dir) / f"drift_net_ns2d_{args.resolution}_{args.samples}x{args.frames}.h5"
+    if path.exists():  # generate refuses to replace a finished file
+        return path
     config = GenerationConfig(
         recipe="ns2d-fno",
         samples=args.samples,
@@ -88,40 +91,25 @@ def dataset(args: argparse.Namespace) -> Path:
     return generate(config, path)
 
 
-def datamodule(path: Path, batch_size: int) -> PDEDataModule:
-    data = PDEDataModule(str(path), fields=FIELDS, history=1, horizon=1, batch_size=batch_size, split=SPLIT)
-    data.setup("fit")
-    return data
-
-
 # --- models and training ------------------------------------------------------------------------------------------
-def networks(args: argparse.Namespace) -> dict[str, Callable[[], nn.Module]]:
-    """The three networks ``(B, 1, N, N) -> (B, 1, N, N)``, built after seeding."""
+def networks(args: argparse.Namespace) -> dict[str, tuple[list[Path], dict[str, Any]]]:
+    """Per model, the shipped network config (none for the FNO) and the network's overrides, ``(B, 1, N, N) -> (B, 1,
+    N, N)`` (channels are linked from the data)."""
     n, size = args.resolution, args.size
+    fno = yaml.safe_load((CONFIGS / "fno.yaml").read_text())["model"]["init_args"]["model"]
+    fno["init_args"].update(n_modes=[args.fno_modes, args.fno_modes], hidden_channels=args.fno_width)
     return {
-        "DRIFT-Net": lambda: DRIFTNet(1, 1, size=size, image_size=n),
-        "scOT": lambda: ScOT(1, 1, size=size, image_size=n),
-        "FNO": lambda: FNO([args.fno_modes, args.fno_modes], 1, 1, hidden_channels=args.fno_width),
+        "DRIFT-Net": ([CONFIGS / "drift_net.yaml"], {"init_args": {"size": size, "image_size": n}}),
+        "scOT": ([CONFIGS / "scot.yaml"], {"init_args": {"size": size, "image_size": n}}),
+        "FNO": ([], fno),
     }
 
 
-def adamw_cosine(task: NormalizedLossTask, budget: Budget, steps: int) -> Callable[[], dict[str, Any]]:
-    """The budget's optimiser and per-step cosine schedule, as ``configure_optimizers`` (``pdeops fit`` sets them
-    from a config's ``optimizer``/``lr_scheduler`` the same way)."""
-
-    def configure() -> dict[str, Any]:
-        optimizer = torch.optim.AdamW(task.parameters(), lr=budget.lr, weight_decay=budget.weight_decay)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-
-    return configure
-
-
 class EpochClock(L.Callback):
-    """Wall-clock seconds of each training epoch (synchronised on CUDA)."""
+    """Wall-clock seconds of each training epoch (synchronised on CUDA); given to the trainer by class path."""
 
-    def __init__(self, device: torch.device):
-        self.device, self._start = device, 0.0
+    def __init__(self, device: str = "cpu"):
+        self.device, self._start = torch.device(device), 0.0
         self.seconds: list[float] = []
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -133,30 +121,51 @@ class EpochClock(L.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def train(network: nn.Module, data: PDEDataModule, budget: Budget, device: torch.device, checkpoint: Path) -> float:
-    """Train one network on the budget, save its checkpoint; returns training samples/s."""
-    task = NormalizedLossTask(network, DRIFTLoss(), history=1, channels=len(FIELDS), spatial_dims=2)
-    pairs = len(data.datasets["train"])
-    steps = budget.epochs * math.ceil(pairs / budget.batch_size)
-    task.configure_optimizers = adamw_cosine(task, budget, steps)  # type: ignore[method-assign,assignment]
-    clock = EpochClock(device)
-    trainer = L.Trainer(
-        accelerator=device.type,
-        devices=1,
-        max_epochs=budget.epochs,
-        gradient_clip_val=budget.gradient_clip,
-        callbacks=[clock],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-    )
-    trainer.fit(task, datamodule=data)
-    trainer.save_checkpoint(checkpoint)
-    timed = clock.seconds[1:] or clock.seconds
-    return pairs * len(timed) / sum(timed)
+def fit_overrides(network: dict[str, Any], data_path: Path, budget: Budget, device: torch.device, root: Path) -> dict:
+    """The budget as a config that goes after the shipped ones: what this script fixes, nothing else."""
+    return {
+        "seed_everything": SEED,
+        "model": {
+            "init_args": {
+                "model": network,
+                "optimizer": {"init_args": {"lr": budget.lr, "weight_decay": budget.weight_decay}},
+            }
+        },
+        # No validation (as the scores come from the test rollouts below), so val windows are plain pairs: any
+        # --frames works.
+        "data": {"path": str(data_path), "batch_size": budget.batch_size, "split": list(SPLIT), "eval_horizon": None},
+        "trainer": {
+            "accelerator": device.type,
+            "devices": 1,
+            "max_epochs": budget.epochs,
+            "gradient_clip_val": budget.gradient_clip,
+            "default_root_dir": str(root),
+            "logger": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "num_sanity_val_steps": 0,
+            "limit_val_batches": 0,
+        },
+        "checkpoint": {"monitor": None},  # no validation metric: keep the final weights (last.ckpt)
+    }
+
+
+def train(
+    configs: list[Path], network: dict[str, Any], data_path: Path, budget: Budget, device: torch.device, root: Path
+) -> tuple[Path, float, nn.Module]:
+    """Train one network on the budget with ``pdeops fit``; returns its last checkpoint (the final weights), training
+    samples/s over epochs 2.. (all if there is one) and the trained network."""
+    root.mkdir(parents=True, exist_ok=True)
+    overrides = root / "fit.yaml"
+    overrides.write_text(yaml.safe_dump(fit_overrides(network, data_path, budget, device, root), sort_keys=False))
+    clock = {"class_path": f"{EpochClock.__module__}.{EpochClock.__name__}", "init_args": {"device": str(device)}}
+    files = [arg for path in [TASK_CONFIG, *configs, overrides] for arg in ("-c", str(path))]
+    cli = lightning_cli(["fit", *files, "--trainer.callbacks", json.dumps([clock])])
+    seconds = next(c for c in cli.trainer.callbacks if isinstance(c, EpochClock)).seconds  # type: ignore[attr-defined]
+    timed = seconds[1:] or seconds
+    pairs = len(cli.datamodule.datasets["train"])
+    checkpoint = Path(cli.trainer.checkpoint_callback.last_model_path)  # type: ignore[union-attr]
+    return checkpoint, pairs * len(timed) / sum(timed), cli.model.model
 
 
 # --- scores -------------------------------------------------------------------------------------------------------
@@ -230,7 +239,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fno-width", type=int, default=32)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--out", default="runs/reproduce_drift_net", help="where the checkpoints go")
+    parser.add_argument("--out", default="runs/reproduce_drift_net", help="where the runs go (<out>/<model>/)")
     if parser.parse_args(argv).quick:
         parser.set_defaults(**QUICK)
     return parser.parse_args(argv)
@@ -247,12 +256,8 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     floor: dict[str, Any] = {}
-    for name, build in networks(args).items():
-        L.seed_everything(SEED, verbose=False)
-        network = build()
-        data = datamodule(data_path, budget.batch_size)
-        checkpoint = out / f"{name}.ckpt"
-        train_speed = train(network, data, budget, device, checkpoint)
+    for name, (configs, network_config) in networks(args).items():
+        checkpoint, train_speed, network = train(configs, network_config, data_path, budget, device, out / name)
         scores, floor = score(checkpoint, data_path, device)
         results[name] = {
             "params": count_parameters(network),

@@ -8,22 +8,31 @@ comparable accuracy, the pieces running in parallel; any subset of them is a val
 - setup: Li et al.'s forced Navier–Stokes (``ns2d-fno``: ν = 1e-3, [0, 1]², GRF initial vorticity) at the fine
   resolution, frames Δt apart. Ground truth: the classical solver (RK4–CN, 2/3 dealiasing) at the same resolution with
   dt = Δt/50, so the physics loss and the truth share one discretisation;
-- training, identical for every model: data-free, the fine Crank–Nicolson residual of Δt over every consecutive pair
-  of [input block ‖ output block] (``StaggeredPhysicsTask``), a state pool seeded with GRF initial states (plus the
-  solver's first s_T − 1 frames when s_T > 1) and refreshed with the network's own predictions up to the evaluation
-  horizon; the same optimiser steps, batch of states, Adam at a constant learning rate (a cosine decay stopped the
-  tiny budget before the networks left their initial plateau), increment parameterisation; one block (s_T frames)
-  per state and step;
-- models: the fine FNO, and NeuralStagger with (s_H, s_W, s_T) ∈ {(2,2,1), (4,4,1), (2,2,2)} over FNO sub-solvers of
-  the same width and depth with min(modes, n/(2s)) modes, shared weights (one batched call), plus (2,2,1) with
-  separate weights (the paper's one solver per piece, run one after another);
+- training, identical for every model, through ``pdeops fit``'s own configs (``lightning_cli``):
+  ``configs/ns2d/physics_task.yaml`` plus the network's file, overridden (a ``fit.yaml`` per model) with this
+  script's budget. Data-free: the fine Crank–Nicolson residual of Δt over every consecutive pair of [input block ‖
+  output block] (``StaggeredPhysicsTask``; the residual is built from the training file's equation), a state pool
+  seeded with GRF initial states (plus the solver's first s_T − 1 frames when s_T > 1) and refreshed with the
+  network's own predictions up to the evaluation horizon; the same optimiser steps, batch of states, Adam at a
+  constant learning rate (the config's cosine schedule is switched off: a cosine decay stopped the tiny budget
+  before the networks left their initial plateau) and no gradient clipping (the config's is switched off),
+  increment parameterisation; one block (s_T frames) per state and step. The pool's seeds are the training split
+  of a file of ``train_samples`` + 2 trajectories (seed 1) of 2·max s_T frames, one window per trajectory, at frame
+  0: its input block is the seed, its target is never used; the 2 extra trajectories are the data module's val and
+  test splits, unused (no validation; the scores below use their own test file). The data module fits the
+  normaliser on that training split (all its frames);
+- models: the fine FNO (``physics_fno.yaml``), and NeuralStagger (``neural_stagger.yaml``) with (s_H, s_W, s_T) ∈
+  {(2,2,1), (4,4,1), (2,2,2)} over FNO sub-solvers of the same width and depth with min(modes, n/(2s)) modes,
+  shared weights (one batched call), plus (2,2,1) with separate weights (the paper's one solver per piece, run one
+  after another);
 - scores: rollouts from unseen initial states over the horizon, relative L2 against the classical solver per step;
   inference time of one step of one simulation (batch ``--time-batch``) per simulated time unit, same device, median
   of ``--repeats`` calls; speed-ups over the fine neural solver and the classical solver (at its dt, and at dt = Δt);
   for shared-weight variants also the time of the same sub-solvers with separate weights, run one after another
   ("sep ms/u", untrained: the time does not depend on the weights);
   each single piece rolled out alone as a coarse simulation (its final error, mean and worst over pieces), beside the
-  classical solver run at the coarse resolution from the same strided initial field.
+  classical solver run at the coarse resolution from the same strided initial field; "train_s" is the wall-clock
+  time of the whole ``pdeops fit`` call (building the task, fitting the normaliser and training).
 
     python scripts/reproduce_neural_stagger.py --quick            # CPU, minutes: 32², Δt = 0.1, 300 steps
     python scripts/reproduce_neural_stagger.py --device cuda      # 64², Δt = 0.05, 3000 steps
@@ -36,31 +45,34 @@ import argparse
 import itertools
 import json
 import math
+import re
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
+import yaml
 from bench_solver import sync
-from torch.utils.data import DataLoader
 
 from pdeops.data import open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
-from pdeops.losses import VorticityResidual
 from pdeops.metrics import relative_lp_per_step
-from pdeops.models import FNO
 from pdeops.models.stagger import NeuralStagger
+from pdeops.training.cli import lightning_cli
 from pdeops.training.stagger import StaggeredPhysicsTask
 from solvers import Grid, NavierStokes2D, fno_forcing
 
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "ns2d"
+TASK_CONFIG = CONFIGS / "physics_task.yaml"
 VISCOSITY = 1e-3
 SEED = 0
+TRAIN_SEED, TEST_SEED = 1, 2
 Tensor = torch.Tensor
 
 
@@ -112,11 +124,12 @@ VARIANTS = (
     Variant((2, 2), 1, "separate"),
 )
 MAX_TEMPORAL = max(v.temporal for v in VARIANTS)
+TRAIN_FRAMES = 2 * MAX_TEMPORAL  # a block in and a block out: one training window per trajectory for every variant
 
 
 # --- data -----------------------------------------------------------------------------------------------------------
-def solver_frames(setup: Setup, samples: int, frames: int, seed: int, directory: Path) -> Tensor:
-    """``ns2d-fno`` trajectories at the fine resolution, ``(samples, frames, 1, n, n)`` float32, Δt apart."""
+def solver_frames(setup: Setup, samples: int, frames: int, seed: int, directory: Path) -> Path:
+    """A file of ``ns2d-fno`` trajectories at the fine resolution, ``frames`` frames Δt apart."""
     config = GenerationConfig(
         recipe="ns2d-fno",
         samples=samples,
@@ -127,51 +140,117 @@ def solver_frames(setup: Setup, samples: int, frames: int, seed: int, directory:
         dt=setup.dt / 50,
         seed=seed,
     )
-    path = generate(config, directory / f"ns2d_{seed}.h5")
+    return generate(config, directory / f"ns2d_{seed}.h5")
+
+
+def read_frames(path: Path) -> Tensor:
+    """Every trajectory of the file, ``(samples, frames, 1, n, n)`` float32."""
     return torch.from_numpy(open_dataset(path)["vorticity"].values).float().unsqueeze(2)
 
 
+def training_split(setup: Setup) -> list[float]:
+    """Fractions that give the training split exactly ``train_samples`` trajectories, val and test one each."""
+    total = setup.train_samples + 2
+    return [setup.train_samples / total, 1 / total, 1 / total]
+
+
 # --- models and training --------------------------------------------------------------------------------------------
-def network(setup: Setup, variant: Variant) -> torch.nn.Module:
+def sub_solver(setup: Setup, factors: tuple[int, int]) -> dict[str, Any]:
+    """``neural_stagger.yaml``'s sub-solver (an FNO) with the setup's width and min(modes, n/(2s)) modes."""
+    shipped = yaml.safe_load((CONFIGS / "neural_stagger.yaml").read_text())
+    operator: dict[str, Any] = shipped["model"]["init_args"]["model"]["init_args"]["operator"]
+    modes = min(setup.modes, setup.resolution // (2 * max(factors)))
+    operator["init_args"].update(n_modes=[modes] * 2, hidden_channels=setup.width)
+    return operator
+
+
+def network(setup: Setup, variant: Variant) -> tuple[Path, dict[str, Any]]:
+    """The variant's shipped network config and its overrides (channels are linked from the data)."""
     if variant.factors is None:
-        return FNO([setup.modes] * 2, 1, 1, setup.width)
-    modes = min(setup.modes, setup.resolution // (2 * max(variant.factors)))
-    pieces = math.prod(variant.factors) * variant.temporal
-    in_channels = 1 + pieces if variant.weights == "shared" else 1
-    operator = FNO([modes] * 2, in_channels, 1, setup.width)
-    return NeuralStagger(operator, list(variant.factors), variant.temporal, weights=variant.weights)  # type: ignore[arg-type]
+        fno = {"n_modes": [setup.modes] * 2, "hidden_channels": setup.width}
+        return CONFIGS / "physics_fno.yaml", {"init_args": fno}
+    stagger = {
+        "operator": sub_solver(setup, variant.factors),  # a dict argument: given whole
+        "spatial_factors": list(variant.factors),
+        "temporal_factor": variant.temporal,
+        "weights": variant.weights,
+    }
+    return CONFIGS / "neural_stagger.yaml", {"init_args": stagger}
 
 
-def make_task(setup: Setup, model: torch.nn.Module, temporal: int, stats: tuple[float, float]) -> StaggeredPhysicsTask:
-    residual = VorticityResidual(viscosity=VISCOSITY, dt=setup.dt, forcing="fno")
-    task = StaggeredPhysicsTask(
-        model, residual, history=temporal, unroll=temporal, pool_size=setup.pool_size, pool_horizon=setup.horizon
-    )
-    task.norm_mean.fill_(stats[0])
-    task.norm_std.fill_(stats[1])
-    task.normalizer_fitted.fill_(True)
-    return task
+def fit_overrides(
+    setup: Setup, variant: Variant, model: dict[str, Any], data_path: Path, device: torch.device, root: Path
+) -> dict:
+    """The budget as a config that goes after the shipped ones: what this script fixes, nothing else."""
+    return {
+        "seed_everything": SEED,
+        "model": {
+            "init_args": {
+                "model": model,
+                "pool_size": setup.pool_size,
+                "pool_horizon": setup.horizon,
+                "optimizer": {"init_args": {"lr": setup.lr}},
+                "lr_scheduler": None,  # a constant learning rate (see the module docstring)
+            }
+        },
+        "data": {
+            "path": str(data_path),
+            "history": variant.temporal,
+            "horizon": variant.temporal,
+            "stride": TRAIN_FRAMES,  # one window per trajectory, at frame 0: the pool is seeded with initial states
+            "eval_horizon": None,  # no validation
+            "batch_size": setup.batch_size,
+            "split": training_split(setup),
+        },
+        "trainer": {
+            "accelerator": "gpu" if device.type == "cuda" else "cpu",
+            "devices": 1,
+            "max_steps": setup.steps,
+            "max_epochs": -1,
+            "gradient_clip_val": None,
+            "default_root_dir": str(root),
+            "logger": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "num_sanity_val_steps": 0,
+            "limit_val_batches": 0,
+        },
+        "checkpoint": {"monitor": None, "save_top_k": 0, "save_last": False},  # scored in memory: no checkpoints
+    }
 
 
-def train(setup: Setup, task: StaggeredPhysicsTask, initial: Tensor, device: torch.device) -> float:
-    """Data-free training on the pool seeded with ``initial`` blocks; returns the wall-clock seconds."""
-    items = [{"input": block} for block in initial]  # a list is a map-style dataset
-    loader: DataLoader[dict[str, Tensor]] = DataLoader(items, batch_size=setup.batch_size, shuffle=True)  # type: ignore[arg-type]
-
-    task.configure_optimizers = lambda: torch.optim.Adam(task.parameters(), lr=setup.lr)  # type: ignore[method-assign]
-    trainer = L.Trainer(
-        accelerator="gpu" if device.type == "cuda" else "cpu",
-        devices=1,
-        max_steps=setup.steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-    )
+def train(
+    setup: Setup, variant: Variant, data_path: Path, device: torch.device, root: Path
+) -> tuple[StaggeredPhysicsTask, float]:
+    """Data-free training with ``pdeops fit``; returns the trained task and the wall-clock seconds of the call."""
+    root.mkdir(parents=True, exist_ok=True)
+    shipped, model = network(setup, variant)
+    overrides = root / "fit.yaml"
+    overrides.write_text(yaml.safe_dump(fit_overrides(setup, variant, model, data_path, device, root), sort_keys=False))
+    files = [TASK_CONFIG, shipped, overrides]
     start = time.perf_counter()
-    trainer.fit(task, loader)
-    return time.perf_counter() - start
+    cli = lightning_cli(["fit", *(arg for path in files for arg in ("-c", str(path)))])
+    seconds = time.perf_counter() - start
+    assert isinstance(cli.model, StaggeredPhysicsTask)
+    return cli.model, seconds
+
+
+def view_task(model: torch.nn.Module, like: StaggeredPhysicsTask) -> StaggeredPhysicsTask:
+    """A task that steps ``model`` as ``like`` steps its own: same block, increment and normalisation.
+
+    The statistics are given (``load_statistics``) rather than fitted: ``model`` is not trained, it is a view of
+    ``like``'s sub-solvers or a timing copy, and must see the fields exactly as ``like``'s network does.
+    """
+    task = StaggeredPhysicsTask(
+        model,
+        history=like.history,
+        channels=like.channels,
+        spatial_dims=like.spatial_dims,
+        unroll=like.unroll,
+        increment_scale=like.increment_scale,
+    )
+    task.normalizer.load_statistics(like.normalizer)
+    return task.to(like.device)
 
 
 # --- scores ---------------------------------------------------------------------------------------------------------
@@ -224,8 +303,7 @@ def piece_errors(setup: Setup, task: StaggeredPhysicsTask, truth: Tensor) -> dic
             *(slice(o, None, s) for o, s in zip(offset, stagger.spatial_factors, strict=True)),
         )
         strided = truth[index]
-        stats = (float(task.norm_mean[0]), float(task.norm_std[0]))
-        coarse = make_task(setup, stagger.coarse(stagger.spatial_factors, offset), task.history, stats).to(truth.device)
+        coarse = view_task(stagger.coarse(stagger.spatial_factors, offset), task)
         with torch.inference_mode():
             prediction = coarse.rollout(strided[:, MAX_TEMPORAL - task.history : MAX_TEMPORAL], setup.horizon)
         finals.append(errors(prediction, strided[:, MAX_TEMPORAL:])["err_final"])
@@ -243,14 +321,14 @@ def coarse_classical(setup: Setup, factors: tuple[int, int], truth: Tensor, devi
 
 
 # --- one model ------------------------------------------------------------------------------------------------------
-def run_variant(setup: Setup, variant: Variant, data: dict[str, Tensor], args: argparse.Namespace) -> dict[str, Any]:
+def run_variant(
+    setup: Setup, variant: Variant, train_path: Path, test: Tensor, args: argparse.Namespace, directory: Path
+) -> dict[str, Any]:
     device = torch.device(args.device)
-    L.seed_everything(SEED, verbose=False)
-    stats = (float(data["train"].mean()), float(data["train"].std()))
-    task = make_task(setup, network(setup, variant), variant.temporal, stats)
-    seconds = train(setup, task, data["train"][:, : variant.temporal], device)
+    root = directory / re.sub(r"\W+", "_", variant.label).strip("_")
+    task, seconds = train(setup, variant, train_path, device, root)
     task.to(device).eval()
-    truth = data["test"].to(device)
+    truth = test.to(device)
     with torch.inference_mode():
         prediction = task.rollout(truth[:, MAX_TEMPORAL - variant.temporal : MAX_TEMPORAL], setup.horizon)
     window = truth[: args.time_batch, MAX_TEMPORAL - variant.temporal : MAX_TEMPORAL]
@@ -267,9 +345,10 @@ def run_variant(setup: Setup, variant: Variant, data: dict[str, Tensor], args: a
         row.update(piece_errors(setup, task, truth))
         row["coarse_classical_err_final"] = coarse_classical(setup, variant.factors, truth, device)
     if variant.factors is not None and variant.weights == "shared":
-        separate = Variant(variant.factors, variant.temporal, "separate")
-        looped = make_task(setup, network(setup, separate), variant.temporal, stats)
-        row["s_per_unit_separate"] = neural_seconds_per_unit(setup, looped.to(device), window, args.repeats)
+        operator = sub_solver(setup, variant.factors)
+        factors = list(variant.factors)
+        separate = NeuralStagger(variant.temporal, 1, operator, factors, variant.temporal, weights="separate")
+        row["s_per_unit_separate"] = neural_seconds_per_unit(setup, view_task(separate, task), window, args.repeats)
     return row
 
 
@@ -336,22 +415,23 @@ def main() -> None:
     setup = QUICK if args.quick else FULL
     if args.steps is not None:
         setup = Setup(**{**asdict(setup), "steps": args.steps})
+    # lightning_cli is given its own arguments while sys.argv holds this script's: intended, not a mistake.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as directory:
-        data = {
-            "train": solver_frames(setup, setup.train_samples, MAX_TEMPORAL, 1, Path(directory)),
-            "test": solver_frames(setup, setup.test_samples, MAX_TEMPORAL + setup.horizon, 2, Path(directory)),
-        }
-    truth = data["test"][:, MAX_TEMPORAL:]
-    held = data["test"][:, MAX_TEMPORAL - 1 : MAX_TEMPORAL].expand_as(truth)
-    rows: list[dict[str, Any]] = [
-        {"model": "persistence", **errors(held, truth), "s_per_unit": math.nan},
-        {"model": "classical, dt = Δt/50", **classical(setup, data["test"], setup.dt / 50, args)},
-        {"model": "classical, dt = Δt", **classical(setup, data["test"], setup.dt, args)},
-    ]
-    for variant in VARIANTS:
-        rows.append(run_variant(setup, variant, data, args))
-        print(f"trained {variant.label} in {rows[-1]['train_s']:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory() as name:  # the data files and the runs
+        directory = Path(name)
+        train_path = solver_frames(setup, setup.train_samples + 2, TRAIN_FRAMES, TRAIN_SEED, directory)
+        test = read_frames(solver_frames(setup, setup.test_samples, MAX_TEMPORAL + setup.horizon, TEST_SEED, directory))
+        truth = test[:, MAX_TEMPORAL:]
+        held = test[:, MAX_TEMPORAL - 1 : MAX_TEMPORAL].expand_as(truth)
+        rows: list[dict[str, Any]] = [
+            {"model": "persistence", **errors(held, truth), "s_per_unit": math.nan},
+            {"model": "classical, dt = Δt/50", **classical(setup, test, setup.dt / 50, args)},
+            {"model": "classical, dt = Δt", **classical(setup, test, setup.dt, args)},
+        ]
+        for variant in VARIANTS:
+            rows.append(run_variant(setup, variant, train_path, test, args, directory))
+            print(f"trained {variant.label} in {rows[-1]['train_s']:.0f} s", flush=True)
     add_speedups(rows, fine=rows[3]["s_per_unit"], solver=rows[1]["s_per_unit"], solver_at_dt=rows[2]["s_per_unit"])
     wall = time.perf_counter() - started
     print(

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -203,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pdeops", description="Neural PDE solvers: reference solvers, datasets, training and evaluation."
     )
     parser.add_argument("--version", action="version", version=f"pdeops {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (also PDEOPS_DEBUG=1; any command)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in LIGHTNING_COMMANDS:  # listed for --help; main() hands them to LightningCLI before parsing
         commands.add_parser(name, help=f"LightningCLI {name}: pdeops {name} -c configs/<dataset>/<model>.yaml")
@@ -298,28 +302,55 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test")  # predictions: `pdeops rollout
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in LIGHTNING_COMMANDS:  # LightningCLI parses these itself (configs, --help, links)
-        from pdeops.training.cli import run_lightning
+    """Run a ``pdeops`` command; bad input is one paragraph on stderr and exit status 2, not a traceback.
 
-        return run_lightning(argv)
-    args = build_parser().parse_args(argv)
-    if getattr(args, "device", "cpu").startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            print(
-                "pdeops: error: --device cuda was asked for but torch sees no CUDA device; use --device cpu.",
-                file=sys.stderr,
-            )
-            return 2
-    from pdeops.data import DatasetError
-
+    ``--debug`` (anywhere on the line) or ``PDEOPS_DEBUG=1`` lets the traceback through instead.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("PDEOPS_DEBUG", "") not in ("", "0")
+    argv = [arg for arg in argv if arg != "--debug"]
+    command = argv[0] if argv else "pdeops"
     try:
+        if command in LIGHTNING_COMMANDS:  # LightningCLI parses these itself (configs, --help, links)
+            from pdeops.training.cli import lightning_cli
+
+            lightning_cli(argv)
+            return 0
+        args = build_parser().parse_args(argv)
+        if getattr(args, "device", "cpu").startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError("--device cuda was asked for but torch sees no CUDA device; use --device cpu.")
         return args.run(args)
-    except (DatasetError, ValueError, FileNotFoundError) as error:  # bad input: the message says what to do
-        print(f"pdeops {args.command}: error: {error}", file=sys.stderr)
+    except Exception as error:
+        cause = user_error(error)
+        if cause is None or debug:
+            raise
+        print(f"pdeops {command}: error: {cause}\n(--debug shows the traceback)", file=sys.stderr)
         return 2
+
+
+def user_error(error: BaseException) -> BaseException | None:
+    """The bad-input error in ``error``'s chain (LightningCLI wraps errors raised in links), if any.
+
+    Bad input is what pdeops raises for it (``ValueError``: ``DatasetError``, ``CheckpointError``, ``ConfigError``),
+    files that are missing or cannot be read or written (``OSError``), an unstable solve, and Lightning's
+    ``MisconfigurationException`` for trainer settings.
+    """
+    kinds: list[type[BaseException]] = [ValueError, OSError]
+    for module, name in (
+        ("solvers", "SolverInstabilityError"),
+        ("lightning.fabric.utilities.exceptions", "MisconfigurationException"),
+    ):
+        if module in sys.modules:  # only an error of a package in use can have been raised
+            kinds.append(getattr(sys.modules[module], name))
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, tuple(kinds)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 if __name__ == "__main__":

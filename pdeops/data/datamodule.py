@@ -127,6 +127,16 @@ class PDEDataModule(lightning.LightningDataModule):
         super().__init__()
         if task not in TASKS:
             raise ValueError(f"task must be one of {quoted(TASKS)}, got {task!r}.")
+        counts = {"history": history, "horizon": horizon, "stride": stride, "batch_size": batch_size}
+        if eval_horizon is not None:
+            counts["eval_horizon"] = eval_horizon
+        bad = {name: value for name, value in counts.items() if value < 1}
+        if bad or num_workers < 0:
+            given = ", ".join(f"{name}={value}" for name, value in {**bad, "num_workers": num_workers}.items())
+            raise ValueError(
+                f"PDEDataModule needs history, horizon, stride, batch_size (and eval_horizon if given) >= 1 and "
+                f"num_workers >= 0; got {given}."
+            )
         self.save_hyperparameters()
         self.path = path
         self.requested_fields = fields

@@ -23,7 +23,8 @@ Checkpoints: ``ModelCheckpoint`` keeps the best by the validation rollout error 
 ``<trainer.default_root_dir>/checkpoints``, so ``--ckpt_path last`` resumes the run in that directory.
 """
 
-import sys
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from torch import nn
 
 from pdeops.config import ConfigError, import_class, prepare_jsonargparse, recording_instantiator
-from pdeops.data import DatasetError
 from pdeops.data.datamodule import PDEDataModule
 from pdeops.training.collocation import BaseCollocationTask
 
@@ -84,6 +84,26 @@ class PDEopsCLI(LightningCLI):
             for target, compute in DATA_LINKS.items():
                 parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")
 
+    def before_fit(self) -> None:
+        """Refuse a resume with nothing to resume, and a fresh run over the checkpoints of an earlier one (Lightning
+        would start afresh, or write last-v1.ckpt beside the stale last.ckpt)."""
+        callback = self.trainer.checkpoint_callback
+        directory = getattr(callback, "dirpath", None)
+        if directory is None:
+            return
+        last = Path(directory) / "last.ckpt"
+        resume = self.config[self.subcommand].get("ckpt_path")
+        if resume == "last" and not last.exists():
+            raise FileNotFoundError(
+                f"--ckpt_path last: there is no {last} to resume. Check --trainer.default_root_dir, or leave "
+                "--ckpt_path out to start afresh."
+            )
+        if resume is None and last.exists():
+            raise FileExistsError(
+                f"{directory} holds the checkpoints of an earlier run. Resume it with --ckpt_path last, or start "
+                "afresh in another --trainer.default_root_dir (or delete that folder)."
+            )
+
     def _add_instantiators(self) -> None:
         super()._add_instantiators()  # Lightning's for the task and the data module come first
         self.parser.add_instantiator(recording_instantiator, nn.Module, subclasses=True)
@@ -98,25 +118,23 @@ class CollocationCLI(PDEopsCLI):
 
 
 def _check_checkpoint_path(args: list[str]) -> None:
-    """Refuse a ``--ckpt_path`` that names no file before anything is built (Lightning would fail at the end)."""
+    """Refuse a ``--ckpt_path`` that names no file, or a truncated one, before anything is built (Lightning would
+    fail at the end, deep inside ``torch.load``)."""
     for i, arg in enumerate(args):
         value = args[i + 1] if arg == "--ckpt_path" and i + 1 < len(args) else arg.partition("=")[2]
         named = arg == "--ckpt_path" or arg.startswith("--ckpt_path=")
-        if named and value not in CHECKPOINT_ALIASES and not Path(value).is_file():
+        if not named or value in CHECKPOINT_ALIASES:
+            continue
+        if not Path(value).is_file():
             raise FileNotFoundError(
                 f"Checkpoint {value} does not exist. Pass the path of a .ckpt file, or --ckpt_path last to "
                 "resume from <trainer.default_root_dir>/checkpoints/last.ckpt."
             )
-
-
-def _user_error(error: BaseException) -> BaseException | None:
-    """The bad-input error behind ``error`` (LightningCLI wraps errors raised inside argument links), if any."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, DatasetError | FileNotFoundError | ConfigError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+        if not zipfile.is_zipfile(value):  # torch saves a zip archive whose directory is at the end of the file
+            raise ValueError(
+                f"Checkpoint {value} is not a complete PyTorch checkpoint (truncated or another kind of file). "
+                "Resume from another one, e.g. last.ckpt or a best-*.ckpt of the same run."
+            )
 
 
 def _task_class_path(args: list[str]) -> str | None:
@@ -146,35 +164,18 @@ def lightning_cli(args: list[str]) -> LightningCLI:
     """Run ``pdeops fit|validate|test ARGS`` and return the CLI (its ``trainer``, ``model`` and ``datamodule``).
 
     Raises:
-        Whatever the run raises; ``run_lightning`` turns bad input into a message.
+        Whatever the run raises; ``pdeops.cli.main`` turns bad input into a message.
     """
     _check_checkpoint_path(args)
     collocation = _is_collocation_task(_task_class_path(args))
-    return (CollocationCLI if collocation else PDEopsCLI)(
-        LightningModule,
-        None if collocation else PDEDataModule,
-        subclass_mode_model=True,
-        args=None if args == sys.argv[1:] else args,  # LightningCLI warns when given both
-        seed_everything_default=0,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"default_root_dir": "runs/collocation" if collocation else "runs/default"},
-    )
-
-
-def run_lightning(args: list[str]) -> int:
-    """Run ``fit|validate|test`` with LightningCLI's own argument handling (``--help`` lists all).
-
-    Returns:
-        The exit status: 0, or 2 after printing a one-paragraph message for bad input (a missing data file or
-        checkpoint, a class that cannot be imported); configuration errors (unknown keys, wrong types) are
-        LightningCLI's own messages.
-    """
-    try:
-        lightning_cli(args)
-    except Exception as error:
-        cause = _user_error(error)
-        if cause is None:
-            raise
-        print(f"pdeops {args[0]}: error: {cause}", file=sys.stderr)
-        return 2
-    return 0
+    with warnings.catch_warnings():  # LightningCLI warns when a caller's own sys.argv differs from args: meant here
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+        return (CollocationCLI if collocation else PDEopsCLI)(
+            LightningModule,
+            None if collocation else PDEDataModule,
+            subclass_mode_model=True,
+            args=args,
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"default_root_dir": "runs/collocation" if collocation else "runs/default"},
+        )

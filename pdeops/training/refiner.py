@@ -51,6 +51,13 @@ class SpectralRefinerTask(SpatiotemporalTask):
             )
         self.start_step = start_step
 
+    @property
+    def frames_needed(self) -> int:
+        return self.start_step + super().frames_needed
+
+    def _window_description(self) -> str:
+        return f"start_step {self.start_step} + {super()._window_description()}"
+
     def evaluation_windows(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """``SpatiotemporalTask``'s windows, taken after the first ``start_step`` frames."""
         return super().evaluation_windows({"trajectory": batch["trajectory"][:, self.start_step :]})

@@ -27,6 +27,7 @@ from typing import Any, get_args
 import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from neuralop.layers.spectral_convolution import SpectralConv
 from neuralop.losses import LpLoss
 from torch import nn
 
@@ -110,6 +111,25 @@ def task_config(task: Task) -> Config:
     return config
 
 
+def refuse_modes_beyond_the_grid(model: nn.Module) -> None:
+    """Make every neuraloperator spectral layer in ``model`` refuse a grid that has fewer Fourier modes than it keeps
+    (it would drop the weights of the missing ones silently)."""
+    for module in model.modules():
+        if isinstance(module, SpectralConv):
+            module.register_forward_pre_hook(_check_modes)
+
+
+def _check_modes(layer: SpectralConv, args: tuple[Any, ...]) -> None:
+    grid = tuple(args[0].shape[2:])
+    available = [*grid[:-1], grid[-1] // 2 + 1]  # the last axis keeps the non-negative frequencies of the rfft
+    if len(grid) == len(layer.n_modes) and any(m > a for m, a in zip(layer.n_modes, available, strict=True)):
+        wanted = [*layer.n_modes[:-1], 2 * (layer.n_modes[-1] - 1)]  # as given to the layer
+        raise ValueError(
+            f"A spectral layer keeps n_modes {wanted} but sees a {grid} grid, which resolves at most {list(grid)} "
+            "modes per axis: lower n_modes to fit the grid, or use data on a finer grid."
+        )
+
+
 class BaseOperatorTask(Task):
     """Normalisation, the optimiser, stepping, validation by rollout and logging shared by the operator tasks.
 
@@ -136,6 +156,7 @@ class BaseOperatorTask(Task):
     ):
         super().__init__()
         self.model = model
+        refuse_modes_beyond_the_grid(model)
         self.channels, self.spatial_dims = channels, spatial_dims
         self.normalizer = Normalizer.identity(channels, spatial_dims)
         self.optimizer_factory, self.scheduler_factory = optimizer, lr_scheduler
@@ -337,6 +358,25 @@ class SpatiotemporalTask(BaseOperatorTask):
     def step(self, window: Tensor) -> Tensor:
         """``(B, ≥T_in, C, *S) -> (B, T_out, C, *S)``, physical units (the last ``T_in`` frames are used)."""
         return self.denormalize(self.model(self.normalize(window[:, -self.input_steps :])))
+
+    @property
+    def frames_needed(self) -> int:
+        """Frames a stored trajectory must have for one training window."""
+        return self.input_steps + self.output_steps
+
+    def setup(self, stage: str) -> None:
+        """Fit the normaliser, after checking that the data's trajectories are long enough for a window."""
+        layout = getattr(getattr(self.trainer, "datamodule", None), "layout", None)
+        if layout is not None and layout.num_times < self.frames_needed:
+            raise ValueError(
+                f"{layout.path} has {layout.num_times} frames per trajectory, fewer than the {self.frames_needed} "
+                f"a window of {type(self).__name__} needs ({self._window_description()}). Generate longer "
+                "trajectories (pdeops generate --horizon) or shorten the window."
+            )
+        super().setup(stage)
+
+    def _window_description(self) -> str:
+        return f"input_steps {self.input_steps} + output_steps {self.output_steps}"
 
     def evaluation_windows(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """The first ``input_steps`` frames of each trajectory and the ``output_steps`` after them."""

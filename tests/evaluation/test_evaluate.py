@@ -14,6 +14,7 @@ import pytest
 import torch
 import xarray as xr
 
+from pdeops.cli import main
 from pdeops.data import DatasetError, PDEDataModule, open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -32,7 +33,6 @@ from pdeops.evaluation import (
 )
 from pdeops.evaluation.checkpoints import build_task, read_checkpoint
 from pdeops.training import AutoregressiveTask, SpatiotemporalTask
-from pdeops.training.cli import run_lightning
 from solvers import Grid
 
 HISTORY = 2
@@ -121,7 +121,7 @@ def test_load_task_reads_a_checkpoint_written_by_pdeops_fit(tmp_path: Path, data
         f"data: {{path: {data}, fields: [vorticity], history: 2, eval_horizon: 3, batch_size: 4}}\n"
         f"trainer: {{max_epochs: 1, default_root_dir: {tmp_path}, logger: false, enable_progress_bar: false}}\n"
     )
-    run_lightning(["fit", "--config", str(config)])
+    assert main(["fit", "--config", str(config)]) == 0
     task = load_task(tmp_path / "checkpoints" / "last.ckpt")
     assert task.history == 2
     assert rollout(task, torch.zeros(1, 2, 1, 16, 16), 2).shape == (1, 2, 1, 16, 16)

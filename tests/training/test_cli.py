@@ -1,5 +1,6 @@
 """`pdeops fit|validate|test` through LightningCLI with the shipped configs."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,49 @@ def test_every_shipped_config_parses(configs: list[str], capsys: pytest.CaptureF
     assert exit_info.value.code == 0
     printed = capsys.readouterr().out
     assert "optimizer:" in printed and "class_path: pdeops.training." in printed
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--trainer.max_epochs", "-5"], "max_epochs` must be a non-negative integer or -1"),
+        (["--data.batch_size", "0"], "batch_size.*>= 1.*got batch_size=0"),
+        (["--model.init_args.model.init_args.n_modes", "[24, 24]"], r"keeps n_modes \[24, 24\] but sees a \(16, 16\)"),
+        (["--ckpt_path", "last"], r"there is no .*last.ckpt to resume"),
+    ],
+)
+def test_bad_training_input_is_one_paragraph(
+    extra: list[str], message: str, ns_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "1", *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(message, err), err
+
+
+def test_a_fresh_run_does_not_write_over_an_earlier_runs_checkpoints(
+    ns_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "1"]) == 0
+    before = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "1"]) == 2
+    assert "holds the checkpoints of an earlier run. Resume it with --ckpt_path last" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == before  # no last-v1.ckpt beside it
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes((tmp_path / "checkpoints" / "last.ckpt").read_bytes()[:1000])
+    assert main(["fit", *small(ns_tiny, tmp_path / "other"), "--ckpt_path", str(truncated)]) == 2
+    assert "is not a complete PyTorch checkpoint" in capsys.readouterr().err
+
+
+def test_a_window_longer_than_the_trajectories_is_named(ns_tiny: Path, tmp_path: Path, capsys) -> None:
+    args = ["fit", "-c", str(ROOT / "configs" / "ns2d" / "st_fno.yaml"), "--data.path", str(ns_tiny)]
+    args += ["--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false"]
+    assert main(args) == 2  # the shipped config skips a 150-frame warm-up; ns_tiny has 13 frames
+    err = capsys.readouterr().err
+    assert "has 13 frames per trajectory, fewer than the 200 a window of SpectralRefinerTask needs" in err
+    assert "start_step 150 + input_steps 10 + output_steps 40" in err
+
+
+def test_debug_shows_the_traceback(ns_tiny: Path, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="max_epochs"):
+        main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "-5", "--debug"])

@@ -21,6 +21,7 @@ from pdeops.data._errors import DatasetError, quoted
 from pdeops.data.datasets import (
     BaseFieldDataset,
     FieldLayout,
+    FrameReader,
     Normalizer,
     TrajectoryDataset,
     WindowDataset,
@@ -108,6 +109,8 @@ class PDEDataModule(lightning.LightningDataModule):
         in_memory: True holds each split in memory, False reads lazily, None chooses per split by size.
         eval_horizon: target frames of val and test windows, for rollout validation; None uses ``horizon``.
         task: ``window`` (history -> horizon pairs) or ``trajectory`` (whole trajectories).
+        exclude: trajectories to leave out of whichever split they fall in (e.g. ones holding NaN); the splits
+            keep their other trajectories.
     """
 
     def __init__(
@@ -123,6 +126,7 @@ class PDEDataModule(lightning.LightningDataModule):
         in_memory: bool | None = None,
         eval_horizon: int | None = None,
         task: Literal["window", "trajectory"] = "window",
+        exclude: list[int] | None = None,
     ) -> None:
         super().__init__()
         if task not in TASKS:
@@ -143,6 +147,7 @@ class PDEDataModule(lightning.LightningDataModule):
         self.history, self.horizon, self.stride, self.eval_horizon = history, horizon, stride, eval_horizon
         self.batch_size, self.num_workers = batch_size, num_workers
         self.split, self.in_memory, self.task = split, in_memory, task
+        self.exclude = sorted(set(exclude or ()))
         self.datasets: dict[str, BaseFieldDataset] = {}
 
     @cached_property
@@ -173,8 +178,12 @@ class PDEDataModule(lightning.LightningDataModule):
 
     @property
     def splits(self) -> dict[str, range]:
-        """The trajectory indices of each split."""
-        return split_trajectories(self.layout.num_samples, self.split, path=self.layout.path)
+        """The trajectory indices of each split (``samples`` leaves ``exclude`` out)."""
+        count = self.layout.num_samples
+        outside = [index for index in self.exclude if not 0 <= index < count]
+        if outside:
+            raise DatasetError(f"exclude={self.exclude} names trajectories outside 0..{count - 1} of {self.path}.")
+        return split_trajectories(count, self.split, path=self.layout.path)
 
     def setup(self, stage: str | None = None) -> None:
         """Build the three split datasets.
@@ -183,18 +192,32 @@ class PDEDataModule(lightning.LightningDataModule):
         """
         if self.datasets:
             return
-        splits = self.splits
-        self.datasets = {name: self._dataset(name, splits[name]) for name in SPLITS}
+        self.datasets = {name: self._dataset(name, self.samples(name)) for name in SPLITS}
+
+    def samples(self, split: str) -> list[int]:
+        """The trajectories of a split, ``exclude`` left out."""
+        excluded = set(self.exclude)
+        return [index for index in self.splits[split] if index not in excluded]
 
     def fit_normalizer(self) -> Normalizer:
         """Every channel's mean and std over the training split, read one trajectory at a time (not kept here).
 
-        Raises:
-            DatasetError: the training split holds NaN or Inf (the message names the sample and frame).
-        """
-        return Normalizer.fit(self.path, self.fields, self.splits["train"])
+        The same pass reads the validation and test trajectories once, so that a NaN anywhere stops the run at its
+        start, not at the end of an epoch of training.
 
-    def _dataset(self, split: str, samples: range) -> BaseFieldDataset:
+        Raises:
+            DatasetError: a split holds NaN or Inf (the message names the file, sample and frame, and the fix).
+        """
+        normalizer = Normalizer.fit(self.path, self.fields, self.samples("train"))
+        reader = FrameReader(self.layout)
+        try:
+            for sample in (*self.samples("val"), *self.samples("test")):
+                reader.read(sample, 0, self.layout.num_times)  # raises on NaN or Inf
+        finally:
+            reader.close()
+        return normalizer
+
+    def _dataset(self, split: str, samples: list[int]) -> BaseFieldDataset:
         if self.task == "trajectory":
             return TrajectoryDataset(self.path, fields=self.fields, samples=samples, in_memory=self.in_memory)
         eval_horizon = self.horizon if self.eval_horizon is None else self.eval_horizon
@@ -260,6 +283,7 @@ class PDEDataModule(lightning.LightningDataModule):
             "eval_horizon": self.eval_horizon,
             "stride": self.stride,
             "splits": {name: [indices.start, indices.stop] for name, indices in self.splits.items()},
+            "excluded": self.exclude,
             "items": {name: len(dataset) for name, dataset in self.datasets.items()},
             "in_memory": {name: dataset.in_memory for name, dataset in self.datasets.items()},
         }

@@ -179,7 +179,9 @@ class FrameReader:
                     f"{self.layout.path}: variable {name!r}, sample {sample}, frames {start}-{stop - 1} cannot be "
                     f"read ({error}): the file is corrupt there. Regenerate it (`pdeops generate`) or copy it again."
                 ) from None
-        return np.stack(frames, axis=1)
+        stacked = np.stack(frames, axis=1)
+        _require_finite(self.layout, sample, start, stacked)
+        return stacked
 
     def close(self) -> None:
         """Close this process's handle, if open."""
@@ -293,7 +295,6 @@ class Normalizer(nn.Module):
         reader = FrameReader(layout)
         for sample in samples:
             frames = reader.read(sample, 0, layout.num_times).astype(np.float64)
-            _require_finite(layout, sample, frames)
             moments.update(frames.swapaxes(0, 1).reshape(len(layout.fields), -1))
         reader.close()
         return cls(torch.from_numpy(moments.mean), torch.from_numpy(moments.std), len(layout.spatial_shape))
@@ -323,16 +324,17 @@ class _Moments:
         return np.sqrt(self.m2 / self.count)
 
 
-def _require_finite(layout: FieldLayout, sample: int, frames: np.ndarray) -> None:
-    """Raise a `DatasetError` naming the first NaN/Inf in one trajectory's frames (T, C, *S)."""
-    bad = ~np.isfinite(frames)
-    if bad.any():
-        time, channel = (int(i) for i in np.argwhere(bad)[0][:2])
-        raise DatasetError(
-            f"{layout.path}: field {layout.fields[channel]!r} of sample {sample} holds NaN or Inf at time index "
-            f"{time} (found while computing normalisation statistics). Regenerate that sample (e.g. with a "
-            "smaller dt) or leave it out with samples=."
-        )
+def _require_finite(layout: FieldLayout, sample: int, start: int, frames: np.ndarray) -> None:
+    """Raise a `DatasetError` naming the first NaN/Inf in frames ``start:`` (T, C, *S) of one trajectory."""
+    if np.isfinite(frames).all():
+        return
+    time, channel = (int(i) for i in np.argwhere(~np.isfinite(frames))[0][:2])
+    raise DatasetError(
+        f"{layout.path}: field {layout.fields[channel]!r} of sample {sample} holds NaN or Inf at time index "
+        f"{start + time}. Regenerate that sample (e.g. with a smaller dt), or leave it out: "
+        f"PDEDataModule(exclude=[{sample}]) (--data.exclude '[{sample}]' for pdeops fit), or --samples without it for "
+        "pdeops evaluate and rollout."
+    )
 
 
 def fits_in_memory(nbytes: int) -> bool:

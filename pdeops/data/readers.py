@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 import xarray as xr
 
 from pdeops.data._errors import DatasetError, quoted
@@ -149,11 +150,11 @@ def _require_complete(path: Path, file: h5py.File) -> None:
     fields = [item for item in file.values() if isinstance(item, h5py.Dataset) and item.ndim >= 3]
     if written is None or not fields:
         return
-    total = fields[0].shape[0]
-    if int(written) < total:
+    total, written = fields[0].shape[0], int(np.ravel(written)[0])  # a scalar, or a 1-element array from xarray
+    if written < total:
         finished = path.name.removesuffix(".partial")
         raise DatasetError(
-            f"{path} is incomplete: {int(written)} of its {total} trajectories were written, by an interrupted or "
+            f"{path} is incomplete: {written} of its {total} trajectories were written, by an interrupted or "
             f"failed `pdeops generate`; the rest would read as zeros. Rerun the command that made it: it resumes "
             f"where it stopped and renames the file to {finished} when complete."
         )

@@ -26,6 +26,7 @@ from torch import nn
 from pdeops.config import ConfigError, import_class, instantiate
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data._errors import quoted
+from pdeops.data.datamodule import split_trajectories
 from pdeops.data.datasets import FieldLayout, read_layout
 from pdeops.training.tasks import CHECKPOINT_KEY, BaseOperatorTask, Task
 
@@ -46,10 +47,16 @@ class TrainingData:
     Args:
         fields: the fields in channel order, or None when it was trained without a ``PDEDataModule``.
         split: the train, val and test fractions of the trajectories (``PDEDataModule``'s default if unknown).
+        exclude: the trajectories it left out (e.g. ones holding NaN).
     """
 
     fields: tuple[str, ...] | None
     split: tuple[float, float, float]
+    exclude: tuple[int, ...] = ()
+
+    def test_samples(self, count: int, path: str) -> list[int]:
+        """The test split of a file of ``count`` trajectories, as the checkpoint's data module cut it."""
+        return [i for i in split_trajectories(count, self.split, path=path)["test"] if i not in self.exclude]
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -196,6 +203,7 @@ def training_data(checkpoint: dict[str, Any]) -> TrainingData:
     return TrainingData(
         fields=None if fields is None else tuple(str(name) for name in fields),
         split=(float(split[0]), float(split[1]), float(split[2])),
+        exclude=tuple(int(i) for i in settings.get("exclude") or ()),
     )
 
 

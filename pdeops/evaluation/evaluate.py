@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from pdeops.config import class_path
+from pdeops.data.generate import require_writable
 from pdeops.data.recipes import GenerationConfig, resolve
 from pdeops.data.setups import Setup, build_setup
 from pdeops.evaluation import plots
@@ -85,8 +86,11 @@ def evaluate(
 
     Raises:
         CheckpointError, DatasetError, ValueError: an unreadable checkpoint, a data file without the checkpoint's
-            fields or with other channels, or ``steps``, ``samples`` or ``resolution`` out of range.
+            fields or with other channels, or ``steps``, ``samples`` or ``resolution`` out of range; ``out_dir``
+            cannot be written (checked before anything is computed).
     """
+    if out_dir is not None:
+        require_writable(Path(out_dir) / "report.json")
     inputs = prepare_rollout(
         checkpoint, data_path, samples=samples, steps=steps, device=device, allow_modules=allow_modules
     )

@@ -36,7 +36,6 @@ import torch
 
 from pdeops.config import init_arguments
 from pdeops.data import open_dataset
-from pdeops.data.datamodule import split_trajectories
 from pdeops.data.datasets import check_samples
 from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
 from pdeops.losses.sobolev import SpaceTimeVorticityResidual
@@ -142,7 +141,7 @@ def refine_checkpoint(
     training = training_data(contents)
     layout = matching_layout(data_path, task, training, str(checkpoint))
     if samples is None:
-        samples = split_trajectories(layout.num_samples, training.split, path=layout.path)["test"]
+        samples = training.test_samples(layout.num_samples, layout.path)
     if isinstance(samples, str) and samples != "all":
         raise ValueError(f"samples must be trajectory indices, 'all' or None, got {samples!r}.")
     chosen = list(check_samples(layout, None if isinstance(samples, str) else samples))

@@ -23,9 +23,8 @@ from tqdm import tqdm
 from pdeops import __version__
 from pdeops.config import class_path
 from pdeops.data import DatasetError, open_dataset
-from pdeops.data.datamodule import split_trajectories
 from pdeops.data.datasets import FieldLayout, FrameReader, check_samples
-from pdeops.data.generate import FORMAT_VERSION
+from pdeops.data.generate import FORMAT_VERSION, require_writable
 from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
 from pdeops.training.tasks import BaseOperatorTask
 
@@ -167,9 +166,14 @@ def prepare_rollout(
     with open_dataset(data_path) as dataset:
         attrs = dict(dataset.attrs)
     if samples is None:
-        samples = split_trajectories(layout.num_samples, training.split, path=layout.path)["test"]
+        samples = training.test_samples(layout.num_samples, layout.path)
     k = task.input_frames
     available = layout.num_times - k
+    if available < 1:
+        raise ValueError(
+            f"{layout.path} has {layout.num_times} frame(s) per trajectory, but the task reads {k} input frame(s): "
+            f"none is left to predict. Use trajectories of more than {k} frames."
+        )
     steps = available if steps is None else steps
     if not 1 <= steps <= available:
         raise ValueError(
@@ -214,11 +218,14 @@ def write_rollout(
         The path of the written file.
     """
     out = Path(out)
+    if out.is_dir():
+        raise DatasetError(f"{out} is a directory; pass the path of the dataset file to write, e.g. {out}/rollout.h5.")
     if out.exists() and (not overwrite or out.resolve() == Path(data_path).resolve()):
         raise DatasetError(
             f"{out} already exists. Choose another path, or pass overwrite=True to replace it (never the data file "
             "the rollout starts from)."
         )
+    require_writable(out)
     inputs = prepare_rollout(
         checkpoint, data_path, samples=samples, steps=steps, device=device, allow_modules=allow_modules
     )

@@ -7,6 +7,7 @@ neither the data path nor the rollout loop with ``evaluate``; the persistence nu
 import json
 from pathlib import Path
 
+import h5py
 import lightning
 import neuralop.models
 import numpy as np
@@ -299,3 +300,19 @@ def test_a_checkpoint_may_name_only_trusted_packages_unless_allowed(trained, tmp
     network["init_args"]["non_linearity"] = "shutil.rmtree"
     with pytest.raises(CheckpointError, match="'shutil.rmtree', from 'shutil'"):
         build_task(contents, "x.ckpt")
+
+
+def test_what_can_be_checked_is_checked_before_the_evaluation(trained, data: Path, tmp_path: Path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(DatasetError, match="Cannot write .*a-file/out/report.json"):
+        evaluate(trained[1], data, out_dir=blocked / "out")
+    with pytest.raises(DatasetError, match="is a directory; pass the path of the dataset file to write"):
+        write_rollout(trained[1], data, tmp_path)
+    short = tmp_path / "short.h5"
+    with xr.open_dataset(data, engine="h5netcdf") as dataset:
+        dataset.isel(time=slice(0, 2)).to_netcdf(short, engine="h5netcdf")
+    with h5py.File(short, "a") as f:
+        f.attrs["pdeops_format"] = "1"
+    with pytest.raises(ValueError, match=r"has 2 frame\(s\) per trajectory, but the task reads 2 input frame"):
+        evaluate(trained[1], short)

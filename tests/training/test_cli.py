@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 from pdeops.cli import main
@@ -115,3 +117,25 @@ def test_a_window_longer_than_the_trajectories_is_named(ns_tiny: Path, tmp_path:
 def test_debug_shows_the_traceback(ns_tiny: Path, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="max_epochs"):
         main(["fit", *small(ns_tiny, tmp_path), "--trainer.max_epochs", "-5", "--debug"])
+
+
+def test_nan_in_validation_data_stops_the_run_at_its_start_with_a_fix_that_works(
+    ns_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A NaN in a validation trajectory used to let training run on with val/rollout_l2 = nan."""
+    data = tmp_path / "nan.h5"
+    data.write_bytes(ns_tiny.read_bytes())
+    with h5py.File(data, "a") as f:
+        frame = f["vorticity"][17, 5]
+        frame[3, 4] = np.nan
+        f["vorticity"][17, 5] = frame  # trajectory 17 is in the validation split (16, 17 of 20)
+    args = small(data, tmp_path / "run")
+    assert main(["fit", *args, "--trainer.max_epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "field 'vorticity' of sample 17 holds NaN or Inf at time index 5" in err
+    assert "--data.exclude '[17]'" in err
+    assert main(["fit", *args, "--trainer.max_epochs", "1", "--data.exclude", "[17]"]) == 0
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    # evaluation scores the test split (18, 19): fine; a NaN in the data it reads is an error, not a table of n/a
+    assert main(["evaluate", "--ckpt", str(checkpoint), "--data", str(data), "--samples", "17"]) == 2
+    assert "sample 17 holds NaN or Inf at time index 5" in capsys.readouterr().err

@@ -19,8 +19,9 @@ schedules are task arguments (``model.init_args.optimizer``, ``model.init_args.l
 Collocation tasks (PINNs, ``pdeops.training.collocation``) sample their own points: a config whose task is one of
 them runs with no ``data:`` section.
 
-Checkpoints: ``ModelCheckpoint`` keeps the best by the validation rollout error and ``last.ckpt``, in
-``<trainer.default_root_dir>/checkpoints``, so ``--ckpt_path last`` resumes the run in that directory.
+Checkpoints, in ``<trainer.default_root_dir>/checkpoints``: ``best-*.ckpt`` by the validation rollout error
+(``checkpoint.*``) and ``last.ckpt`` after every validation epoch (``last_checkpoint.*``), so ``--ckpt_path last``
+resumes the run where it stopped.
 """
 
 import warnings
@@ -68,18 +69,24 @@ class PDEopsCLI(LightningCLI):
         super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # Two checkpoints: the best by the validation rollout error, and last.ckpt after every epoch. (Lightning's own
+        # save_last rewrites last.ckpt only when the best improves, so resuming could lose epochs.)
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/rollout_l2",
                 "checkpoint.mode": "min",
-                "checkpoint.save_last": True,
                 "checkpoint.filename": "best-{epoch}-{step}",
+                "last_checkpoint.filename": "last",
+                "last_checkpoint.enable_version_counter": False,
             }
         )
-        parser.link_arguments(
-            "trainer.default_root_dir", "checkpoint.dirpath", compute_fn=lambda root: f"{root or '.'}/checkpoints"
-        )
+        for callback in ("checkpoint", "last_checkpoint"):
+            parser.link_arguments(
+                "trainer.default_root_dir", f"{callback}.dirpath", compute_fn=lambda root: f"{root or '.'}/checkpoints"
+            )
+        parser.link_arguments("trainer.check_val_every_n_epoch", "last_checkpoint.every_n_epochs")
         if self.datamodule_class is not None:
             for target, compute in DATA_LINKS.items():
                 parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")

@@ -7,7 +7,6 @@ time-conditioned ``DRIFTNet``/``ScOT`` uses its constant ``lead_time``: one-step
 lead time.
 """
 
-import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
@@ -35,7 +34,7 @@ class NormalizedLossTask(AutoregressiveTask):
         pushforward: bool = False,
         noise_std: float = 0.0,
         rollout_steps: int = 10,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(

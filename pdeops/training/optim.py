@@ -1,6 +1,6 @@
 """Optimisers and schedules as task arguments (Lightning's ``OptimizerCallable`` / ``LRSchedulerCallable`` pattern).
 
-A task takes ``optimizer`` (``params -> Optimizer``, default ``torch.optim.AdamW``) and ``lr_scheduler``
+A task takes ``optimizer`` (``params -> Optimizer``, default ``torch.optim.AdamW``'s defaults) and ``lr_scheduler``
 (``optimizer -> LRScheduler`` or None). In YAML both are ``class_path`` + ``init_args`` without the first argument::
 
     optimizer:
@@ -44,7 +44,7 @@ class CosineAnnealing(torch.optim.lr_scheduler.CosineAnnealingLR):
 
 def configure_optimizers(
     parameters: Iterable[Any],
-    optimizer: OptimizerFactory,
+    optimizer: OptimizerFactory | None,
     lr_scheduler: SchedulerFactory | None,
     total_steps: Callable[[], float],
 ) -> Any:
@@ -52,11 +52,11 @@ def configure_optimizers(
 
     Args:
         parameters: the parameters to optimise.
-        optimizer: builds the optimiser from them.
+        optimizer: builds the optimiser from them; None: ``torch.optim.AdamW`` with its defaults.
         lr_scheduler: builds the schedule from the optimiser, or None.
         total_steps: the run's optimiser steps (asked only for a schedule that takes ``total_steps``).
     """
-    built = optimizer(parameters)
+    built = (optimizer or torch.optim.AdamW)(parameters)
     if lr_scheduler is None:
         return built
     given = getattr(lr_scheduler, "keywords", {}).get("total_steps")

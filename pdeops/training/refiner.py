@@ -39,7 +39,7 @@ class SpectralRefinerTask(SpatiotemporalTask):
         channels: int = 1,
         spatial_dims: int = 2,
         start_step: int = 0,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(model, input_steps, output_steps, channels, spatial_dims, optimizer, lr_scheduler)

@@ -128,7 +128,7 @@ class StaggeredPhysicsTask(PhysicsTask):
         increment_scale: float | None = 0.1,
         pool_size: int = 0,
         pool_horizon: int = 10,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(

@@ -140,7 +140,9 @@ class BaseOperatorTask(Task):
         model: the network (channels-first; see the subclass for its input and output).
         channels: physical channels C of the data (linked from the data module).
         spatial_dims: number of spatial axes (linked from the data module).
-        optimizer: ``params -> Optimizer`` (default AdamW, lr 1e-3).
+        optimizer: ``params -> Optimizer``; None: AdamW with torch's defaults (lr 1e-3, weight decay 0.01). (A class
+            default here would leak its arguments into a config that names another optimiser: jsonargparse keeps
+            init_args across a class_path change.)
         lr_scheduler: ``optimizer -> LRScheduler`` or None (see ``pdeops.training.optim``).
     """
 
@@ -151,7 +153,7 @@ class BaseOperatorTask(Task):
         model: nn.Module,
         channels: int = 1,
         spatial_dims: int = 2,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__()
@@ -279,7 +281,7 @@ class AutoregressiveTask(BaseOperatorTask):
         pushforward: bool = False,
         noise_std: float = 0.0,
         rollout_steps: int = 10,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler)
@@ -339,7 +341,7 @@ class SpatiotemporalTask(BaseOperatorTask):
         output_steps: int = 10,
         channels: int = 1,
         spatial_dims: int = 2,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler)
@@ -424,7 +426,7 @@ class PhysicsTask(AutoregressiveTask):
         spatial_dims: int = 2,
         unroll: int = 1,
         rollout_steps: int = 10,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
+        optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__(

@@ -6,6 +6,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
+import yaml
 
 from pdeops.cli import main
 
@@ -139,3 +141,21 @@ def test_nan_in_validation_data_stops_the_run_at_its_start_with_a_fix_that_works
     # evaluation scores the test split (18, 19): fine; a NaN in the data it reads is an error, not a table of n/a
     assert main(["evaluate", "--ckpt", str(checkpoint), "--data", str(data), "--samples", "17"]) == 2
     assert "sample 17 holds NaN or Inf at time index 5" in capsys.readouterr().err
+
+
+def test_last_ckpt_is_the_last_epoch_whatever_the_best(ns_tiny: Path, tmp_path: Path) -> None:
+    """Lightning's own save_last rewrites last.ckpt only when the best improves; resuming must not lose epochs."""
+    args = [*small(ns_tiny, tmp_path), "--trainer.max_epochs", "3", "--checkpoint.mode", "max"]  # best: the worst
+    assert main(["fit", *args]) == 0
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 2 and last["global_step"] == 3 * 9  # 3 epochs of ⌈16 trajectories × 11 windows / 20⌉
+
+
+def test_a_config_naming_adam_gets_adams_defaults(capsys: pytest.CaptureFixture) -> None:
+    """jsonargparse keeps init_args across a class_path change, so a default optimiser class would leak its
+    weight decay into a config that names Adam with only a learning rate."""
+    with pytest.raises(SystemExit):
+        main(["fit", "-c", str(ROOT / "configs" / "ns2d" / "st_fno.yaml"), "--print_config"])
+    optimizer = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]["optimizer"]
+    assert optimizer["class_path"] == "torch.optim.Adam"
+    assert optimizer["init_args"]["lr"] == 1e-2 and optimizer["init_args"]["weight_decay"] == 0

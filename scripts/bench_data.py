@@ -24,12 +24,13 @@ from pathlib import Path
 import h5netcdf
 import numpy as np
 import torch
+from neuralop.losses import LpLoss
+from neuralop.models import FNO
 from torch.utils.data import DataLoader
 
 from pdeops.data import WindowDataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
-from pdeops.models import FNO
 
 N, T, HISTORY, BATCH = 64, 51, 10, 20
 
@@ -68,9 +69,7 @@ def loader_samples_per_s(path: Path, in_memory: bool, workers: int, batches: int
 
 
 def model_samples_per_s(steps: int) -> float:
-    from neuralop.losses import LpLoss
-
-    network = FNO([16, 16], HISTORY, 1, 32)
+    network = FNO((16, 16), HISTORY, 1, 32)
     optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
     loss_fn = LpLoss(d=2, p=2, reduction="mean")
     x, y = torch.randn(BATCH, HISTORY, N, N), torch.randn(BATCH, 1, N, N)

@@ -1,8 +1,12 @@
 """Training and inference speed of the FNO baseline.
 
-1. Training samples/s through ``AutoregressiveTask`` + a Lightning ``Trainer`` against a bare torch loop over the
-   same neuraloperator FNO, the same in-memory batches and optimiser (overhead ratio = bare / ours; target ≤ 1.10).
-   Both are timed in this process, alternating (ours, bare, ours, bare, …); medians of the rounds.
+1. Training samples/s of ``pdeops fit`` on ``configs/ns2d/fno.yaml`` (through ``lightning_cli``: the task, its
+   optimiser argument and the Trainer as the CLI builds them, the data read from a file by ``PDEDataModule``, held
+   in memory and shuffled) against a bare torch loop over the same neuraloperator FNO, the same windows (the
+   prepared tensors, in order) and the config's optimiser, schedule and gradient clipping (AdamW, cosine over the
+   run, norm 1): overhead ratio = bare / ours, target ≤ 1.10. Both are timed in this process, alternating (ours,
+   bare, ours, bare, …), from the third batch to the end of the last one; medians of the rounds. ``--modes`` and
+   ``--width`` override the config's; validation is off.
 2. Inference: autoregressive rollout frames/s of the FNO against the reference solver producing frames of the same
    physical interval (``record_every``) at the recipe's dt, at 64² and 256² (the solver's time per frame is its
    measured step time × steps per frame).
@@ -14,19 +18,29 @@ Prints a table and, last, one JSON line.
 
 import argparse
 import json
+import logging
 import statistics
+import tempfile
 import time
+import warnings
+from pathlib import Path
+from typing import Any
 
+import h5netcdf
 import lightning as L
+import numpy as np
 import torch
 from bench_solver import keep_freed_memory, sync
-from torch.utils.data import DataLoader
+from neuralop.losses import LpLoss
+from neuralop.models import FNO
 
-from pdeops.models import FNO
 from pdeops.training import AutoregressiveTask
+from pdeops.training.cli import lightning_cli
 from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
 
 HISTORY, CHANNELS = 10, 1
+SKIPPED = 2  # batches before the clock starts (allocation, lazy initialisation)
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ns2d" / "fno.yaml"
 
 
 def batches(n: int, batch: int, count: int, device: torch.device) -> list[dict[str, torch.Tensor]]:
@@ -42,45 +56,92 @@ def batches(n: int, batch: int, count: int, device: torch.device) -> list[dict[s
     ]
 
 
-def make_network(n_modes: int, width: int) -> FNO:
-    return FNO([n_modes, n_modes], HISTORY * CHANNELS, CHANNELS, width)
+def write_windows(path: Path, data: list[dict[str, torch.Tensor]]) -> tuple[float, float, float]:
+    """The windows of ``data`` as trajectories of ``HISTORY + 1`` frames in a native file, in order, then one for
+    validation and one for test; returns the split that makes exactly ``data``'s windows the training split."""
+    frames = torch.cat([torch.cat([b["input"], b["target"]], dim=1)[:, :, 0] for b in data]).numpy()
+    frames = np.concatenate([frames, frames[:2]])
+    samples, times, n = frames.shape[0], frames.shape[1], frames.shape[-1]
+    with h5netcdf.File(path, "w") as f:
+        f.dimensions = {"sample": samples, "time": times, "x": n, "y": n}
+        f.create_variable("time", ("time",), data=np.arange(times, dtype=np.float64))
+        f.create_variable("x", ("x",), data=np.arange(n) / n)
+        f.create_variable("y", ("y",), data=np.arange(n) / n)
+        f.create_variable("vorticity", ("sample", "time", "x", "y"), data=frames)
+        f.attrs["pdeops_format"] = "1"
+    return (samples - 2) / samples, 1 / samples, 1 / samples
 
 
-def lightning_samples_per_s(data, device, n_modes, width) -> float:
-    task = AutoregressiveTask(make_network(n_modes, width), history=HISTORY, channels=CHANNELS, spatial_dims=2)
-    trainer = L.Trainer(
-        accelerator=device.type,
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-    )
-    start = {}
+class TrainingClock(L.Callback):
+    """Training samples and seconds from the start of batch ``SKIPPED`` to the end of the epoch's last batch."""
 
-    class Clock(L.Callback):
-        def on_train_batch_start(self, trainer, module, batch, batch_idx):
-            if batch_idx == 2:  # skip the first batches (allocation, lazy init)
-                sync(device)
-                start["t"] = time.perf_counter()
+    def __init__(self) -> None:
+        self.samples, self.start, self.seconds = 0, 0.0, 0.0
 
-    trainer.callbacks.append(Clock())
-    trainer.fit(task, train_dataloaders=DataLoader(data, batch_size=None))  # the same prepared batches, in order
-    sync(device)
-    return sum(b["input"].shape[0] for b in data[2:]) / (time.perf_counter() - start["t"])
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if batch_idx == SKIPPED:
+            sync(pl_module.device)
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if batch_idx >= SKIPPED:
+            self.samples += batch["input"].shape[0]
+        if batch_idx == trainer.num_training_batches - 1:
+            sync(pl_module.device)
+            self.seconds = time.perf_counter() - self.start
 
 
-def bare_samples_per_s(data, device, n_modes, width) -> float:
-    from neuralop.losses import LpLoss
+def fit_args(
+    path: Path, split: tuple[float, ...], root: Path, device: torch.device, args: argparse.Namespace
+) -> list[str]:
+    """``pdeops fit`` on the FNO config: this benchmark's network size, file, batch, one epoch, no validation."""
+    return [
+        "fit", "-c", str(CONFIG),
+        "--model.init_args.model.init_args.n_modes", json.dumps([args.modes, args.modes]),
+        "--model.init_args.model.init_args.hidden_channels", str(args.width),
+        "--data.path", str(path),
+        "--data.history", str(HISTORY),
+        "--data.horizon", "1",
+        "--data.eval_horizon", "1",  # validation is off, but its windows must fit the trajectories
+        "--data.batch_size", str(args.batch_size),
+        "--data.split", json.dumps(split),
+        "--data.in_memory", "true",
+        "--trainer.max_epochs", "1",
+        "--trainer.accelerator", device.type,
+        "--trainer.devices", "1",
+        "--trainer.limit_val_batches", "0",
+        "--trainer.num_sanity_val_steps", "0",
+        "--trainer.logger", "false",
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false",
+        "--trainer.default_root_dir", str(root),
+        f"--trainer.callbacks+={TrainingClock.__module__}.{TrainingClock.__qualname__}",
+    ]  # fmt: skip
 
-    network = make_network(n_modes, width).to(device)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
+
+def ours_samples_per_s(fit: list[str]) -> tuple[float, AutoregressiveTask]:
+    """Samples/s of one ``pdeops fit`` run, and its trained task."""
+    cli = lightning_cli(fit)
+    callbacks: list[L.Callback] = cli.trainer.callbacks  # type: ignore[attr-defined]  # set by Lightning at run time
+    (clock,) = [callback for callback in callbacks if isinstance(callback, TrainingClock)]
+    if not isinstance(cli.model, AutoregressiveTask):
+        raise TypeError(f"{CONFIG} built a {type(cli.model).__name__}, not an AutoregressiveTask.")
+    return clock.samples / clock.seconds, cli.model
+
+
+def bare_samples_per_s(data: list[dict[str, torch.Tensor]], device: torch.device, n_modes: int, width: int) -> float:
+    """A plain torch loop with what the FNO config sets: AdamW (lr 1e-3, weight decay 1e-4), a cosine schedule over
+    the run stepped every batch, gradient norm clipped at 1."""
+    network = FNO((n_modes, n_modes), HISTORY * CHANNELS, CHANNELS, width).to(device)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=len(data))
     loss_fn = LpLoss(d=2, p=2, reduction="mean")
     for i, batch in enumerate(data):
-        if i == 2:
+        if i == SKIPPED:
             sync(device)
             start = time.perf_counter()
         x, y = batch["input"].to(device), batch["target"].to(device)
@@ -88,14 +149,16 @@ def bare_samples_per_s(data, device, n_modes, width) -> float:
         loss = loss_fn(pred, y[:, 0])
         optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
         optimizer.step()
+        schedule.step()
     sync(device)
-    return sum(b["input"].shape[0] for b in data[2:]) / (time.perf_counter() - start)
+    return sum(b["input"].shape[0] for b in data[SKIPPED:]) / (time.perf_counter() - start)
 
 
-def rollout_vs_solver(n: int, device: torch.device, batch: int, n_modes: int, width: int) -> dict:
+def rollout_vs_solver(task: AutoregressiveTask, n: int, device: torch.device, batch: int) -> dict:
     grid = Grid((n, n), 1.0, dtype=torch.float32, device=device)
-    task = AutoregressiveTask(make_network(n_modes, width), history=HISTORY, channels=CHANNELS).to(device).eval()
+    task = task.to(device).eval()
     frames = gaussian_random_field(grid, batch * HISTORY, generator=torch.Generator(device).manual_seed(0))
     frames = frames.reshape(batch, HISTORY, 1, n, n)
     steps = 5
@@ -135,13 +198,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--modes", type=int, default=16)
     args = parser.parse_args(argv)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
     malloc = "keep-freed (mallopt)" if keep_freed_memory() else "glibc default"
     device = torch.device(args.device)
     data = batches(64, args.batch_size, args.batches, torch.device("cpu"))
     ours, bare = [], []
-    for _ in range(args.rounds):
-        ours.append(lightning_samples_per_s(data, device, args.modes, args.width))
-        bare.append(bare_samples_per_s(data, device, args.modes, args.width))
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "windows.h5"
+        split = write_windows(path, data)
+        for i in range(args.rounds):  # a fresh run directory each round (pdeops fit refuses to overwrite a run)
+            samples_per_s, task = ours_samples_per_s(fit_args(path, split, Path(directory) / f"round{i}", device, args))
+            ours.append(samples_per_s)
+            bare.append(bare_samples_per_s(data, device, args.modes, args.width))
     ours_median, bare_median = statistics.median(ours), statistics.median(bare)
     print(f"# device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, malloc {malloc}")
     print(f"# FNO 64², {args.modes}x{args.modes} modes, width {args.width}, batch {args.batch_size}, history {HISTORY}")
@@ -150,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
         f"bare torch {bare_median:.1f} (rounds {[round(v, 1) for v in bare]}), "
         f"overhead ratio {bare_median / ours_median:.3f}"
     )
-    inference = [rollout_vs_solver(n, device, args.batch_size, args.modes, args.width) for n in (64, 256)]
+    inference = [rollout_vs_solver(task, n, device, args.batch_size) for n in (64, 256)]
     print(f"{'N':>5} {'model frames/s':>15} {'solver frames/s':>16} {'speed-up':>9}")
     for row in inference:
         print(

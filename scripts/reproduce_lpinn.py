@@ -7,7 +7,15 @@ viscous Burgers u_t + u u_x = 0.01 u_xx, u₀ = sin x + C, for each mean transpo
 Methods, each per seed: the PINN (L-BFGS), the curriculum PINN (warm-started along the rows in increasing speed; its
 first row is the PINN itself), and the Lagrangian PINN (Adam then L-BFGS). Metric: relative L2 on the 256 × 100 grid
 against the exact Fourier solution or the pseudo-spectral Burgers reference (of u − C for Burgers; see
-``pdeops.evaluation.pinn_eval``). Wall-clock is per run (a curriculum run is one stage), on CPU, one thread.
+``pdeops.losses.pinn_reference``). Wall-clock is per run (a curriculum run is one stage), on CPU, one thread.
+
+Every run is ``pdeops fit`` on the shipped config (``configs/{convection1d,burgers1d}/{pinn,lpinn}.yaml``), through
+``pdeops.training.cli.lightning_cli``, with overrides for the problem (β, or ν and C), the seed, the budget and no
+validation. A curriculum stage is the PINN config with ``--model.init_args.warm_start`` set to the previous stage's
+``last.ckpt`` (the first stage starts from the PINN of the first row). Each run writes its ``config.yaml`` and
+``checkpoints/last.ckpt`` under ``--out``/seed<s>/<problem>/<method>. The wall-clock of a run is that of its
+``Trainer.fit`` (a ``FitClock`` callback added to the run's trainer), as before the port: parsing the config and
+building the task are not counted.
 
     python scripts/reproduce_lpinn.py            # full protocol: 3 seeds, full budgets (about an hour or more)
     python scripts/reproduce_lpinn.py --quick    # 1 seed, smaller budgets, Burgers C ∈ {0, 30} (about 6-10 min)
@@ -19,6 +27,7 @@ learned characteristics of the first seed's runs.
 import argparse
 import json
 import logging
+import shutil
 import statistics
 import time
 import warnings
@@ -27,18 +36,14 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from pdeops.evaluation.pinn_eval import plot_pinn
 from pdeops.losses.pinn_reference import evaluate_pinn
 from pdeops.losses.pinn_residuals import TransportProblem
-from pdeops.models.pinn import PINN, LagrangianPINN
-from pdeops.training.collocation import (
-    BaseCollocationTask,
-    LagrangianPINNTask,
-    OptimizerSchedule,
-    PINNTask,
-    fit_curriculum,
-)
+from pdeops.models.pinn import LagrangianPINN
+from pdeops.training import BaseCollocationTask
+from pdeops.training.cli import lightning_cli
 
 METHODS = ("pinn", "curriculum", "lpinn")
 # Relative L2 reported by Krishnapriyan et al. (2021) for pure convection (PINN, and curriculum regularisation).
@@ -69,73 +74,108 @@ class Run:
     seconds: float
 
 
-def make_task(method: str, problem: TransportProblem, budget: Budget, seed: int) -> BaseCollocationTask:
-    L.seed_everything(seed, verbose=False)
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = {"convection": CONFIG_DIR / "convection1d", "burgers": CONFIG_DIR / "burgers1d"}
+"""The shipped configs of each equation: ``pinn.yaml`` (the PINN and the curriculum) and ``lpinn.yaml``."""
+
+QUIET_TRAINER = [
+    "--trainer.accelerator", "cpu",
+    "--trainer.logger", "false",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+    "--trainer.limit_val_batches", "0",
+    "--trainer.num_sanity_val_steps", "0",
+]  # fmt: skip
+"""Trainer overrides of every run: CPU, no logger, no progress output, no validation (the score is taken after)."""
+
+
+class FitClock(L.Callback):
+    """The wall-clock of ``Trainer.fit``, from ``on_fit_start`` to ``on_fit_end`` (``seconds``)."""
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = time.perf_counter()
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def fit_args(
+    method: str, problem: TransportProblem, budget: Budget, seed: int, root: Path, warm_start: str | None
+) -> list[str]:
+    """``pdeops fit`` arguments of one run: the method's config, then this run's problem, seed and budget."""
+    config = CONFIGS[problem.equation] / ("lpinn.yaml" if method == "lpinn" else "pinn.yaml")
+    args = ["fit", "-c", str(config), "--seed_everything", str(seed), "--model.init_args.seed", str(seed)]
+    for name, value in asdict(problem).items():
+        args += [f"--model.init_args.problem.{name}", str(value)]
+    schedule = {"lbfgs_iterations": budget.lbfgs_iterations}
+    steps = budget.pinn_lbfgs_steps
     if method == "lpinn":
-        schedule = OptimizerSchedule(adam_steps=budget.lpinn_adam_steps, lbfgs_iterations=budget.lbfgs_iterations)
-        return LagrangianPINNTask(LagrangianPINN(), problem, schedule, seed=seed)
-    return PINNTask(PINN(), problem, OptimizerSchedule(lbfgs_iterations=budget.lbfgs_iterations), seed=seed)
-
-
-def make_trainer(steps: int) -> L.Trainer:
-    return L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
-
-
-def steps(method: str, budget: Budget) -> int:
-    return budget.lpinn_adam_steps + budget.lpinn_lbfgs_steps if method == "lpinn" else budget.pinn_lbfgs_steps
-
-
-def record(task: BaseCollocationTask, method: str, seed: int, seconds: float, plots: Path | None) -> Run:
-    evaluation = evaluate_pinn(task.model, task.problem)
-    run = Run(task.problem, method, seed, evaluation.relative_l2, seconds)
-    print(f"  {label(task.problem):<18} {method:<10} seed {seed}: rel L2 {run.relative_l2:.3g} ({seconds:.1f} s)")
-    if plots is not None:
-        model = task.model if isinstance(task.model, LagrangianPINN) else None
-        name = f"{label(task.problem)}_{method}.png".replace(" ", "").replace("=", "")
-        plot_pinn(evaluation, plots / name, model=model, title=f"{label(task.problem)}, {method}")
-    return run
+        schedule["adam_steps"] = budget.lpinn_adam_steps
+        steps = budget.lpinn_adam_steps + budget.lpinn_lbfgs_steps
+    for name, value in schedule.items():
+        args += [f"--model.init_args.schedule.{name}", str(value)]
+    if warm_start is not None:
+        args += ["--model.init_args.warm_start", warm_start]
+    trainer = ["--trainer.max_steps", str(steps), "--trainer.default_root_dir", str(root), *QUIET_TRAINER]
+    return [*args, *trainer, f"--trainer.callbacks+={FitClock.__module__}.{FitClock.__qualname__}"]
 
 
 def fit_one(
-    method: str, problem: TransportProblem, budget: Budget, seed: int, plots: Path | None
-) -> tuple[Run, BaseCollocationTask]:
-    task = make_task(method, problem, budget, seed)
-    start = time.perf_counter()
-    make_trainer(steps(method, budget)).fit(task)
-    return record(task, method, seed, time.perf_counter() - start, plots), task
+    method: str,
+    problem: TransportProblem,
+    budget: Budget,
+    seed: int,
+    out: Path,
+    plots: Path | None,
+    warm_start: str | None = None,
+) -> tuple[Run, str]:
+    """Train one run through ``pdeops fit``, score it and return the run and the path of its ``last.ckpt``."""
+    root = out / f"seed{seed}" / slug(problem) / method
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # a rerun starts clean (no last-v1.ckpt)
+    cli = lightning_cli(fit_args(method, problem, budget, seed, root, warm_start))
+    task, checkpoint = cli.model, cli.trainer.checkpoint_callback
+    if not isinstance(task, BaseCollocationTask) or not isinstance(checkpoint, ModelCheckpoint):
+        raise TypeError(f"{root}: expected a collocation task and a ModelCheckpoint, got {task} and {checkpoint}.")
+    callbacks: list[L.Callback] = cli.trainer.callbacks  # type: ignore[attr-defined]  # set by Lightning at run time
+    (clock,) = [callback for callback in callbacks if isinstance(callback, FitClock)]
+    return record(task, problem, method, seed, clock.seconds, plots), checkpoint.last_model_path
 
 
-def fit_family(problems: list[TransportProblem], budget: Budget, seed: int, plots: Path | None) -> list[Run]:
+def record(
+    task: BaseCollocationTask, problem: TransportProblem, method: str, seed: int, seconds: float, plots: Path | None
+) -> Run:
+    evaluation = evaluate_pinn(task.model, problem)
+    run = Run(problem, method, seed, evaluation.relative_l2, seconds)
+    print(f"  {label(problem):<18} {method:<10} seed {seed}: rel L2 {run.relative_l2:.3g} ({seconds:.1f} s)")
+    if plots is not None:
+        model = task.model if isinstance(task.model, LagrangianPINN) else None
+        name = f"{label(problem)}_{method}.png".replace(" ", "").replace("=", "")
+        plot_pinn(evaluation, plots / name, model=model, title=f"{label(problem)}, {method}")
+    return run
+
+
+def fit_family(problems: list[TransportProblem], budget: Budget, seed: int, out: Path, plots: Path | None) -> list[Run]:
     """PINN and LPINN on every problem, and the curriculum along them, starting from the first problem's PINN."""
-    runs, pinns = [], []
+    runs, pinn_checkpoints = [], []
     for problem in problems:
         for method in ("pinn", "lpinn"):
-            run, task = fit_one(method, problem, budget, seed, plots)
+            run, checkpoint = fit_one(method, problem, budget, seed, out, plots)
             runs.append(run)
             if method == "pinn":
-                pinns.append(task)
-    first_pinn = pinns[0]
-    runs.append(Run(first_pinn.problem, "curriculum", seed, runs[0].relative_l2, runs[0].seconds))
-    stages = fit_curriculum(
-        lambda problem: make_task("pinn", problem, budget, seed),
-        problems[1:],
-        lambda: make_trainer(steps("pinn", budget)),
-        start=first_pinn.model,
-    )
-    clock = time.perf_counter()
-    for task in stages:
-        runs.append(record(task, "curriculum", seed, time.perf_counter() - clock, plots))
-        clock = time.perf_counter()
+                pinn_checkpoints.append(checkpoint)
+    runs.append(Run(problems[0], "curriculum", seed, runs[0].relative_l2, runs[0].seconds))
+    previous = pinn_checkpoints[0]
+    for problem in problems[1:]:
+        run, previous = fit_one("curriculum", problem, budget, seed, out, plots, warm_start=previous)
+        runs.append(run)
     return runs
+
+
+def slug(problem: TransportProblem) -> str:
+    """A directory name for the problem."""
+    if problem.equation == "convection":
+        return f"convection_beta{problem.beta:g}"
+    return f"burgers_nu{problem.nu:g}_C{problem.offset:g}"
 
 
 def label(problem: TransportProblem) -> str:
@@ -187,9 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burgers-offsets", type=float, nargs="*", default=None, help="default 0 10 20 30")
     parser.add_argument("--nu", type=float, default=0.01, help="Burgers viscosity")
     parser.add_argument("--plots", type=Path, default=None, help="directory for the first seed's figures")
+    parser.add_argument("--out", type=Path, default=Path("runs/reproduce_lpinn"), help="run directory (checkpoints)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="lightning")
     budget = QUICK if args.quick else FULL
     seeds = args.seeds or (1 if args.quick else 3)
@@ -203,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         run
         for seed in range(seeds)
         for family in families
-        for run in fit_family(family, budget, seed, args.plots if seed == 0 else None)
+        for run in fit_family(family, budget, seed, args.out, args.plots if seed == 0 else None)
     ]
     rows = summarize(runs, [problem for family in families for problem in family])
     print_table(rows, seeds)

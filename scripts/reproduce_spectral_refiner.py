@@ -15,6 +15,17 @@ Models: the ST-FNO (``SpatiotemporalFNO``, the paper's sizes) and the baseline, 
 width 32) mapping 10 frames to the next one, rolled out; both trained for the same epochs on the same file with Adam
 and a one-cycle schedule (peak 1e-2, the reference's), and both evaluated zero-shot on the finer test grid.
 
+Training is ``pdeops fit`` on the shipped configs, through ``pdeops.training.cli.lightning_cli``: the ST-FNO on
+``configs/ns2d/st_fno.yaml``, the FNO on ``configs/ns2d/fno.yaml``, with overrides for this script's data (the
+training file, its frames in and out, the batch size) and budget (epochs). The training file holds the frames after
+the warm-up, so the ST-FNO's ``start_step`` is 0. The FNO's config trains with
+AdamW and a cosine schedule and clips gradients; to compare the two at equal training, ``<run>/fno_optimizer.yaml``
+gives it the optimiser and schedule the ST-FNO ran with (written from that run's resolved config) and no clipping.
+Each run keeps its ``config.yaml`` and checkpoints in ``<run>/st_fno`` and ``<run>/fno``; the models evaluated are
+those at the end of training (not the best checkpoint). Differences from before the port to the configs: the
+ST-FNO's positional encoding has the config's ``beta: 0.02`` (before, the class default -0.01), and the FNO's
+validation rolls out the whole output window (before, 10 frames); the training times include building the run.
+
 Reported per test trajectory: the plain relative L2 error over the output window (``relative_lp_window``) of the FNO,
 of the ST-FNO before and after refinement (50 Adam steps per trajectory), and after amortised refinement (one output
 layer fitted on the training inputs, spectrally upsampled to the test grid); the residual norm η (H⁻¹ in space, L² in
@@ -27,26 +38,24 @@ in forward passes of the ST-FNO. The last line is JSON.
 import argparse
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import lightning as L
 import torch
+import yaml
 
-from pdeops.data import PDEDataModule, open_dataset
+from pdeops.data import open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
 from pdeops.evaluation import relative_lp_window, rollout
 from pdeops.evaluation.refine import RefinementOptions, format_rows, refine, refine_amortised, refinement_report
 from pdeops.losses.sobolev import SpaceTimeVorticityResidual
-from pdeops.models import FNO
-from pdeops.models.st_fno import SpatiotemporalFNO
-from pdeops.training import AutoregressiveTask
-from pdeops.training.refiner import SpectralRefinerTask
+from pdeops.training import AutoregressiveTask, SpectralRefinerTask
+from pdeops.training.cli import lightning_cli
 from solvers import Grid
-
-Tensor = torch.Tensor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,17 +70,12 @@ class Setting:
     warmup: float
     input_steps: int
     output_steps: int
-    modes: tuple[int, int, int]
-    width: int
     epochs: int
     refine_steps: int
     amortised_steps: int = 100
     record_every: float = 0.2
     dt: float = 1e-2
-    batch_size: int = 4
-    learning_rate: float = 1e-2
-    fno_modes: int = 12
-    fno_width: int = 32
+    batch_size: int = 4  # the ST-FNO's; the FNO's is 4 times larger (one frame out instead of T_out)
 
     @property
     def start_step(self) -> int:
@@ -82,8 +86,19 @@ class Setting:
         return (self.start_step + self.input_steps + self.output_steps - 1) * self.record_every
 
 
-FULL = Setting(256, 64, 256, 1440, 16, 30.0, 10, 40, (12, 12, 5), 20, 10, 50, dt=1e-3)
-QUICK = Setting(64, 32, 64, 40, 4, 10.0, 10, 10, (12, 12, 5), 20, 10, 50)
+FULL = Setting(256, 64, 256, 1440, 16, 30.0, 10, 40, 10, 50, dt=1e-3)
+QUICK = Setting(64, 32, 64, 40, 4, 10.0, 10, 10, 10, 50)
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "ns2d"
+QUIET_TRAINER = [
+    "--trainer.logger", "false",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+    "--trainer.num_sanity_val_steps", "0",
+]  # fmt: skip
+"""Trainer overrides of both runs: no logger, no progress output, no sanity check."""
+
+TaskType = TypeVar("TaskType", bound=L.LightningModule)
 
 
 def make_data(setting: Setting, run: Path) -> tuple[Path, Path]:
@@ -100,7 +115,7 @@ def make_data(setting: Setting, run: Path) -> tuple[Path, Path]:
             solve_resolution=setting.solve_resolution,
         )
         generate(config, raw, overwrite=True)
-        with open_dataset(raw) as dataset:  # PDEDataModule windows start at frame 0: store the frames after warm-up
+        with open_dataset(raw) as dataset:  # the FNO's windows start at frame 0: store the frames after warm-up
             dataset.isel(time=slice(setting.start_step, None)).to_netcdf(train, engine="h5netcdf")
         raw.unlink()
     if not test.exists():
@@ -116,48 +131,53 @@ def make_data(setting: Setting, run: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def fit(task: L.LightningModule, data: PDEDataModule, setting: Setting) -> float:
-    """Adam with the one-cycle schedule (the reference's), ``setting.epochs`` epochs; returns the seconds taken."""
-
-    def optimizers() -> Any:
-        optimizer = torch.optim.Adam(task.parameters(), lr=setting.learning_rate)
-        data.setup("fit")
-        total = setting.epochs * len(data.train_dataloader())
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=setting.learning_rate, total_steps=total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
-
-    task.configure_optimizers = optimizers  # type: ignore[method-assign]
-    trainer = L.Trainer(
-        max_epochs=setting.epochs,
-        accelerator="auto",
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        num_sanity_val_steps=0,
-    )
+def fit(args: list[str], root: Path, kind: type[TaskType]) -> tuple[TaskType, dict, float]:
+    """``pdeops fit ARGS`` into ``root``; returns the trained task, the run's resolved task config and the seconds
+    taken (the whole ``lightning_cli`` call)."""
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # a rerun starts clean (no last-v1.ckpt)
     start = time.perf_counter()
-    trainer.fit(task, data)
-    return time.perf_counter() - start
+    cli = lightning_cli([*args, "--trainer.default_root_dir", str(root), *QUIET_TRAINER])
+    seconds = time.perf_counter() - start
+    if not isinstance(cli.model, kind):
+        raise TypeError(f"{root}: expected a {kind.__name__}, got {type(cli.model).__name__}.")
+    return cli.model, cli.config["fit"]["model"].as_dict(), seconds
 
 
-def train_models(setting: Setting, train: Path) -> tuple[SpectralRefinerTask, AutoregressiveTask, dict[str, float]]:
-    """The ST-FNO (trajectory windows) and the FNO baseline (10 frames → 1, rolled out), same data and epochs."""
-    window = setting.input_steps + setting.output_steps
-    L.seed_everything(0, verbose=False)
-    st_data = PDEDataModule(str(train), fields=["vorticity"], task="trajectory", batch_size=setting.batch_size)
-    network = SpatiotemporalFNO(modes=setting.modes, width=setting.width, output_steps=setting.output_steps)
-    st_fno = SpectralRefinerTask(network, input_steps=setting.input_steps, output_steps=setting.output_steps)
-    seconds = {"train_st_fno_s": fit(st_fno, st_data, setting)}
-    L.seed_everything(0, verbose=False)
-    fno_data = PDEDataModule(
-        str(train), fields=["vorticity"], history=setting.input_steps, eval_horizon=window - setting.input_steps,
-        batch_size=4 * setting.batch_size,
+def train_models(
+    setting: Setting, train: Path, run: Path
+) -> tuple[SpectralRefinerTask, AutoregressiveTask, dict[str, float]]:
+    """The ST-FNO (trajectory windows) and the FNO baseline (10 frames → 1, rolled out), same data, epochs,
+    optimiser and schedule."""
+    budget = ["--data.path", str(train), "--trainer.max_epochs", str(setting.epochs)]
+    st_fno, st_config, st_seconds = fit(
+        [
+            "fit", "-c", str(CONFIGS / "st_fno.yaml"), *budget,
+            "--data.batch_size", str(setting.batch_size),
+            "--model.init_args.input_steps", str(setting.input_steps),
+            "--model.init_args.output_steps", str(setting.output_steps),
+            "--model.init_args.model.init_args.output_steps", str(setting.output_steps),
+            "--model.init_args.start_step", "0",  # the training file starts after the warm-up
+        ],
+        run / "st_fno",
+        SpectralRefinerTask,
     )  # fmt: skip
-    modes = [setting.fno_modes, setting.fno_modes]
-    fno = AutoregressiveTask(FNO(modes, setting.input_steps, 1, setting.fno_width), history=setting.input_steps)
-    seconds["train_fno_s"] = fit(fno, fno_data, setting)
-    return st_fno.eval(), fno.eval(), seconds
+    optimizer = {name: st_config["init_args"][name] for name in ("optimizer", "lr_scheduler")}
+    overrides = run / "fno_optimizer.yaml"
+    overrides.write_text(
+        "# The ST-FNO's optimiser and schedule (resolved from its run), and no gradient clipping, for the FNO.\n"
+        + yaml.safe_dump({"model": {"init_args": optimizer}, "trainer": {"gradient_clip_val": None}}, sort_keys=False)
+    )
+    fno, _, fno_seconds = fit(
+        [
+            "fit", "-c", str(CONFIGS / "fno.yaml"), "-c", str(overrides), *budget,
+            "--data.batch_size", str(4 * setting.batch_size),
+            "--data.history", str(setting.input_steps),
+            "--data.eval_horizon", str(setting.output_steps),
+        ],
+        run / "fno",
+        AutoregressiveTask,
+    )  # fmt: skip
+    return st_fno.eval(), fno.eval(), {"train_st_fno_s": st_seconds, "train_fno_s": fno_seconds}
 
 
 def evaluate(
@@ -236,7 +256,7 @@ def main() -> None:
     start = time.perf_counter()
     train, test = make_data(setting, run)
     timings["data_s"] = time.perf_counter() - start
-    st_fno, fno, train_seconds = train_models(setting, train)
+    st_fno, fno, train_seconds = train_models(setting, train, run)
     timings.update(train_seconds)
     start = time.perf_counter()
     rows = evaluate(setting, train, test, st_fno, fno)

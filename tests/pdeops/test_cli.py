@@ -72,3 +72,39 @@ def test_demo_runs_end_to_end_on_a_small_config(tmp_path):
 def test_malformed_sample_list_is_named(capsys):
     assert main(["evaluate", "--ckpt", "x.ckpt", "--data", "y.h5", "--samples", "1,x"]) == 2
     assert "--samples takes comma-separated trajectory indices" in capsys.readouterr().err
+
+
+def test_a_failed_generation_blocks_no_rerun(tmp_path, capsys):
+    """An unstable dt fails with the solver's own message; the partial file it leaves is replaced by --overwrite."""
+    out = str(tmp_path / "x.h5")
+    common = ["generate", "ns2d-fno", "--samples", "2", "--resolution", "16", "--horizon", "1", "--out", out]
+    assert main([*common, "--dt", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "CFL number" in err and "dt" in err
+    assert main([*common, "--dt", "1e-2"]) == 2
+    assert "interrupted run of another configuration" in capsys.readouterr().err
+    assert main([*common, "--dt", "1e-2", "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--dt", "0"], "dt must be a positive number"),
+        (["--record-every", "0"], "record_every must be a positive number"),
+        (["--horizon", "-1"], "horizon must be a positive number"),
+        (["--batch-size", "0"], "batch_size must be >= 1, got 0"),
+    ],
+)
+def test_non_positive_generation_options_are_refused(option, message, tmp_path, capsys):
+    assert main(["generate", "ns2d-fno", "--samples", "1", "--out", str(tmp_path / "x.h5"), *option]) == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing was written
+
+
+def test_unreadable_input_is_one_paragraph(tmp_path, capsys):
+    text = tmp_path / "notes.txt"
+    text.write_text("not data")
+    assert main(["info", str(text)]) == 2
+    assert "Cannot tell the format" in capsys.readouterr().err
+    assert main(["merge", str(tmp_path / "m.h5"), str(text)]) == 2
+    assert "cannot be read as a shard" in capsys.readouterr().err

@@ -128,6 +128,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.ckpt,
         args.data,
         steps=args.steps,
+        context=args.context,
         out_dir=args.out,
         samples=samples,
         device=args.device,
@@ -253,7 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser("evaluate", help="roll a checkpoint out on the test split and score it")
     evaluation.add_argument("--ckpt", required=True, help="the .ckpt file")
     evaluation.add_argument("--data", required=True, help="the dataset file (any supported format)")
-    evaluation.add_argument("--steps", type=int, help="steps after the input frames (default: to the end)")
+    evaluation.add_argument("--steps", type=int, help="steps after the given frames (default: to the end)")
+    evaluation.add_argument(
+        "--context",
+        type=int,
+        help="stored frames given before the first compared one, at least the model's input frames (default: those)",
+    )
     evaluation.add_argument("--out", help="directory for report.json, report.md and figures/")
     evaluation.add_argument("--samples", help="comma-separated trajectory indices (default: the test split)")
     evaluation.add_argument("--resolution", type=int, help="evaluate zero-shot at this resolution")

@@ -60,6 +60,7 @@ def evaluate(
     data_path: str | os.PathLike[str],
     *,
     steps: int | None = None,
+    context: int | None = None,
     out_dir: str | os.PathLike[str] | None = None,
     samples: Sequence[int] | None = None,
     device: str = "cpu",
@@ -72,7 +73,8 @@ def evaluate(
     Args:
         checkpoint: the ``.ckpt`` file.
         data_path: a dataset file with the fields the task was trained on (any format ``open_dataset`` reads).
-        steps: steps to compare after the k input frames; None: to the end of the stored trajectories.
+        steps: steps to compare after the given frames; None: to the end of the stored trajectories.
+        context: stored frames given before the first compared one (≥ the task's k input frames); None: k.
         out_dir: where to write ``report.json``, ``report.md`` and ``figures/*.png``; None writes nothing.
         samples: trajectory indices; None: the test split the checkpoint was trained with.
         device: where the task and the reference solver run.
@@ -92,7 +94,13 @@ def evaluate(
     if out_dir is not None:
         require_writable(Path(out_dir) / "report.json")
     inputs = prepare_rollout(
-        checkpoint, data_path, samples=samples, steps=steps, device=device, allow_modules=allow_modules
+        checkpoint,
+        data_path,
+        samples=samples,
+        steps=steps,
+        context=context,
+        device=device,
+        allow_modules=allow_modules,
     )
     notes: list[str] = []
     stored = inputs.read(inputs.history + inputs.steps).to(torch.float64)

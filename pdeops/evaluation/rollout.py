@@ -95,7 +95,7 @@ class RolloutInputs:
         layout: the task's fields in the data file.
         attrs: the data file's attributes.
         samples: the trajectories to roll out.
-        history: k, the stored frames a rollout starts from.
+        history: the stored frames before the first predicted one (the task reads the last k of them).
         steps: frames to predict after them.
     """
 
@@ -137,6 +137,7 @@ def prepare_rollout(
     *,
     samples: Sequence[int] | None = None,
     steps: int | None = None,
+    context: int | None = None,
     device: str = "cpu",
     allow_modules: Sequence[str] = (),
 ) -> RolloutInputs:
@@ -147,11 +148,14 @@ def prepare_rollout(
         data_path: a dataset file with the fields the task was trained on.
         samples: trajectory indices; None: the test split the checkpoint was trained with.
         steps: frames to predict; None: to the end of the stored trajectories.
+        context: stored frames before the first predicted one, at least the task's k input frames (of which it
+            reads the last k); None: k. Models of different k compared on the same frames share one context.
         device: where the task runs.
         allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
 
     Raises:
-        CheckpointError, DatasetError, ValueError: see ``load_task``, ``matching_layout``; steps out of range.
+        CheckpointError, DatasetError, ValueError: see ``load_task``, ``matching_layout``; context or steps out of
+            range.
     """
     contents = read_checkpoint(checkpoint)
     task = build_task(contents, str(checkpoint), allow_modules=allow_modules).to(device)
@@ -168,19 +172,22 @@ def prepare_rollout(
     if samples is None:
         samples = training.test_samples(layout.num_samples, layout.path)
     k = task.input_frames
-    available = layout.num_times - k
+    context = k if context is None else context
+    if context < k:
+        raise ValueError(f"context={context} is shorter than the task's {k} input frames; give at least {k}.")
+    available = layout.num_times - context
     if available < 1:
         raise ValueError(
-            f"{layout.path} has {layout.num_times} frame(s) per trajectory, but the task reads {k} input frame(s): "
-            f"none is left to predict. Use trajectories of more than {k} frames."
+            f"{layout.path} has {layout.num_times} frame(s) per trajectory, but the rollout starts after {context} "
+            f"(the task reads {k}): none is left to predict. Use trajectories of more than {context} frames."
         )
     steps = available if steps is None else steps
     if not 1 <= steps <= available:
         raise ValueError(
-            f"{layout.path} has {layout.num_times} frames per trajectory; after the task's {k} input frames that "
+            f"{layout.path} has {layout.num_times} frames per trajectory; after {context} given frames that "
             f"leaves 1 to {available} steps to compare, got steps={steps}."
         )
-    return RolloutInputs(str(checkpoint), task, layout, attrs, check_samples(layout, samples), k, steps)
+    return RolloutInputs(str(checkpoint), task, layout, attrs, check_samples(layout, samples), context, steps)
 
 
 def write_rollout(

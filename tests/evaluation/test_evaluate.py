@@ -314,5 +314,20 @@ def test_what_can_be_checked_is_checked_before_the_evaluation(trained, data: Pat
         dataset.isel(time=slice(0, 2)).to_netcdf(short, engine="h5netcdf")
     with h5py.File(short, "a") as f:
         f.attrs["pdeops_format"] = "1"
-    with pytest.raises(ValueError, match=r"has 2 frame\(s\) per trajectory, but the task reads 2 input frame"):
+    with pytest.raises(ValueError, match=r"has 2 frame\(s\) per trajectory, but the rollout starts after 2"):
         evaluate(trained[1], short)
+
+
+def test_a_longer_context_compares_later_frames(trained, data: Path):
+    """Models of different input lengths compared on the same frames: context 4 with k = 2 rolls out from frames
+    2, 3 and scores frames 4 onwards, as a model with k = 4 would."""
+    report = evaluate(trained[1], data, context=4, steps=3, samples=SAMPLES)
+    truth = _truth(data)
+    task = load_task(trained[1])
+    with torch.no_grad():
+        prediction = task.rollout(truth[:, 2:4].float(), 3).double()
+    expected = relative_lp_window(prediction, truth[:, 4:7])
+    assert report["history"] == 4 and report["steps"] == 3
+    assert report["model"]["relative_l2"]["spacetime_mean"] == pytest.approx(float(expected.mean()), rel=1e-5)
+    with pytest.raises(ValueError, match="context=1 is shorter than the task's 2 input frames"):
+        evaluate(trained[1], data, context=1)

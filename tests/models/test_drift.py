@@ -1,20 +1,14 @@
-"""DRIFT-Net and scOT: the model contract, the spectral block and Swin-V2 attention against hand-computed cases, the
-DRIFT-Net loss, parameter counts against the closed-form figures, and checkpoint round trips."""
+"""DRIFT-Net and scOT: the model contract, the spectral block and Swin-V2 attention against hand-computed cases, and
+parameter counts against the closed-form figures (their loss: tests/losses/test_drift_loss.py; their training task:
+tests/training/test_drift_task.py)."""
 
 import itertools
 import math
-from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
-from pdeops.config import init_arguments
-from pdeops.data import Normalizer
-from pdeops.evaluation import load_task
-from pdeops.losses.drift import DRIFTLoss, channel_group_relative_l1, high_frequency_penalty
 from pdeops.models._scot import (
     ConditionalLayerNorm,
     EncoderStage,
@@ -37,7 +31,6 @@ from pdeops.models.drift import (
     relative_position_index,
     shifted_window_mask,
 )
-from pdeops.training.drift import NormalizedLossTask
 from solvers import Grid
 
 MODELS = [DRIFTNet, ScOT]
@@ -142,9 +135,8 @@ def test_conditional_layer_norm_by_hand() -> None:
         (lambda: DRIFTNet(1, 1, size="mini", image_size=32, num_bands=0), "num_bands and gate_hidden must be >= 1"),
         (lambda: ScOTSize(24, (2, 2), (3,), (1, 1)), "one entry per stage"),
         (lambda: WindowAttention(MixerSite(10, 3, 4, False, False), 4), "width 10 must be divisible by .* heads 3"),
-        (lambda: DRIFTLoss(spectral_weight=-1.0), "must be >= 0, got -1.0 and 1.5"),
     ],
-    ids=["image_size", "channels", "size", "cutoff", "frequencies", "bands", "stages", "heads", "loss"],
+    ids=["image_size", "channels", "size", "cutoff", "frequencies", "bands", "stages", "heads"],
 )
 def test_bad_arguments_are_refused(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -260,40 +252,6 @@ def test_window_partition_round_trip() -> None:
     assert torch.equal(windows[0, 1, :, 0], x[0, 0:2, 2:4, 0].flatten())  # window 1 = rows 0–1, columns 2–3
 
 
-# --- the loss -----------------------------------------------------------------------------------------------------
-def test_channel_group_relative_l1_by_hand() -> None:
-    true = torch.ones(2, 3, 4, 4)
-    pred = true.clone()
-    pred[:, 0] = 1.5  # group [0, 1): 0.5; group [1, 3): 0
-    torch.testing.assert_close(channel_group_relative_l1(pred, true, [0, 1, 3]), torch.tensor(0.25))
-    torch.testing.assert_close(channel_group_relative_l1(pred, true), torch.tensor(0.5 / 3))
-    with pytest.raises(ValueError, match=r"increasing boundaries from 0 to the 3 channels.*got \[0, 2\]"):
-        channel_group_relative_l1(pred, true, [0, 2])
-
-
-def test_high_frequency_penalty_of_one_mode_by_hand() -> None:
-    # error = cos(2π·3 y/16): rfft2 (forward) has 1/2 at (0, 3) and nothing else. r = (3/8)/√2 (per-axis frequency
-    # over its maximum 1/2, then over the corner's √2); the mean runs over the 16 × 9 modes.
-    y = torch.arange(16.0) / 16
-    error = torch.cos(2 * math.pi * 3 * y).expand(1, 1, 16, 16)
-    expected = 0.25 * ((3 / 8) / math.sqrt(2)) ** 1.5 / (16 * 9)
-    torch.testing.assert_close(high_frequency_penalty(error, 1.5), torch.tensor(expected))
-    loss = DRIFTLoss(spectral_weight=0.3)
-    torch.testing.assert_close(loss(error, error), torch.tensor(0.0))
-    true = torch.ones(1, 1, 16, 16)
-    torch.testing.assert_close(loss(true + error, true), channel_group_relative_l1(true + error, true) + 0.3 * expected)
-
-
-def test_normalized_loss_task_scores_normalised_fields() -> None:
-    loss = DRIFTLoss()
-    task = NormalizedLossTask(torch.nn.Identity(), loss, channels=2)
-    task.normalizer.load_statistics(Normalizer(torch.tensor([10.0, -3.0]), torch.tensor([2.0, 0.5]), spatial_dims=2))
-    pred, true = torch.randn(2, 3, 2, 8, 8), torch.randn(2, 3, 2, 8, 8)
-    mean, std = torch.tensor([10.0, -3.0]).reshape(2, 1, 1), torch.tensor([2.0, 0.5]).reshape(2, 1, 1)
-    z = lambda u: ((u - mean) / std).flatten(0, 1)  # noqa: E731
-    torch.testing.assert_close(task.loss(pred, true), loss(z(pred), z(true)))
-
-
 # --- parameter counts ---------------------------------------------------------------------------------------------
 def _closed_form(mixer, channels: int = 2) -> int:
     """Parameters of size T from the spec's layer list (complex weights once), per stage i of width C = 48·2^i."""
@@ -325,27 +283,3 @@ def test_size_t_parameter_counts_match_the_closed_form_and_the_spec() -> None:
     as_two = sum(48 * 2**i * 48 * 2**i for i in range(4)) * 8  # one extra real per complex weight, 8 layers/stage
     assert count_parameters(drift, complex_as_two=True) == 17_497_558 + as_two
     assert 1 - count_parameters(drift) / count_parameters(scot) == pytest.approx(0.158, abs=0.001)  # spec ~15%
-
-
-# --- checkpoints --------------------------------------------------------------------------------------------------
-def test_load_task_round_trips_a_drift_net_checkpoint(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    network = DRIFTNet(2, 2, size="mini", image_size=32, frequencies="index", cutoff=0.5)
-    task = NormalizedLossTask(network, DRIFTLoss(channel_groups=[0, 1, 2], spectral_weight=0.2), channels=2)
-    batches = [{"input": torch.randn(2, 1, 2, 32, 32), "target": torch.randn(2, 1, 2, 32, 32)}]
-    trainer = L.Trainer(
-        max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
-    )
-    trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None))  # type: ignore[arg-type]
-    trainer.save_checkpoint(tmp_path / "drift.ckpt")
-    loaded = load_task(tmp_path / "drift.ckpt")
-    assert isinstance(loaded, NormalizedLossTask) and isinstance(loaded.model, DRIFTNet)
-    assert init_arguments(loaded.model) == init_arguments(network)
-    assert init_arguments(loaded.model)["frequencies"] == "index" and init_arguments(loaded.model)["cutoff"] == 0.5
-    assert init_arguments(loaded.loss_fn) == {
-        "channel_groups": [0, 1, 2],
-        "spectral_weight": 0.2,
-        "spectral_exponent": 1.5,
-    }
-    frames = torch.randn(1, 1, 2, 32, 32)
-    torch.testing.assert_close(loaded(frames), task.eval()(frames))

@@ -181,6 +181,18 @@ def _refine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from pdeops.evaluation.benchmark import load_suite, markdown_leaderboard, run_benchmark
+
+    suite = load_suite(args.suite)
+    out = args.out or f"runs/benchmarks/{suite.name}"
+    board = run_benchmark(
+        suite, out, models=args.models, seeds=args.seeds, device=args.device, shard=_parse_shard(args.shard)
+    )
+    print(markdown_leaderboard(board))
+    return 0
+
+
 def _info(args: argparse.Namespace) -> int:
     from pdeops.data import open_dataset
 
@@ -297,6 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--out", help="write the rows as JSON to this file")
     _add_allow_module(refine)
     refine.set_defaults(run=_refine)
+
+    bench = commands.add_parser(
+        "benchmark", help="train and evaluate every model of a suite on one dataset, budget and seeds: a leaderboard"
+    )
+    bench.add_argument("suite", help="the suite, e.g. configs/benchmarks/ns2d-cpu.yaml")
+    bench.add_argument("--out", help="the benchmark directory (default runs/benchmarks/<suite name>); reruns resume")
+    bench.add_argument("--models", nargs="+", metavar="MODEL", help="only these models of the suite")
+    bench.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="only these seeds (default: the suite's)")
+    bench.add_argument("--device", default="cpu")
+    bench.add_argument(
+        "--shard", metavar="I/N", help="run every N-th run from the I-th (a SLURM array, several GPUs, same --out)"
+    )
+    bench.set_defaults(run=_benchmark)
 
     info = commands.add_parser("info", help="describe any supported dataset file")
     info.add_argument("path")

@@ -11,8 +11,18 @@ solvers' diagnostics, so a metric and the ground truth agree on what energy, ens
 - ``energy_spectrum_error``: mean energy spectra and the relative L2 error per wavenumber band.
 - ``energy_and_enstrophy``: the solvers' ``kinetic_energy`` and ``enstrophy`` per sample and step.
 - ``summarize``: the per-step curve and the sample mean/median of a per-step metric.
+- ``first_blowup_step``: the step at which a rollout first turns non-finite or grows past 10× the truth's norm.
+- ``pdebench_nrmse`` / ``pdebench_frmse``: PDEBench's nRMSE (per sample, step and channel) and its Fourier-band
+  RMSE "fRMSE" (low / mid / high bands, root-mean-square over the batch inside the root), as in
+  ``pdebench/models/metrics.py::metric_func`` of the PDEBench repository.
+- ``well_vrmse``: The Well's variance-scaled RMSE, as in ``the_well/benchmark/metrics/spatial.py::VRMSE``.
 
-Every ratio is left as it falls: a zero reference norm gives ``inf`` or ``nan``, never a silently repaired number.
+The source-named metrics reproduce their source's definition, quirks included (each docstring says where it differs
+from what its name suggests), so that pdeops numbers can stand next to published ones; the other metrics here are
+pdeops's own.
+
+Every ratio is left as it falls: a zero reference norm gives ``inf`` or ``nan``, never a silently repaired number
+(``well_vrmse`` adds the ``eps`` that its source adds, and only that).
 A leaf module: the validation of ``pdeops.training`` and ``pdeops.evaluation`` both use it.
 """
 
@@ -257,3 +267,200 @@ def summarize(per_step: Tensor) -> dict[str, Tensor]:
         "window_mean": window.mean(),
         "window_median": torch.quantile(window, 0.5),
     }
+
+
+PDEBENCH_I_LOW = 4
+PDEBENCH_I_HIGH = 12
+WELL_EPS = 1e-7
+
+
+def pdebench_nrmse(pred: Tensor, true: Tensor) -> Tensor:
+    """PDEBench's normalised RMSE of each sample, step and channel: ``RMS(pred − true) / RMS(true)`` over space.
+
+    Source: repository ``pdebench/PDEBench``, ``pdebench/models/metrics.py``, function ``metric_func`` (``err_mean``,
+    ``nrm`` and ``err_nRMSE``; read at commit 9754b4c0). With ``RMS(f) = sqrt(mean over the grid points of f²)``::
+
+        nRMSE[b, t, c] = sqrt(mean_x (pred − true)²) / sqrt(mean_x true²) = ‖pred − true‖₂ / ‖true‖₂ over space
+
+    Conventions of the source, kept here:
+
+    - Only the space axes are reduced; every channel has its own ratio. This is *not* ``relative_lp_per_step``,
+      which pools the channels into one norm: with channels of different magnitude the two differ.
+    - No epsilon: a zero ``true`` frame gives ``inf`` (or ``nan`` if the error is zero too).
+    - ``metric_func`` then averages the ratio over the batch (arithmetic mean of the ratios), and with
+      ``if_mean=True`` over channels and time steps, so the published number is the plain mean of this tensor over
+      all axes, up to the loader: ``metrics`` (same file) adds the per-loader-batch values and divides the sum by
+      ``itot``, the last index of ``enumerate(val_loader)``, i.e. by the number of loader batches minus one (a
+      factor ``n / (n − 1)`` on the reported value; ``inf`` for a single batch). The caller averages here; nothing
+      is averaged in this function.
+    - ``metric_func`` drops the first ``initial_step`` frames (the given context) before anything else since the
+      commit "fix metrics addressing #41" (Oct 2024); pass only predicted frames. The PDEBench paper's tables
+      (2022) predate that fix: they count the context frames as predictions, which lowers their errors (the
+      maintainers' words in issue #41).
+
+    Layout: PDEBench's tensors are ``(B, *S, T, C)``; here they are ``(B, T, C, *S)`` as in the rest of the module.
+    Computed in float64 (PDEBench computes in the data's dtype, float32).
+
+    Args:
+        pred: prediction ``(B, T, C, *S)``.
+        true: ground truth, same shape.
+
+    Returns:
+        ``(B, T, C)`` float64.
+    """
+    pred, true = _check_pair(pred, true)
+    space = tuple(range(3, pred.ndim))
+    rmse = torch.sqrt(((pred - true) ** 2).mean(space))
+    return rmse / torch.sqrt((true**2).mean(space))
+
+
+def pdebench_frmse(
+    pred: Tensor,
+    true: Tensor,
+    i_low: int = PDEBENCH_I_LOW,
+    i_high: int = PDEBENCH_I_HIGH,
+    lengths: Sequence[float] | None = None,
+) -> Tensor:
+    """PDEBench's "fRMSE": the error's Fourier amplitude per wavenumber, averaged over a low, a mid and a high band.
+
+    Source: repository ``pdebench/PDEBench``, ``pdebench/models/metrics.py``, function ``metric_func`` (``pred_F``,
+    ``target_F``, ``_err_F`` and ``err_F``; arguments ``iLow=4``, ``iHigh=12``, ``Lx``, ``Ly``; read at commit
+    9754b4c0). With ``e = pred − true``, ``ê = DFT(e)`` the unnormalised discrete Fourier transform over space
+    (``ê_k = Σ_x e_x exp(−2πi k·x / n)``), ``N`` the number of grid points and ``L`` the product of ``lengths``:
+
+    1. Per wavenumber index ("shell") ``s`` and per (step, channel), root-mean-square over the batch **inside** the
+       root, scaled by ``L / N``: ``F[t, c, s] = sqrt(mean_b P[b, t, c, s]) · L / N``.
+
+       - 1-D (``n`` points): ``P[b, t, c, s] = |ê_s|²`` for ``s = 0 … n // 2`` (``torch.fft.rfft``: the mean mode,
+         every positive wavenumber and, for even ``n``, the Nyquist mode).
+       - 2-D (``n_x × n_y``): ``P[b, t, c, s] = Σ |ê_(i, j)|²`` over ``0 ≤ i < n_x // 2``, ``0 ≤ j < n_y // 2`` with
+         ``floor(sqrt(i² + j²)) = s``, for ``s = 0 … K − 1``, ``K = min(n_x // 2, n_y // 2)``; modes with
+         ``floor(...) ≥ K`` are dropped. The shell is a *sum* over its modes, not a mean.
+
+    2. Per band, the arithmetic mean of ``F`` over the band's shells (so divided by the number of shells in it):
+       low ``0 ≤ s < i_low``, mid ``i_low ≤ s < i_high``, high ``i_high ≤ s ≤ s_max`` with ``s_max = n // 2`` in 1-D
+       and ``K − 1`` in 2-D. With the defaults 4 and 12: low = shells 0–3 (4 shells, the mean mode included), mid =
+       4–11 (8 shells), high = 12 to the end. Wavenumber indices count periods across the domain (units of 2π/L).
+
+    3. ``metric_func(if_mean=True)`` then averages over channels and steps, and ``metrics`` over the loader's
+       batches (with the ``n / (n − 1)`` factor described in ``pdebench_nrmse``). Nothing is averaged here beyond
+       the source's own batch RMS.
+
+    What a reader might not expect, all kept here because the published numbers contain it:
+
+    - Not relative: no division by the truth's spectrum (unlike nRMSE). ``L / N`` makes ``F`` the *amplitude* of
+      the error's Fourier coefficient: an error ``A cos(2π s x / L)`` with ``0 < s < n / 2`` gives ``F = A / 2``
+      at shell ``s`` (``A`` at a 1-D Nyquist mode, ``c`` for a constant offset ``c``), times ``L``. PDEBench's
+      FNO and U-Net scripts pass ``Lx = Ly = 1``, the default here (``lengths=None``).
+    - The band value is a mean of per-shell amplitudes, so an error in one mode is divided by the band's shell
+      count: ``A cos(5 x)`` alone gives mid = ``A / 16``, not ``A / 2``; and the high band's count grows with the
+      grid (1-D, ``n = 1024``: 501 shells), so high-band values shrink with resolution for a fixed error.
+    - The batch enters inside the root: with sample amplitudes ``A_b`` the shell value is ``sqrt(mean_b A_b²) / 2``,
+      not ``mean_b A_b / 2``; the value depends on how the test set is cut into batches, and a per-trajectory value
+      is a different number (call with ``B = 1``).
+    - 2-D keeps only the quadrant ``0 ≤ i < n_x / 2``, ``0 ≤ j < n_y / 2`` of the full FFT. For a real field this
+      holds one of each conjugate pair of modes with ``k_x k_y ≥ 0`` but **no** mode with ``k_x k_y < 0``: an error
+      ``cos(3x − 5y)`` scores 0 in every band. The Nyquist lines and the corners beyond ``K`` are dropped as well.
+      Shells round down (``floor``), unlike ``energy_spectrum_error``'s ``round``. In 1-D every mode counts.
+    - A band with no shells (1-D ``n // 2 < i_high``, 2-D ``K ≤ i_high``; with the defaults e.g. 16 points in 1-D,
+      24 × 24 in 2-D) is the mean of nothing: ``nan``, as ``torch.mean`` gives in the source.
+
+    Layout: PDEBench's tensors are ``(B, *S, T, C)``; here ``(B, T, C, *S)``. Float64 throughout; the source
+    accumulates the 2-D shells and the bands in ``torch.zeros`` of the default dtype (float32) whatever the input, so
+    its values carry float32 rounding (relative ~1e-7).
+
+    Args:
+        pred: prediction ``(B, T, C, *S)``.
+        true: ground truth, same shape.
+        i_low: first shell of the mid band (PDEBench's ``iLow``), ``1 ≤ i_low < i_high``.
+        i_high: first shell of the high band (PDEBench's ``iHigh``).
+        lengths: the domain's side lengths, one per space axis (PDEBench's ``Lx``, ``Ly``); ``None`` is all 1.0,
+            as PDEBench's training scripts pass.
+
+    Returns:
+        ``(T, C, 3)`` float64, the band axis ordered low, mid, high; the batch axis is reduced (by definition).
+    """
+    pred, true = _check_pair(pred, true)
+    if not 1 <= i_low < i_high:
+        raise ValueError(f"need 1 <= i_low < i_high, got i_low={i_low!r}, i_high={i_high!r}.")
+    space = tuple(pred.shape[3:])
+    if lengths is None:
+        lengths = (1.0,) * len(space)
+    if len(lengths) != len(space):
+        raise ValueError(f"lengths must give one length per space axis {space}, got {tuple(lengths)}.")
+    error = pred - true
+    if len(space) == 1:
+        power = torch.fft.rfft(error, dim=-1).abs() ** 2  # (B, T, C, n // 2 + 1): one shell per index
+    else:
+        half_x, half_y = space[0] // 2, space[1] // 2
+        n_shells = min(half_x, half_y)
+        quadrant = torch.fft.fftn(error, dim=(-2, -1))[..., :half_x, :half_y].abs() ** 2
+        i = torch.arange(half_x, device=error.device)[:, None]
+        j = torch.arange(half_y, device=error.device)[None, :]
+        shell = torch.floor(torch.sqrt((i**2 + j**2).to(torch.float64))).to(torch.int64).flatten()
+        kept = shell < n_shells
+        power = torch.zeros(*error.shape[:3], n_shells, dtype=torch.float64, device=error.device)
+        power.index_add_(-1, shell[kept], quadrant.flatten(-2)[..., kept])
+    per_shell = torch.sqrt(power.mean(0)) * (math.prod(lengths) / math.prod(space))  # (T, C, n_shells)
+    bands = (per_shell[..., :i_low], per_shell[..., i_low:i_high], per_shell[..., i_high:])
+    return torch.stack([band.mean(-1) for band in bands], dim=-1)
+
+
+def well_vrmse(pred: Tensor, true: Tensor, eps: float = WELL_EPS) -> Tensor:
+    """The Well's variance-scaled RMSE of each sample, step and channel: ``sqrt(MSE / (Var(true) + eps))``.
+
+    Source: repository ``PolymathicAI/the_well``, ``the_well/benchmark/metrics/spatial.py``, class ``VRMSE``
+    (``VRMSE.eval`` → ``NRMSE.eval(norm_mode="std")`` → ``NMSE.eval`` → ``MSE.eval``; read at commit 215f55d8)::
+
+        VRMSE[b, t, c] = sqrt( mean_x (pred − true)² / (std_x(true)² + eps) ),   eps = 1e-7
+
+    Conventions of the source, kept here:
+
+    - Mean and variance run over the space axes only (``n_spatial_dims`` axes); one value per sample, step and
+      channel (the Well's "field", each component of a vector field on its own).
+    - ``std`` is ``torch.std``'s default, the **unbiased** (``N − 1``) estimate, so predicting the spatial mean of
+      ``true`` scores ``sqrt((N − 1) / N)`` (times ``sqrt(Var / (Var + eps))``), slightly *below* the 1 that the
+      Well's tables describe ("predicting the mean value ... results in a score of 1").
+    - ``eps`` is added to the variance, not to the standard deviation, outside the mean. A constant ``true`` gives
+      ``RMSE / sqrt(eps)``: ``≈ 3162`` for an error of 1. ``VRMSE.eval`` takes an ``eps`` argument but, at the
+      commit read, does not pass it on, so 1e-7 is used whatever a caller passes (issue #75, fixed by PR #92, 2026);
+      the Well's validation suite calls it with the default anyway. The default here is that 1e-7.
+    - Up to ``eps``, it is invariant to a common affine change ``a·field + b`` of both fields, so it does not
+      matter whether they are normalised or in physical units.
+    - The Well's validation loop (``the_well/benchmark/trainer/training.py``, ``validation_loop`` and
+      ``split_up_losses``) averages over the batch, then reports per field and the mean over fields, over all steps
+      (``T=all``) or step windows, and averages over loader batches. Nothing is averaged here.
+
+    Layout: the Well's tensors are ``(B, T, *S, C)``; here ``(B, T, C, *S)``. Float64 (the source: the data's dtype,
+    under autocast if enabled).
+
+    Args:
+        pred: prediction ``(B, T, C, *S)``.
+        true: ground truth, same shape.
+        eps: added to the variance; the Well's 1e-7 by default.
+
+    Returns:
+        ``(B, T, C)`` float64; ``nan`` for a single grid point (no unbiased variance).
+    """
+    pred, true = _check_pair(pred, true)
+    space = tuple(range(3, pred.ndim))
+    mse = ((pred - true) ** 2).mean(space)
+    return torch.sqrt(mse / (true.var(dim=space, correction=1) + eps))
+
+
+def first_blowup_step(pred: Tensor, true: Tensor, factor: float = 10.0) -> Tensor:
+    """The first step (1-based) at which a rollout blows up: a non-finite value, or a frame norm over ``factor``
+    times the truth's; 0 where it never does.
+
+    Args:
+        pred, true: ``(B, T, C, *S)``.
+        factor: how many times the truth's norm counts as blown up.
+
+    Returns:
+        ``(B,)`` int64.
+    """
+    pred, true = _check_pair(pred, true)
+    norms = pred.flatten(2).norm(dim=-1)
+    blown = ~torch.isfinite(pred.flatten(2)).all(dim=-1) | ~(norms <= factor * true.flatten(2).norm(dim=-1))
+    first = blown.to(torch.int64).argmax(dim=1) + 1
+    return torch.where(blown.any(dim=1), first, torch.zeros_like(first))

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,10 +10,13 @@ from pdeops.metrics import (
     correlation_per_step,
     energy_and_enstrophy,
     energy_spectrum_error,
+    pdebench_frmse,
+    pdebench_nrmse,
     relative_lp_per_step,
     relative_lp_window,
     summarize,
     time_until_below,
+    well_vrmse,
 )
 from solvers import Grid
 
@@ -214,3 +218,229 @@ def test_summarize_takes_the_textbook_median():
     assert summary["window_median"].item() == 3.0  # mean of the middle two window means, 2 and 4
     with pytest.raises(ValueError, match=r"per_step must be \(B, T\), got shape \(3,\)"):
         summarize(per_step[0])
+
+
+# --- Published benchmarks' metrics, against numpy written from the sources' definitions (not from pdeops) --------
+
+
+def pdebench_layout(x: torch.Tensor) -> np.ndarray:
+    """(B, T, C, *S) → a float64 numpy array (B, *S, T, C), the layout of PDEBench's ``metric_func``."""
+    return np.moveaxis(x.double().numpy(), (1, 2), (-2, -1))
+
+
+def numpy_nrmse(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """PDEBench nRMSE from (B, *S, T, C) arrays: RMS of the error over space / RMS of the truth, per (b, t, c)."""
+    n_b, n_t, n_c = pred.shape[0], pred.shape[-2], pred.shape[-1]
+    out = np.empty((n_b, n_t, n_c))
+    for b in range(n_b):
+        for t in range(n_t):
+            for c in range(n_c):
+                error, reference = pred[b, ..., t, c] - true[b, ..., t, c], true[b, ..., t, c]
+                out[b, t, c] = np.sqrt(np.mean(error**2)) / np.sqrt(np.mean(reference**2))
+    return out
+
+
+def numpy_frmse(pred: np.ndarray, true: np.ndarray, i_low: int = 4, i_high: int = 12) -> np.ndarray:
+    """PDEBench fRMSE from (B, *S, T, C) arrays, mode by mode from the full FFT; returns (T, C, 3)."""
+    error = pred - true
+    space = error.shape[1:-2]
+    power = np.abs(np.fft.fftn(error, axes=tuple(range(1, 1 + len(space))))) ** 2
+    if len(space) == 1:  # rfft's indices 0 … n // 2, one mode per shell
+        shells = {s: [(s,)] for s in range(space[0] // 2 + 1)}
+    else:  # the quadrant 0 ≤ i < n_x // 2, 0 ≤ j < n_y // 2, shells floor(|(i, j)|) below min(n) // 2
+        n_shells = min(space[0] // 2, space[1] // 2)
+        shells = {s: [] for s in range(n_shells)}
+        for i in range(space[0] // 2):
+            for j in range(space[1] // 2):
+                if math.isqrt(i * i + j * j) < n_shells:
+                    shells[math.isqrt(i * i + j * j)].append((i, j))
+    amplitude = np.stack(
+        [np.sqrt(sum(power[(slice(None), *mode)] for mode in modes).mean(0)) for modes in shells.values()]
+    ) / np.prod(space)  # (n_shells, T, C): RMS over the batch inside the root, / N
+    bands = [range(0, i_low), range(i_low, i_high), range(i_high, len(shells))]
+    return np.stack([amplitude[list(band)].mean(0) for band in bands], axis=-1)
+
+
+def numpy_vrmse(pred: np.ndarray, true: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+    """The Well's VRMSE from (B, *S, T, C) arrays: sqrt(mean error² / (unbiased variance + eps)) per (b, t, c)."""
+    n_b, n_t, n_c = pred.shape[0], pred.shape[-2], pred.shape[-1]
+    out = np.empty((n_b, n_t, n_c))
+    for b in range(n_b):
+        for t in range(n_t):
+            for c in range(n_c):
+                error, reference = pred[b, ..., t, c] - true[b, ..., t, c], true[b, ..., t, c]
+                out[b, t, c] = np.sqrt(np.mean(error**2) / (np.var(reference, ddof=1) + eps))
+    return out
+
+
+def random_pair(space: tuple[int, ...], generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A float32 (pred, true) pair (B=3, T=2, C=2, *space): truth with an offset, prediction = truth + noise."""
+    true = 1 + torch.randn(3, 2, 2, *space, generator=generator)
+    return true + 0.3 * torch.randn(true.shape, generator=generator), true
+
+
+def periodic_mode(n: int, amplitude: torch.Tensor, wavenumber: int) -> torch.Tensor:
+    """``A_b cos(k x)`` on ``x_j = 2π j / n``: (B, 1, 1, n) float64 for amplitudes (B,)."""
+    x = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    return amplitude.reshape(-1, 1, 1, 1) * torch.cos(wavenumber * x)
+
+
+def periodic_mode_2d(shape: tuple[int, int], amplitude: torch.Tensor, k: tuple[int, int]) -> torch.Tensor:
+    """``A_b cos(k_x x + k_y y)`` on a uniform periodic grid of side 2π: (B, 1, 1, n_x, n_y) float64."""
+    x = 2 * math.pi * torch.arange(shape[0], dtype=torch.float64)[:, None] / shape[0]
+    y = 2 * math.pi * torch.arange(shape[1], dtype=torch.float64)[None, :] / shape[1]
+    return amplitude.reshape(-1, 1, 1, 1, 1) * torch.cos(k[0] * x + k[1] * y)
+
+
+AMPLITUDES = torch.tensor([1.0, 2.0], dtype=torch.float64)
+RMS_AMPLITUDE = math.sqrt(2.5)  # sqrt(mean(A_b²)) of AMPLITUDES; their mean 1.5 is what PDEBench does not take
+
+
+class TestPDEBenchNRMSE:
+    @pytest.mark.parametrize("space", SPACES)
+    def test_matches_a_hand_computation(self, space, generator):
+        pred, true = random_pair(space, generator)
+        nrmse = pdebench_nrmse(pred, true)
+        assert nrmse.shape == (3, 2, 2) and nrmse.dtype == torch.float64
+        expected = numpy_nrmse(pdebench_layout(pred), pdebench_layout(true))
+        np.testing.assert_allclose(nrmse.numpy(), expected, rtol=1e-12, atol=0)
+        assert float(nrmse.min()) > 0.05 and float(nrmse.max()) < 0.8  # noise 0.3 on a field of RMS √2
+
+    def test_channels_are_not_pooled(self):
+        wave = periodic_mode(16, torch.ones(1, dtype=torch.float64), 3)
+        true = torch.cat([wave, 10 * wave], dim=2)  # (1, 1, 2, 16): channels of RMS 1/√2 and 10/√2
+        pred = torch.cat([torch.zeros_like(wave), 10 * wave], dim=2)  # channel 0 all wrong, channel 1 exact
+        assert pdebench_nrmse(pred, true).tolist() == [[[1.0, 0.0]]]
+        # The pooled relative error weighs channel 1 by its size: 1 / √101, not the channel mean 1/2.
+        assert relative_lp_per_step(pred, true).item() == pytest.approx(1 / math.sqrt(101), abs=1e-15)
+
+    def test_a_zero_truth_is_left_as_inf(self):
+        true = torch.zeros(1, 1, 1, 8)
+        assert pdebench_nrmse(torch.ones_like(true), true).item() == math.inf
+
+
+class TestPDEBenchFRMSE:
+    @pytest.mark.parametrize("space", [(40,), (32, 28)])  # 1-D: shells 0–20; 2-D: K = 14, shells 0–13
+    def test_matches_a_hand_computation(self, space, generator):
+        pred, true = random_pair(space, generator)
+        frmse = pdebench_frmse(pred, true)
+        assert frmse.shape == (2, 2, 3) and frmse.dtype == torch.float64
+        expected = numpy_frmse(pdebench_layout(pred), pdebench_layout(true))
+        np.testing.assert_allclose(frmse.numpy(), expected, rtol=1e-12, atol=0)
+        # White noise of variance σ² has E|ê|² = N σ² per mode, so a shell of m modes scores ≈ σ √(m / N).
+        assert float(frmse.max()) < 0.3
+
+    @pytest.mark.parametrize(
+        ("wavenumber", "band", "shell_amplitude", "shells_in_band"),
+        [
+            (0, 0, 1.0, 4),  # a constant offset A: |ê_0| / n = A; low band = shells 0–3
+            (2, 0, 0.5, 4),  # A cos(2x): |ê_2| / n = A / 2
+            (5, 1, 0.5, 8),  # mid band = shells 4–11
+            (13, 2, 0.5, 5),  # high band = shells 12–16 for n = 32
+            (16, 2, 1.0, 5),  # the Nyquist mode A (−1)^j: |ê_16| / n = A
+        ],
+    )
+    def test_a_single_mode_in_1d_lands_in_one_band(self, wavenumber, band, shell_amplitude, shells_in_band):
+        true = periodic_mode(32, AMPLITUDES, 1)
+        pred = true + periodic_mode(32, AMPLITUDES, wavenumber)
+        frmse = pdebench_frmse(pred, true)[0, 0]
+        # RMS over the batch inside the root, then the band's mean over its shells.
+        expected = RMS_AMPLITUDE * shell_amplitude / shells_in_band
+        assert frmse[band].item() == pytest.approx(expected, rel=1e-13)
+        assert float(frmse[[b for b in range(3) if b != band]].abs().max()) < 1e-13
+        # The mean over samples of their own fRMSE is another number (1.5 instead of √2.5).
+        per_sample = torch.stack([pdebench_frmse(pred[i : i + 1], true[i : i + 1])[0, 0, band] for i in range(2)])
+        assert per_sample.mean().item() == pytest.approx(1.5 * shell_amplitude / shells_in_band, rel=1e-13)
+
+    @pytest.mark.parametrize(
+        ("k", "band", "shells_in_band"),
+        [
+            ((3, 0), 0, 4),  # shell 3
+            ((3, 5), 1, 8),  # floor(√34) = 5
+            ((2, 3), 0, 4),  # floor(√13) = 3 (round would give 4, the mid band)
+            ((9, 9), 2, 4),  # floor(√162) = 12; K = 16, so the high band is shells 12–15
+        ],
+    )
+    def test_a_single_mode_in_2d_lands_in_one_band(self, k, band, shells_in_band):
+        true = periodic_mode_2d((32, 32), AMPLITUDES, (1, 1))
+        pred = true + periodic_mode_2d((32, 32), AMPLITUDES, k)
+        frmse = pdebench_frmse(pred, true)[0, 0]
+        assert frmse[band].item() == pytest.approx(RMS_AMPLITUDE * 0.5 / shells_in_band, rel=1e-13)
+        assert float(frmse[[b for b in range(3) if b != band]].abs().max()) < 1e-13
+
+    @pytest.mark.parametrize("k", [(3, -5), (12, 12), (16, 0)])  # k_x k_y < 0; floor(12√2) = 16 = K; Nyquist
+    def test_2d_modes_outside_the_source_quadrant_are_not_seen(self, k):
+        true = periodic_mode_2d((32, 32), AMPLITUDES, (1, 1))
+        pred = true + periodic_mode_2d((32, 32), AMPLITUDES, k)
+        assert float(pdebench_frmse(pred, true).abs().max()) < 1e-13
+        assert float(relative_lp_per_step(pred, true).min()) > 0.99  # an error as large as the truth
+
+    def test_lengths_scale_every_band(self, generator):
+        pred, true = random_pair((32, 28), generator)
+        torch.testing.assert_close(
+            pdebench_frmse(pred, true, lengths=(2.0, 3.0)), 6 * pdebench_frmse(pred, true), rtol=1e-14, atol=0
+        )
+        pred, true = random_pair((40,), generator)
+        torch.testing.assert_close(
+            pdebench_frmse(pred, true, lengths=(2.0,)), 2 * pdebench_frmse(pred, true), rtol=1e-14, atol=0
+        )
+
+    def test_custom_band_edges_match_a_hand_computation(self, generator):
+        pred, true = random_pair((40,), generator)
+        expected = numpy_frmse(pdebench_layout(pred), pdebench_layout(true), i_low=2, i_high=7)
+        np.testing.assert_allclose(pdebench_frmse(pred, true, i_low=2, i_high=7).numpy(), expected, rtol=1e-12)
+
+    @pytest.mark.parametrize("space", [(16,), (24, 24)])  # 1-D shells 0–8; 2-D K = 12, shells 0–11
+    def test_an_empty_high_band_is_nan(self, space, generator):
+        pred, true = random_pair(space, generator)
+        frmse = pdebench_frmse(pred, true)
+        assert bool(frmse[..., 2].isnan().all()) and bool(frmse[..., :2].isfinite().all())
+
+    def test_invalid_arguments_are_rejected(self):
+        pred = torch.zeros(1, 1, 1, 32)
+        with pytest.raises(ValueError, match="need 1 <= i_low < i_high, got i_low=0, i_high=12"):
+            pdebench_frmse(pred, pred, i_low=0)
+        with pytest.raises(ValueError, match="need 1 <= i_low < i_high, got i_low=4, i_high=4"):
+            pdebench_frmse(pred, pred, i_high=4)
+        with pytest.raises(ValueError, match=r"one length per space axis \(32,\), got \(1.0, 1.0\)"):
+            pdebench_frmse(pred, pred, lengths=(1.0, 1.0))
+
+
+class TestWellVRMSE:
+    @pytest.mark.parametrize("space", SPACES)
+    def test_matches_a_hand_computation(self, space, generator):
+        pred, true = random_pair(space, generator)
+        vrmse = well_vrmse(pred, true)
+        assert vrmse.shape == (3, 2, 2) and vrmse.dtype == torch.float64
+        expected = numpy_vrmse(pdebench_layout(pred), pdebench_layout(true))
+        np.testing.assert_allclose(vrmse.numpy(), expected, rtol=1e-12, atol=0)
+        assert float(vrmse.min()) > 0.05 and float(vrmse.max()) < 0.8  # noise 0.3 on a field of variance 1
+
+    @pytest.mark.parametrize("space", [(16,), (8, 12)])
+    def test_predicting_the_mean_scores_just_below_one(self, space):
+        # A cos(3x) has mean 0 and biased variance A²/2 on any uniform periodic grid; predicting 0 gives
+        # MSE = A²/2 and unbiased Var = (A²/2) N / (N − 1), so VRMSE = sqrt((N − 1) / N) up to eps.
+        n_points = math.prod(space)
+        if len(space) == 1:
+            true = periodic_mode(space[0], AMPLITUDES, 3)
+        else:
+            true = periodic_mode_2d(space, AMPLITUDES, (3, 0))
+        vrmse = well_vrmse(torch.zeros_like(true), true)
+        biased = AMPLITUDES**2 / 2
+        expected = torch.sqrt(biased / (biased * n_points / (n_points - 1) + 1e-7))
+        torch.testing.assert_close(vrmse.flatten(), expected, rtol=1e-13, atol=0)
+        assert float((vrmse - math.sqrt((n_points - 1) / n_points)).abs().max()) < 1e-6
+
+    def test_a_constant_truth_is_scaled_by_eps(self):
+        true = torch.full((1, 1, 1, 128), 3.0)
+        assert well_vrmse(true + 1, true).item() == pytest.approx(math.sqrt(1e7), rel=1e-13)  # ≈ 3162.28
+        assert well_vrmse(true + 1, true, eps=10.0).item() == pytest.approx(math.sqrt(0.1), rel=1e-13)
+
+    def test_a_common_affine_change_leaves_it_unchanged_without_eps(self, generator):
+        pred, true = random_pair((8, 12), generator)
+        torch.testing.assert_close(
+            well_vrmse(5 * pred.double() - 2, 5 * true.double() - 2, eps=0.0),
+            well_vrmse(pred, true, eps=0.0),
+            rtol=1e-12,
+            atol=0,
+        )

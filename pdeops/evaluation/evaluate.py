@@ -39,10 +39,14 @@ from pdeops.metrics import (
     correlation_per_step,
     energy_and_enstrophy,
     energy_spectrum_error,
+    first_blowup_step,
+    pdebench_frmse,
+    pdebench_nrmse,
     relative_lp_per_step,
     relative_lp_window,
     summarize,
     time_until_below,
+    well_vrmse,
 )
 from solvers import Grid, energy_spectrum
 
@@ -191,11 +195,18 @@ def _header(inputs: RolloutInputs, device: str, stored: Tensor, truth: Tensor) -
 # --- scores -------------------------------------------------------------------------------------------------------
 def _scores(pred: Tensor, true: Tensor, lead: Tensor, grid: Grid | None, vorticity: int | None) -> dict[str, Any]:
     """Every score of one prediction ``(N, T, C, *S)`` against the truth."""
+    blowup = first_blowup_step(pred, true)
     scores = {
         "relative_l2": _relative_error(pred, true, 2),
         "relative_l1": _relative_error(pred, true, 1),
         "correlation": _correlation(pred, true, lead),
+        "pdebench_nrmse": pdebench_nrmse(pred, true).mean(),
+        "well_vrmse": well_vrmse(pred, true).mean(),
+        "first_blowup_step": int(blowup[blowup > 0].min()) if bool((blowup > 0).any()) else None,
     }
+    if grid is not None:
+        bands = pdebench_frmse(pred, true, lengths=grid.lengths).mean(dim=(0, 1))
+        scores["pdebench_frmse"] = dict(zip(("low", "mid", "high"), bands, strict=True))
     if vorticity is not None and grid is not None:
         scores.update(_vorticity_scores(pred[:, :, vorticity], true[:, :, vorticity], grid))
     return scores

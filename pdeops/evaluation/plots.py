@@ -3,6 +3,7 @@
 - ``plot_snapshots``: truth, prediction and their difference for one trajectory at a few steps.
 - ``plot_error_vs_time``: relative L2 error and correlation per step, model against persistence.
 - ``plot_spectra``: energy spectra at the last step, truth against the predictions.
+- ``plot_benchmark_errors``, ``plot_pareto``: a benchmark's error per step and its error against cost.
 
 Values may be None (a non-finite number in a JSON report); they are drawn as gaps.
 """
@@ -104,4 +105,49 @@ def plot_spectra(k: np.ndarray, spectra: Mapping[str, Sequence[float | None]], t
         ax.loglog(k[1:], _values(spectrum)[1:], label=label, linestyle="-" if label == "truth" else "--")
     ax.set(xlabel="wavenumber k (shells of 2π/L)", ylabel="E(k)", title=f"energy spectra at t + {time:.3g}")
     ax.legend()
+    _save(figure, path)
+
+
+def plot_benchmark_errors(board: Mapping[str, Any], path: Path) -> None:
+    """A benchmark's relative L2 error per rollout step, one line per model (mean over seeds, ± std shaded)."""
+    figure = Figure(figsize=(6.5, 4.2))
+    axis = figure.add_subplot()
+    for model, row in board["rows"].items():
+        curve = row.get("l2_per_step")
+        if not curve:
+            continue
+        mean, std = _values(curve["mean"]), _values(curve["std"])
+        steps = np.arange(1, len(mean) + 1)
+        (line,) = axis.plot(steps, mean, label=model, linestyle="--" if model in ("persistence", "solver") else "-")
+        axis.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+    axis.set(xlabel="rollout step", ylabel="relative L2 error", yscale="log", title=f"{board['suite']}: error per step")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_pareto(board: Mapping[str, Any], path: Path) -> None:
+    """Rollout error against inference cost (ms per frame), marker area by parameter count, one point per model."""
+    figure = Figure(figsize=(6.5, 4.2))
+    axis = figure.add_subplot()
+    for model, row in board["rows"].items():
+        error, speed = row.get("rollout_l2"), row.get("frames_per_second")
+        if not error or not speed or not speed["mean"]:
+            continue
+        parameters = (row.get("parameters") or {}).get("mean", 0.0)
+        size = 20 + 200 * np.sqrt(parameters / 1e6)
+        axis.scatter(1000 / speed["mean"], error["mean"], s=size, alpha=0.7)
+        axis.annotate(
+            model, (1000 / speed["mean"], error["mean"]), fontsize=8, xytext=(4, 4), textcoords="offset points"
+        )
+    axis.set(
+        xlabel="inference cost, ms per frame",
+        ylabel="rollout relative L2 error",
+        xscale="log",
+        yscale="log",
+        title=f"{board['suite']}: error against cost (marker area ~ parameters)",
+    )
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
     _save(figure, path)

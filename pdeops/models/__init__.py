@@ -10,12 +10,15 @@ by ``class_path`` and ``pdeops.config`` lets jsonargparse read its signature.
   sub-lattice of them as a coarse simulation); the decomposition ops live in ``pdeops.models.stagger``.
 - ``PINN`` and ``LagrangianPINN``: collocation networks on points ``(P, 2)`` = (x, t); ``eulerian_remap`` maps
   the Lagrangian solution back onto a grid.
+- ``UNet``: PDEArena's modern U-Net (U-Net_mod: wide residual blocks, GroupNorm, optional self-attention), periodic
+  padding by default; ``(B, C_in, H, W) -> (B, C_out, H, W)``.
 """
 
 from .drift import DRIFTNet, ScOT
 from .pinn import PINN, LagrangianPINN, eulerian_remap
 from .st_fno import SpatiotemporalFNO
 from .stagger import CoarseStagger, NeuralStagger
+from .unet import UNet
 
 __all__ = [
     "PINN",
@@ -25,5 +28,6 @@ __all__ = [
     "NeuralStagger",
     "ScOT",
     "SpatiotemporalFNO",
+    "UNet",
     "eulerian_remap",
 ]

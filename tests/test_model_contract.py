@@ -1,7 +1,7 @@
 """The spine's contract, for every model: fit from YAML → checkpoint → ``load_task`` → evaluate → rollout, via the CLI.
 
 Covered: every model of ``pdeops.models`` that trains (``DRIFTNet``, ``ScOT``, ``SpatiotemporalFNO``,
-``NeuralStagger``, ``PINN``, ``LagrangianPINN``; ``CoarseStagger`` is a view of a trained ``NeuralStagger``),
+``NeuralStagger``, ``UNet``, ``PINN``, ``LagrangianPINN``; ``CoarseStagger`` is a view of a trained ``NeuralStagger``),
 neuraloperator's ``FNO``, ``TFNO`` and ``UNO`` named by ``class_path``, and ``TinyConv`` below, a user's own module.
 Collocation tasks (PINNs) have no dataset file to roll out over: they are fitted through the CLI, rebuilt by
 ``load_task`` and scored against their reference solution.
@@ -63,6 +63,9 @@ OPERATOR_CONFIGS: dict[str, dict[str, Any]] = {
         }
     ),
     "user-module": autoregressive({"class_path": f"{__name__}.TinyConv", "init_args": {"width": 4}}),
+    "UNet": autoregressive(
+        {"class_path": "pdeops.models.UNet", "init_args": {"hidden_channels": 8, "channel_multipliers": [1, 2]}}
+    ),
     **{
         name: {
             "model": {

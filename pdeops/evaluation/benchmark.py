@@ -497,6 +497,12 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
     for model, row in rows:
         cells = [model, str(row["seeds"]), *(_cell(row.get(key)) for key in COLUMNS)]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Mean ± standard deviation over the seeds. A dash in the correlation-time and blow-up columns: it never "
+        "happened within the scored steps; a number there is the mean over the seeds where it did. fRMSE is "
+        "PDEBench's absolute Fourier-band error, not a relative one.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -205,7 +205,8 @@ def _minutes(seconds: float) -> str:
 
 
 def prepare_data(suite: Suite, out: Path) -> Path:
-    """The suite's data file: its ``path``, or ``<out>/data.h5`` generated once (resumably) from ``generate``."""
+    """The suite's data file: its ``path`` (a relative one from the working directory if it is there, else from the
+    suite's folder), or ``<out>/data.h5`` generated once (resumably) from ``generate``."""
     if "path" in suite.data:
         path = Path(suite.data["path"])
         if not path.is_absolute():

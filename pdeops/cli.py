@@ -59,18 +59,32 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 class _ProgressBar:
-    """A tqdm bar opened on the first report, so that errors before any work print no empty bar."""
+    """A tqdm bar on stderr, opened on the first report (so errors before any work print no empty bar).
 
-    def __init__(self, description: str):
-        self.description = description
+    ``bar(done, total)`` reports whole units; the first report opens the bar at ``done`` (work a resumed run had
+    already done does not count towards the rate). ``bar.frame(done, time)`` moves it by a fraction of a unit
+    within a long step, showing the simulated time.
+    """
+
+    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+
+    def __init__(self, description: str, unit: str = "sample"):
+        self.description, self.unit = description, unit
         self.bar: Any = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: float, total: int) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, unit="sample", desc=self.description)
+            self.bar = tqdm(
+                total=total, initial=done, unit=self.unit, desc=self.description, bar_format=self.FORMAT, smoothing=0
+            )
         self.bar.update(done - self.bar.n)
+
+    def frame(self, done: float, time: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"t = {time:.4g}", refresh=False)
+            self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -78,7 +92,7 @@ class _ProgressBar:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from pdeops.data.generate import generate
+    from pdeops.data.generate import auto_batch_size, command_line, describe_run, generate, generate_on_devices
     from pdeops.data.recipes import GenerationConfig
 
     config = GenerationConfig(
@@ -96,15 +110,30 @@ def _generate(args: argparse.Namespace) -> int:
         params=_parse_params(args.param),
     )
     out = args.out or f"data/{args.recipe}.h5"
+    if args.devices:
+        if args.shard:
+            raise ValueError("--devices writes every shard itself: leave out --shard.")
+        processes = f"one process per device ({', '.join(args.devices)}), each writing a shard merged at the end"
+        print(f"generate {args.recipe}: {config.samples} samples, {processes}", file=sys.stderr)
+        path = generate_on_devices(
+            config, out, args.devices, batch_size=args.batch_size, compression=args.compression, command=command_line()
+        )
+        print(f"wrote {path}")
+        return 0
+    batch_size = auto_batch_size(config) if args.batch_size is None else args.batch_size
+    print(f"generate {describe_run(config, batch_size)}", file=sys.stderr)
     progress = _ProgressBar(f"generate {args.recipe}")
     try:
         path = generate(
             config,
             out,
-            batch_size=args.batch_size,
+            batch_size=batch_size,
             overwrite=args.overwrite,
             shard=_parse_shard(args.shard),
+            compression=args.compression,
             progress=progress,
+            on_frame=progress.frame,
+            command=command_line(),
         )
     finally:
         progress.close()
@@ -112,11 +141,68 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _merge(args: argparse.Namespace) -> int:
-    from pdeops.data.generate import merge_shards
+def _recipes(args: argparse.Namespace) -> int:
+    from pdeops.data.recipes import catalogue
 
-    print(f"wrote {merge_shards(args.shards, args.out)}")
+    print(catalogue())
+    print("\n`pdeops generate RECIPE --help` shows a recipe's equation, parameters, defaults and cost.")
     return 0
+
+
+def _explain_recipe(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Make ``generate RECIPE --help`` end with the recipe's card: its settings as the other options on the line
+    set them, its cost counted, and seconds per sample measured by a short probe of the solver."""
+    import dataclasses
+
+    from pdeops.data.recipes import RECIPES, GenerationConfig, explain, resolve
+
+    rest = [arg for arg in argv if arg not in ("-h", "--help")]
+    if not RECIPES.keys() & set(rest[1:]):
+        return  # plain `generate --help`
+    args, _ = parser.parse_known_args(rest)
+    fields = [field.name for field in dataclasses.fields(GenerationConfig) if field.name != "params"]
+    settings = {name: getattr(args, name) for name in fields if hasattr(args, name)}
+    resolved = resolve(GenerationConfig(**settings, params=_parse_params(args.param)))
+    card = explain(resolved)
+    try:
+        from pdeops.data.generate import auto_batch_size
+        from pdeops.data.setups import probe_cost
+
+        batch_size = auto_batch_size(resolved.config) if args.batch_size is None else args.batch_size
+        card += "\n" + probe_cost(resolved, batch_size=batch_size).describe(args.samples)
+    except Exception as error:  # the help still shows; the failure is what a run would meet
+        card += f"\n  measured           not: the solver probe failed ({user_error(error) or repr(error)})"
+    generate = _subcommands(parser)["generate"]
+    generate.formatter_class = argparse.RawDescriptionHelpFormatter
+    generate.epilog = card
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return action.choices
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from pdeops.data.generate import command_line, merge_shards
+
+    print(f"wrote {merge_shards(args.shards, args.out, command=command_line())}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pdeops.data.export import export
+
+    print(f"wrote {export(args.path, args.to, args.out, overwrite=args.overwrite)}")
+    return 0
+
+
+def _say_where(command: str, device: str, precision: str) -> None:
+    """One line on stderr at the start of a command: the device, the precision and torch's CPU threads."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    print(f"{command}: device {device}, {precision}, {torch.get_num_threads()} CPU threads", file=sys.stderr)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -124,6 +210,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pdeops.evaluation.evaluate import markdown
 
     samples = _parse_samples(args.samples)
+    _say_where("evaluate", args.device, "float32 network, scores in float64")
     report = evaluate(
         args.ckpt,
         args.data,
@@ -135,10 +222,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         resolution=args.resolution,
         batch_size=args.batch_size,
         allow_modules=args.allow_module,
+        animate=args.animate,
     )
     print(markdown(report))
     if args.out:
-        print(f"wrote {args.out}/report.json, {args.out}/report.md and {args.out}/figures/")
+        print(f"wrote {args.out}/report.json, report.md, report.html and figures/")
     return 0
 
 
@@ -146,6 +234,7 @@ def _rollout(args: argparse.Namespace) -> int:
     from pdeops.evaluation import write_rollout
 
     samples = _parse_samples(args.samples)
+    _say_where("rollout", args.device, "float32")
     path = write_rollout(
         args.ckpt,
         args.data,
@@ -163,6 +252,7 @@ def _rollout(args: argparse.Namespace) -> int:
 def _refine(args: argparse.Namespace) -> int:
     from pdeops.evaluation.refine import format_rows, refine_checkpoint
 
+    _say_where("refine", args.device, "float64 refinement of a float32 network")
     rows = refine_checkpoint(
         args.ckpt,
         args.data,
@@ -186,6 +276,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     out = args.out or f"runs/benchmarks/{suite.name}"
+    _say_where("benchmark", args.device, "float32 unless a model's config sets --trainer.precision")
     board = run_benchmark(
         suite, out, models=args.models, seeds=args.seeds, device=args.device, shard=_parse_shard(args.shard)
     )
@@ -193,12 +284,61 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def _info(args: argparse.Namespace) -> int:
-    from pdeops.data import open_dataset
+def _work_precision(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
-    with open_dataset(args.path) as dataset:
-        print(dataset)
+    from pdeops.evaluation import work_precision as wp
+
+    truth = wp.truth_from_file(args.data, samples=_parse_samples(args.samples), context=args.context, steps=args.steps)
+    settings = wp.default_settings(
+        truth,
+        schemes=args.schemes,
+        resolutions=args.resolutions,
+        dts=args.dts,
+        cfls=args.cfls,
+        dtypes=args.dtypes,
+    )
+    _say_where("work-precision", args.device, "/".join(sorted({s.dtype for s in settings})))
+
+    def progress(i: int, n: int, setting: wp.SolverSetting) -> None:
+        print(f"[{i + 1}/{n}] {setting.label}", file=sys.stderr, flush=True)
+
+    points = wp.sweep(truth, settings, device=args.device, max_seconds=args.max_seconds, progress=progress)
+    out = Path(args.out or f"runs/work-precision/{Path(args.data).stem}")
+    title = f"{truth.resolved.recipe.name}, {len(truth.frames)} trajectories, {len(truth.lead_times)} frames"
+    wp.write_sweep(points, out, title=title, device=args.device)
+    print(wp.markdown_table(points, title=title, device=args.device))
+    print(f"wrote {out}/work_precision.json, .md and .png")
     return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from pdeops.data.info import describe
+
+    print(describe(args.path, format=getattr(args, "format", None), verify=args.verify))
+    return 0
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    from pdeops.data import FORMATS
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="the data's format, to skip detecting it (default: detected; docs/format.md describes 'pdeops')",
+    )
+
+
+def _assumed_format(args: argparse.Namespace) -> Any:
+    """The block in which the data path is read as ``--format`` (a no-op without it; imports xarray only with it)."""
+    from contextlib import nullcontext
+
+    path, format = getattr(args, "data", None) or getattr(args, "path", None), getattr(args, "format", None)
+    if path is None or format is None:
+        return nullcontext()
+    from pdeops.data.readers import assume_format
+
+    return assume_format(path, format)
 
 
 def _add_allow_module(parser: argparse.ArgumentParser) -> None:
@@ -212,11 +352,30 @@ def _add_allow_module(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _PrintCompletion(argparse.Action):
+    """``--print-completion SHELL``: print shtab's completion script for the whole parser, then exit (like
+    ``--version``, before the command is required). shtab is imported only here, so ``--help`` does not pay for it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, shell: Any, option: Any = None) -> None:
+        try:
+            import shtab
+        except ImportError:
+            parser.error("shell completion needs the shtab package: pip install 'pdeops[completion]' (or shtab).")
+        print(shtab.complete(parser, shell=shell))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pdeops", description="Neural PDE solvers: reference solvers, datasets, training and evaluation."
     )
     parser.add_argument("--version", action="version", version=f"pdeops {__version__}")
+    parser.add_argument(
+        "--print-completion",
+        action=_PrintCompletion,
+        choices=["bash", "zsh", "tcsh"],
+        help="print a shell completion script and exit (needs shtab: pip install 'pdeops[completion]')",
+    )
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an error (also PDEOPS_DEBUG=1; any command)"
     )
@@ -234,7 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     from pdeops.data.recipes import RECIPES
 
     gen = commands.add_parser("generate", help="generate a dataset from a recipe (native HDF5, resumable)")
-    gen.add_argument("recipe", choices=sorted(RECIPES))
+    gen.add_argument(
+        "recipe",
+        choices=sorted(RECIPES),
+        help="the recipe: `pdeops recipes` lists them, `pdeops generate RECIPE --help` explains one",
+    )
     gen.add_argument("--out", help="output file (default data/RECIPE.h5)")
     gen.add_argument("--samples", type=int, default=16)
     gen.add_argument("--resolution", type=int, help="stored points per axis (recipe default)")
@@ -253,15 +416,44 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="physical parameter, e.g. --param viscosity=1e-4 (repeatable)",
     )
-    gen.add_argument("--batch-size", type=int, default=16)
+    gen.add_argument(
+        "--batch-size",
+        type=int,
+        help="trajectories solved at once (default: 16 on a CPU; on a GPU as many as fill half its free memory)",
+    )
+    gen.add_argument(
+        "--devices",
+        nargs="+",
+        metavar="DEVICE",
+        help="one process per device, each writing a shard, merged at the end (e.g. --devices cuda:0 cuda:1)",
+    )
     gen.add_argument("--overwrite", action="store_true", help="replace an existing finished file")
     gen.add_argument("--shard", metavar="I/N", help="generate only part I of N (join the parts with `pdeops merge`)")
+    gen.add_argument(
+        "--compression",
+        choices=["gzip", "lzf"],
+        help="compress each frame's chunk (default none; gzip is readable everywhere, lzf faster; see "
+        "scripts/bench_data.py for the read-speed cost)",
+    )
     gen.set_defaults(run=_generate)
+
+    recipes = commands.add_parser("recipes", help="list the dataset recipes of `pdeops generate`")
+    recipes.set_defaults(run=_recipes)
 
     merge = commands.add_parser("merge", help="join the shards of one `generate --shard` run into one file")
     merge.add_argument("out", help="the merged dataset file")
     merge.add_argument("shards", nargs="+", help="every shard file of the run")
     merge.set_defaults(run=_merge)
+
+    export = commands.add_parser("export", help="write a dataset in The Well's or PDEBench's layout")
+    export.add_argument("path", help="the dataset file (any supported format)")
+    export.add_argument("--to", required=True, choices=["the-well", "pdebench"], help="the target layout")
+    export.add_argument(
+        "out",
+        help="the-well: a dataset directory (data/train|valid|test/*.hdf5 and stats.yaml); pdebench: an .hdf5 file",
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    export.set_defaults(run=_export)
 
     evaluation = commands.add_parser("evaluate", help="roll a checkpoint out on the test split and score it")
     evaluation.add_argument("--ckpt", required=True, help="the .ckpt file")
@@ -277,7 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--resolution", type=int, help="evaluate zero-shot at this resolution")
     evaluation.add_argument("--batch-size", type=int, help="trajectories per forward pass (default: all)")
     evaluation.add_argument("--device", default="cpu")
+    evaluation.add_argument(
+        "--animate",
+        nargs="?",
+        const="gif",
+        choices=["gif", "mp4"],
+        help="also write figures/rollout.gif (or .mp4, which needs ffmpeg): truth | prediction | error over the "
+        "rollout of the first trajectory; needs --out",
+    )
     _add_allow_module(evaluation)
+    _add_format(evaluation)
     evaluation.set_defaults(run=_evaluate)
 
     roll = commands.add_parser("rollout", help="write a checkpoint's predicted trajectories as a dataset file")
@@ -289,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--device", default="cpu")
     roll.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     _add_allow_module(roll)
+    _add_format(roll)
     roll.set_defaults(run=_rollout)
 
     vorticity = ", ".join(name for name, recipe in RECIPES.items() if recipe.vorticity_forcing is not None)
@@ -308,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--device", default="cpu")
     refine.add_argument("--out", help="write the rows as JSON to this file")
     _add_allow_module(refine)
+    _add_format(refine)
     refine.set_defaults(run=_refine)
 
     bench = commands.add_parser(
@@ -323,8 +526,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(run=_benchmark)
 
-    info = commands.add_parser("info", help="describe any supported dataset file")
+    sweep = commands.add_parser(
+        "work-precision",
+        help="the reference solver's error against wall time over schemes, resolutions, steps and dtypes",
+        description="Run a native file's recipe from its stored frames over solver settings and score each against "
+        "the stored frames that follow (relative L2 over space and time), timed per frame: the baseline a surrogate "
+        "must beat at equal accuracy. Make a small file first, e.g. `pdeops generate ns2d-fno --samples 4 ...`.",
+    )
+    sweep.add_argument("data", help="a file written by `pdeops generate`")
+    sweep.add_argument("--samples", help="trajectories, e.g. 0,5,9 (default: the test split)")
+    sweep.add_argument(
+        "--context", type=int, default=1, help="start from stored frame CONTEXT-1 (default 1: the first)"
+    )
+    sweep.add_argument("--steps", type=int, help="frames scored after the start (default: to the end)")
+    sweep.add_argument("--schemes", nargs="+", help="time schemes (default: the recipe's); rk4cn rk3cn etdrk4")
+    sweep.add_argument("--resolutions", nargs="+", type=int, help="solve points per axis (default: a ladder)")
+    sweep.add_argument("--dts", nargs="+", type=float, help="fixed steps (default: the file's dt, doubled)")
+    sweep.add_argument("--cfls", nargs="*", type=float, default=[0.5, 1.0], help="adaptive CFL targets")
+    sweep.add_argument("--dtypes", nargs="+", default=["float32"], choices=["float32", "float64"])
+    sweep.add_argument("--device", default="cpu")
+    sweep.add_argument(
+        "--max-seconds", type=float, default=60.0, help="skip a setting estimated to take longer (default 60)"
+    )
+    sweep.add_argument("--out", help="output folder (default runs/work-precision/<file name>)")
+    sweep.set_defaults(run=_work_precision)
+
+    info = commands.add_parser(
+        "info",
+        help="describe a dataset file: provenance, sizes, statistics, completeness and checksums",
+        description="Describe a dataset file of any supported format (or a native .partial file): its format and "
+        "size on disk, dimensions, coordinates and fields with their storage, whether every sample was written, "
+        "min/max/mean/std of every field, whether every fletcher32 checksum verifies, and every attribute in full.",
+    )
     info.add_argument("path")
+    info.add_argument(
+        "--verify",
+        action="store_true",
+        help="read every value (statistics and checksums) even of a file whose fields hold more than 2 GB",
+    )
+    _add_format(info)
     info.set_defaults(run=_info)
     return parser
 
@@ -347,13 +587,17 @@ def main(argv: list[str] | None = None) -> int:
 
             lightning_cli(argv)
             return 0
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if command == "generate" and ("-h" in argv or "--help" in argv):
+            _explain_recipe(parser, argv)
+        args = parser.parse_args(argv)
         if getattr(args, "device", "cpu").startswith("cuda"):
             import torch
 
             if not torch.cuda.is_available():
                 raise ValueError("--device cuda was asked for but torch sees no CUDA device; use --device cpu.")
-        return args.run(args)
+        with _assumed_format(args):
+            return args.run(args)
     except Exception as error:
         cause = user_error(error)
         if cause is None or debug:

@@ -8,7 +8,8 @@ solvers' diagnostics, so a metric and the ground truth agree on what energy, ens
   window.
 - ``correlation_per_step`` and ``time_until_below``: the vorticity correlation of Kochkov et al. (2021) and the
   time it stays above a threshold (0.95 and 0.8 are the usual decorrelation levels).
-- ``energy_spectrum_error``: mean energy spectra and the relative L2 error per wavenumber band.
+- ``energy_spectrum_error``: mean energy spectra and the error per wavenumber band, relative to the whole field's
+  norm and within the band; ``band_fraction``: each band's share of the truth's squared norm.
 - ``energy_and_enstrophy``: the solvers' ``kinetic_energy`` and ``enstrophy`` per sample and step.
 - ``summarize``: the per-step curve and the sample mean/median of a per-step metric.
 - ``first_blowup_step``: the step at which a rollout first turns non-finite or grows past 10× the truth's norm.
@@ -191,7 +192,7 @@ def energy_spectrum_error(
     grid: Grid,
     bands: Sequence[tuple[float, float]] = DEFAULT_BANDS,
 ) -> dict[str, Tensor]:
-    """Mean energy spectra of prediction and truth, and the relative L2 error of the vorticity per wavenumber band.
+    """Mean energy spectra of prediction and truth, and the vorticity error per wavenumber band.
 
     Spectra are ``solvers.energy_spectrum`` (shell-summed, ``Σ_k E(k) = E``), averaged over the samples and kept per
     time step, since decaying or spinning-up flows change their spectrum over a window.
@@ -199,9 +200,16 @@ def energy_spectrum_error(
     A band ``(lo, hi)`` holds the Fourier modes whose shell ``j = round(|m|)`` (the shells of
     ``solvers.energy_spectrum``, ``m`` in units of ``2π / L``) satisfies ``lo ≤ j / k_max < hi`` with
     ``k_max = min(n) // 2``; a band with ``hi = 1`` also takes ``k_max`` and the grid's corner modes beyond it, so the
-    default bands (thirds of ``k_max``: low, mid, high) partition all modes. The band error is
-    ``‖P(pred − true)‖ / ‖P true‖`` with ``P`` the projection that keeps the band's Fourier coefficients, computed in
-    physical space after masking, which by Parseval equals the ratio of the coefficients' norms.
+    default bands (thirds of ``k_max``: low, mid, high) partition all modes. With ``P`` the projection that keeps a
+    band's Fourier coefficients (applied in physical space, so norms are grid norms as in ``relative_lp_per_step``):
+
+    - ``band_error_over_field`` is ``‖P(pred − true)‖ / ‖true‖``: the band's part of the error, relative to the
+      *whole* field. For bands that partition the modes, Parseval makes the squares add up to the squared relative
+      L2 error of the frame, so a band that holds almost none of the truth cannot show an alarming number for a
+      small error.
+    - ``band_error_over_band`` is ``‖P(pred − true)‖ / ‖P true‖``: relative to the truth's own content in the band.
+      It is large for any prediction where the truth holds almost nothing (e.g. the top band of a spectrally
+      truncated field), so read it next to ``band_fraction``.
 
     Args:
         pred_w: predicted vorticity ``(B, T, n_x, n_y)``.
@@ -210,9 +218,11 @@ def energy_spectrum_error(
         bands: ``(lo, hi)`` fractions of ``k_max`` with ``0 ≤ lo < hi ≤ 1``.
 
     Returns:
-        ``{"k": (K,), "spectrum_pred": (T, K), "spectrum_true": (T, K), "band_error": (B, T, len(bands))}`` in
-        float64, with ``K = k_max + 1`` shells and the band axis in the order of ``bands``; ``band_error`` is
-        ``nan`` or ``inf`` where the truth has nothing in a band.
+        ``{"k": (K,), "spectrum_pred": (T, K), "spectrum_true": (T, K), "band_error_over_field": (B, T, len(bands)),
+        "band_error_over_band": (B, T, len(bands)), "band_fraction": (B, T, len(bands))}`` in float64, with
+        ``K = k_max + 1`` shells and the band axis in the order of ``bands``; ``band_fraction`` is
+        ``‖P true‖² / ‖true‖²`` (see ``band_fraction``). A zero truth gives ``nan`` or ``inf`` in the ratios, and
+        ``band_error_over_band`` is ``nan`` or ``inf`` where the truth has nothing in a band.
     """
     if pred_w.shape != true_w.shape:
         raise ValueError(
@@ -221,30 +231,68 @@ def energy_spectrum_error(
         )
     pred_w = _check_vorticity(pred_w, grid, "energy_spectrum_error")
     true_w = _check_vorticity(true_w, grid, "energy_spectrum_error")
-    if len(bands) == 0 or not all(0 <= lo < hi <= 1 for lo, hi in bands):
-        raise ValueError(f"bands must be (lo, hi) pairs with 0 <= lo < hi <= 1, got {tuple(bands)}.")
     grid = grid.with_(dtype=torch.float64, device=pred_w.device)
+    error_norm = _band_norms(pred_w - true_w, grid, bands)
+    true_band_norm = _band_norms(true_w, grid, bands)
+    true_norm = torch.linalg.vector_norm(true_w, dim=(-2, -1))[..., None]
     k, spectrum_pred = energy_spectrum(grid, pred_w)
     _, spectrum_true = energy_spectrum(grid, true_w)
-
-    k_max = min(grid.shape) // 2
-    shell = torch.round(torch.sqrt(grid.modes[0] ** 2 + grid.modes[1] ** 2))  # (n_x, n_y // 2 + 1)
-    fraction = shell / k_max
-    error_hat, true_hat = grid.rfft(pred_w - true_w), grid.rfft(true_w)
-    band_error = []
-    for lo, hi in bands:
-        mask = fraction >= lo
-        if hi < 1:
-            mask &= fraction < hi
-        error_norm = torch.linalg.vector_norm(grid.irfft(error_hat * mask), dim=(-2, -1))
-        true_norm = torch.linalg.vector_norm(grid.irfft(true_hat * mask), dim=(-2, -1))
-        band_error.append(error_norm / true_norm)
     return {
         "k": k,
         "spectrum_pred": spectrum_pred.mean(0),
         "spectrum_true": spectrum_true.mean(0),
-        "band_error": torch.stack(band_error, dim=-1),
+        "band_error_over_field": error_norm / true_norm,
+        "band_error_over_band": error_norm / true_band_norm,
+        "band_fraction": (true_band_norm / true_norm) ** 2,
     }
+
+
+def band_fraction(true_w: Tensor, grid: Grid, bands: Sequence[tuple[float, float]] = DEFAULT_BANDS) -> Tensor:
+    """Each wavenumber band's share of a vorticity field's squared norm, ``‖P true‖² / ‖true‖²``.
+
+    For vorticity this is the band's share of the enstrophy. Bands are those of ``energy_spectrum_error``; the
+    default ones partition the modes, so the shares of a nonzero frame add up to 1.
+
+    Args:
+        true_w: vorticity ``(B, T, n_x, n_y)``.
+        grid: its 2-D grid.
+        bands: ``(lo, hi)`` fractions of ``k_max`` with ``0 ≤ lo < hi ≤ 1``.
+
+    Returns:
+        ``(B, T, len(bands))`` float64; ``nan`` for an identically zero frame.
+    """
+    true_w = _check_vorticity(true_w, grid, "band_fraction")
+    grid = grid.with_(dtype=torch.float64, device=true_w.device)
+    norm = torch.linalg.vector_norm(true_w, dim=(-2, -1))[..., None]
+    return (_band_norms(true_w, grid, bands) / norm) ** 2
+
+
+def band_shells(n: int, bands: Sequence[tuple[float, float]] = DEFAULT_BANDS) -> list[range]:
+    """The shells ``j ≤ k_max = n // 2`` that each band of ``energy_spectrum_error`` holds on a grid with
+    ``min(n_x, n_y) = n`` (a band with ``hi = 1`` also holds the corner modes beyond ``k_max``). For labels."""
+    k_max = n // 2
+    shells = []
+    for lo, hi in bands:
+        inside = [j for j in range(k_max + 1) if j / k_max >= lo and (hi >= 1 or j / k_max < hi)]  # as the masks
+        shells.append(range(inside[0], inside[-1] + 1) if inside else range(0))
+    return shells
+
+
+def _band_norms(w: Tensor, grid: Grid, bands: Sequence[tuple[float, float]]) -> Tensor:
+    """``‖P w‖`` over the grid for each band's projection ``P``: ``(B, T, len(bands))``."""
+    if len(bands) == 0 or not all(0 <= lo < hi <= 1 for lo, hi in bands):
+        raise ValueError(f"bands must be (lo, hi) pairs with 0 <= lo < hi <= 1, got {tuple(bands)}.")
+    k_max = min(grid.shape) // 2
+    shell = torch.round(torch.sqrt(grid.modes[0] ** 2 + grid.modes[1] ** 2))  # (n_x, n_y // 2 + 1)
+    fraction = shell / k_max
+    w_hat = grid.rfft(w)
+    norms = []
+    for lo, hi in bands:
+        mask = fraction >= lo
+        if hi < 1:
+            mask &= fraction < hi
+        norms.append(torch.linalg.vector_norm(grid.irfft(w_hat * mask), dim=(-2, -1)))
+    return torch.stack(norms, dim=-1)
 
 
 def summarize(per_step: Tensor) -> dict[str, Tensor]:

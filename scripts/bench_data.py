@@ -5,8 +5,10 @@
    (neuraloperator FNO, width 32, 16×16 modes, 64²) on the same batch. Target: loader ≥ 3 × the model.
 2. Peak RSS of a fresh process reading random lazy windows from a 1 GB and a 4 GB file (must not grow with size).
 3. Generation throughput (samples/s) of ``ns2d-fno`` stored at 64² (solved at 128², the recipe's dt).
+4. Compression (``pdeops generate --compression``): size on disk and lazy random-window read speed of one generated
+   ``ns2d-fno`` file (64², 21 frames) stored plain, gzip and lzf (the same chunks of one frame).
 
-    python scripts/bench_data.py [--dir /tmp/pdeops-bench] [--sizes-gb 1 4] [--quick]
+    python scripts/bench_data.py [--dir /tmp/pdeops-bench] [--sizes-gb 1 4] [--quick] [--compression-only]
 
 Files are written once into ``--dir`` (random fields in the native layout; content does not affect I/O). Prints a
 table and, last, one JSON line.
@@ -29,7 +31,7 @@ from neuralop.models import FNO
 from torch.utils.data import DataLoader
 
 from pdeops.data import WindowDataset
-from pdeops.data.generate import generate
+from pdeops.data.generate import COMPRESSIONS, field_storage, generate
 from pdeops.data.recipes import GenerationConfig
 
 N, T, HISTORY, BATCH = 64, 51, 10, 20
@@ -115,15 +117,69 @@ def generation_samples_per_s(samples: int) -> float:
     return samples / seconds
 
 
+def compression_comparison(directory: Path, samples: int, reads: int) -> dict[str, dict[str, float]]:
+    """Size and lazy read speed (windows/s, history 10 → 1) of one generated file, plain and compressed."""
+    config = GenerationConfig(
+        recipe="ns2d-fno", samples=samples, resolution=64, solve_resolution=64, horizon=20.0, record_every=1.0, dt=1e-3
+    )
+    plain = directory / f"compression_{samples}_none.h5"
+    if not plain.exists():
+        generate(config, plain, batch_size=samples)
+    results = {}
+    for compression in (None, *COMPRESSIONS):
+        path = plain if compression is None else plain.with_name(plain.name.replace("none", compression))
+        if not path.exists():
+            _recompress(plain, path, compression)
+        dataset = WindowDataset(path, history=HISTORY, horizon=1, in_memory=False)
+        indices = torch.randint(len(dataset), (reads,), generator=torch.Generator().manual_seed(0)).tolist()
+        dataset[indices[0]]  # file opening is not throughput
+        start = time.perf_counter()
+        for index in indices:
+            dataset[index]
+        results[compression or "none"] = {
+            "mb": path.stat().st_size / 1e6,
+            "windows_per_s": reads / (time.perf_counter() - start),
+        }
+    return results
+
+
+def _recompress(source: Path, target: Path, compression: str) -> None:
+    """A copy of a native file with its field variable stored with ``compression`` (same chunks, same metadata)."""
+    import h5py
+
+    partial = target.with_name(target.name + ".partial")
+    with h5netcdf.File(source, "r") as f, h5netcdf.File(partial, "w") as out:
+        out.dimensions = {name: len(dim) for name, dim in f.dimensions.items()}
+        for name, variable in f.variables.items():
+            storage = field_storage(compression) if variable.ndim >= 3 else {}
+            chunks = (1, 1, *variable.shape[2:]) if variable.ndim >= 3 else None
+            copy = out.create_variable(name, variable.dimensions, dtype=variable.dtype, chunks=chunks, **storage)
+            copy[...] = variable[...]
+            copy.attrs.update(dict(variable.attrs))
+    with h5py.File(source, "r") as f, h5py.File(partial, "a") as out:
+        out.attrs.update({key: f.attrs[key] for key in f.attrs if not key.startswith("_")})
+        out.attrs["compression"] = compression
+    partial.rename(target)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", default=str(Path(tempfile.gettempdir()) / "pdeops-bench"))
     parser.add_argument("--sizes-gb", type=float, nargs="+", default=[1.0, 4.0])
     parser.add_argument("--quick", action="store_true", help="fewer batches and reads (a smoke run)")
+    parser.add_argument("--compression-only", action="store_true", help="run only the compression comparison (4.)")
     args = parser.parse_args(argv)
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)
     batches, reads = (10, 200) if args.quick else (50, 2000)
+    compression = compression_comparison(directory, 8 if args.quick else 32, reads)
+    print(f"{'compression':>12} {'MB':>8} {'windows/s':>10} {'read × plain':>13}")
+    for name, row in compression.items():
+        relative = row["windows_per_s"] / compression["none"]["windows_per_s"]
+        print(f"{name:>12} {row['mb']:>8.2f} {row['windows_per_s']:>10.1f} {relative:>13.2f}")
+    if args.compression_only:
+        print(json.dumps({"benchmark": "data-compression", "compression": compression}))
+        return
     files = {gb: write_file(directory / f"windows_{gb:g}gb.h5", gb) for gb in args.sizes_gb}
     first = files[args.sizes_gb[0]]
     loader = {
@@ -155,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
                 "target_ratio": 3.0,
                 "peak_rss_mb": {k: round(v) for k, v in rss.items()},
                 "generation_samples_per_s": round(generation, 4),
+                "compression": compression,
             }
         )
     )

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from pdeops.metrics import (
+    band_fraction,
+    band_shells,
     correlation_per_step,
     energy_and_enstrophy,
     energy_spectrum_error,
@@ -135,7 +137,9 @@ def test_vorticity_metrics_reject_a_channel_axis_and_1d_grids():
 
 
 class TestEnergySpectrumError:
-    """Grid 24² so k_max = 12; default bands: shells 0–3 low, 4–7 mid, 8–12 and the corners high."""
+    """Grid 24² so k_max = 12; default bands: shells 0–3 low, 4–7 mid, 8–12 and the corners high. The truth holds a
+    third of its squared norm in each band, so an error relative to the whole field is the one relative to its band
+    divided by √3."""
 
     grid = Grid((24, 24))
     x, y = grid.mesh()
@@ -147,23 +151,27 @@ class TestEnergySpectrumError:
     @pytest.mark.parametrize(("mode", "band"), [((3, 4), 1), ((3, 2), 1), ((1, 1), 0), ((7, 5), 2)])
     def test_an_error_in_one_band_shows_only_in_that_band(self, mode, band):
         error = 0.1 * self.amplitude * torch.sin(mode[0] * self.x + mode[1] * self.y)
-        band_error = energy_spectrum_error(self.true + error, self.true, self.grid)["band_error"]
-        assert band_error.shape == (2, 2, 3)
+        result = energy_spectrum_error(self.true + error, self.true, self.grid)
+        over_band, over_field = result["band_error_over_band"], result["band_error_over_field"]
+        assert over_band.shape == over_field.shape == result["band_fraction"].shape == (2, 2, 3)
         # The band's truth is one mode of amplitude A and the error one of amplitude 0.1 A.
-        torch.testing.assert_close(
-            band_error[..., band], torch.full((2, 2), 0.1, dtype=torch.float64), rtol=0, atol=1e-12
-        )
+        expected = torch.full((2, 2), 0.1, dtype=torch.float64)
+        torch.testing.assert_close(over_band[..., band], expected, rtol=0, atol=1e-12)
+        torch.testing.assert_close(over_field[..., band], expected / math.sqrt(3), rtol=0, atol=1e-12)
+        torch.testing.assert_close(result["band_fraction"], torch.full((2, 2, 3), 1 / 3, dtype=torch.float64))
         # The other bands see only the roundoff of forming pred − true (~1e-17), not 0.1.
         others = [b for b in range(3) if b != band]
-        assert float(band_error[..., others].abs().max()) < 1e-15
+        assert float(over_band[..., others].abs().max()) < 1e-15
+        assert float(over_field[..., others].abs().max()) < 1e-15
 
     def test_corner_modes_beyond_k_max_belong_to_the_high_band(self):
         corner = torch.cos(12 * self.x + 12 * self.y)  # |m| = 12√2 > k_max, ±1 at every point
         result = energy_spectrum_error(self.true + corner, self.true, self.grid)
         # ‖corner‖ / ‖A cos 9x‖ = 24 / (A · 24/√2) = √2 / A.
         expected = math.sqrt(2) / self.amplitude.reshape(2, 1).expand(2, 2)
-        torch.testing.assert_close(result["band_error"][..., 2], expected, rtol=0, atol=1e-12)
-        assert float(result["band_error"][..., :2].abs().max()) < 1e-15
+        torch.testing.assert_close(result["band_error_over_band"][..., 2], expected, rtol=0, atol=1e-12)
+        torch.testing.assert_close(result["band_error_over_field"][..., 2], expected / math.sqrt(3), rtol=0, atol=1e-12)
+        assert float(result["band_error_over_band"][..., :2].abs().max()) < 1e-15
 
     def test_spectra_are_sample_means_per_step(self):
         result = energy_spectrum_error(2 * self.true, self.true, self.grid)
@@ -174,7 +182,38 @@ class TestEnergySpectrumError:
             expected[:, shell] = 2.5 / (4 * shell**2)
         torch.testing.assert_close(result["spectrum_true"], expected, rtol=1e-12, atol=1e-16)
         torch.testing.assert_close(result["spectrum_pred"], 4 * expected, rtol=1e-12, atol=1e-16)
-        torch.testing.assert_close(result["band_error"], torch.ones(2, 2, 3, dtype=torch.float64), rtol=0, atol=1e-12)
+        ones = torch.ones(2, 2, 3, dtype=torch.float64)
+        torch.testing.assert_close(result["band_error_over_band"], ones, rtol=0, atol=1e-12)
+        torch.testing.assert_close(result["band_error_over_field"], ones / math.sqrt(3), rtol=0, atol=1e-12)
+
+    def test_field_relative_band_errors_add_up_to_the_relative_l2_error(self, generator):
+        """The default bands partition the modes: by Parseval the squares of the errors relative to the whole
+        field add up to the squared relative L2 error, and the truth's band fractions add up to 1."""
+        true = torch.randn(2, 3, 24, 24, generator=generator, dtype=torch.float64)
+        pred = true + 0.3 * torch.randn(2, 3, 24, 24, generator=generator, dtype=torch.float64)
+        result = energy_spectrum_error(pred, true, self.grid)
+        total = relative_lp_per_step(pred[:, :, None], true[:, :, None])
+        torch.testing.assert_close((result["band_error_over_field"] ** 2).sum(-1), total**2, rtol=1e-12, atol=0)
+        torch.testing.assert_close(result["band_fraction"].sum(-1), torch.ones(2, 3, dtype=torch.float64))
+        torch.testing.assert_close(band_fraction(true, self.grid), result["band_fraction"], rtol=0, atol=0)
+
+    def test_a_nearly_empty_band_has_a_large_error_of_its_own_but_not_of_the_field(self):
+        """What a spectrally truncated field looks like: the high band holds 1e-12 of the truth, so a tiny error
+        there is 1000 times the band's own content yet 1e-3 of the field."""
+        true = (torch.cos(2 * self.x) + 1e-6 * torch.cos(9 * self.x)).expand(1, 1, 24, 24)
+        pred = true + 1e-3 * torch.sin(9 * self.x)
+        result = energy_spectrum_error(pred, true, self.grid)
+        assert result["band_error_over_band"][0, 0, 2].item() == pytest.approx(1e3, rel=1e-9)
+        assert result["band_error_over_field"][0, 0, 2].item() == pytest.approx(1e-3, rel=1e-9)
+        assert result["band_fraction"][0, 0, 2].item() == pytest.approx(1e-12, rel=1e-6)
+
+    def test_band_shells_label_the_masks(self):
+        assert band_shells(24) == [range(0, 4), range(4, 8), range(8, 13)]
+        assert band_shells(32) == [range(0, 6), range(6, 11), range(11, 17)]
+        # 32²: one unit mode on shell 6 lands in the mid band, as band_shells says.
+        grid = Grid((32, 32))
+        w = torch.cos(6 * grid.mesh()[0]).expand(1, 1, 32, 32)
+        torch.testing.assert_close(band_fraction(w, grid)[0, 0], torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
 
     def test_invalid_bands_and_shapes_are_rejected(self):
         with pytest.raises(ValueError, match=r"0 <= lo < hi <= 1, got \(\(0.5, 0.2\),\)"):

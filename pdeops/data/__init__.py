@@ -2,7 +2,9 @@
 
 - ``generate(GenerationConfig(recipe=...), path)``: a recipe's trajectories into the native format (``RECIPES``).
 - ``merge_shards``: join the parts of a ``generate(..., shard=(i, n))`` run.
-- ``open_dataset(path)``: any supported file (native, PDEBench, FNO .mat, The Well, Poseidon, PDEArena) as xarray.
+- ``open_dataset(path)``: any supported file (native, PDEBench, FNO .mat, The Well, Poseidon, PDEArena), or a
+  directory or glob pattern of them, as xarray; ``FORMATS`` names the formats (``docs/format.md`` describes the
+  native one, which users' own files may meet).
 - ``WindowDataset``, ``TrajectoryDataset``, ``CollocationDataset``, ``Normalizer``: torch datasets and the
   per-channel normaliser.
 - ``PDEDataModule``: the Lightning DataModule.
@@ -15,6 +17,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from pdeops.data._errors import DatasetError
+
+FORMATS = ("pdeops", "pdebench", "pdebench-seeds", "pdebench-ns-incom", "fno-mat", "the-well", "poseidon", "pdearena")
+"""The formats ``open_dataset`` (``format=``), ``PDEDataModule`` and ``--format`` take, and ``source_format`` names."""
 
 if TYPE_CHECKING:
     from pdeops.data.datamodule import PDEDataModule
@@ -37,6 +42,7 @@ _MODULES = {
 }
 
 __all__ = [
+    "FORMATS",
     "RECIPES",
     "CollocationDataset",
     "DatasetError",

@@ -19,7 +19,7 @@ SPATIAL_DIMS = ("x", "y", "z")
 
 
 class ArraySource(Protocol):
-    """What `LazyArray` reads from: an ``h5py.Dataset``, a NumPy array or a `DatasetStack`.
+    """What `LazyArray` reads from: an ``h5py.Dataset``, a NumPy array, a `DatasetStack` or a `SampleConcat`.
 
     ``source[key]`` must accept a tuple of integers, slices and at most one increasing integer
     array, with NumPy semantics.
@@ -55,6 +55,47 @@ class DatasetStack:
         if not frames:  # an empty selection still needs the right trailing shape
             return np.asarray(self._sources[0][rest])[np.newaxis][:0]
         return np.stack(frames)
+
+
+class SampleConcat:
+    """Arrays concatenated along their leading (sample) axis, each read only where indexed.
+
+    The parts are the per-file views of a dataset that spans files; a read that crosses part boundaries reads each
+    part once and joins the pieces in the order asked for.
+
+    Args:
+        parts: arrays (sample, ...) with equal trailing shapes: lazy ``xarray.Variable``s or NumPy arrays (e.g. a
+            ``np.broadcast_to`` view repeating one file's constant for each of its samples).
+    """
+
+    def __init__(self, parts: Sequence[Any]) -> None:
+        self._parts = list(parts)
+        self._offsets = np.cumsum([0, *(part.shape[0] for part in self._parts)])
+        self.shape: tuple[int, ...] = (int(self._offsets[-1]), *self._parts[0].shape[1:])
+        self.dtype: np.dtype[Any] = np.result_type(*(part.dtype for part in self._parts))
+
+    def __getitem__(self, key: tuple[Any, ...]) -> np.ndarray:
+        first, rest = key[0], tuple(key[1:])
+        if isinstance(first, int | np.integer):
+            part = int(np.searchsorted(self._offsets, first % self.shape[0], side="right")) - 1
+            return self._read(part, int(first % self.shape[0] - self._offsets[part]), rest)
+        indices = np.arange(self.shape[0])[first]
+        if indices.size == 0:  # an empty selection still needs the right trailing shape
+            return self._read(0, np.arange(0), rest).astype(self.dtype)
+        parts = np.searchsorted(self._offsets, indices, side="right") - 1
+        runs = np.flatnonzero(np.diff(parts)) + 1  # where the part changes: one read per run of one part
+        pieces = [
+            self._read(int(run_parts[0]), run - self._offsets[run_parts[0]], rest)
+            for run, run_parts in zip(np.split(indices, runs), np.split(parts, runs), strict=True)
+        ]
+        return np.concatenate(pieces, axis=0).astype(self.dtype, copy=False)
+
+    def _read(self, part: int, local: Any, rest: tuple[Any, ...]) -> np.ndarray:
+        source = self._parts[part]
+        if isinstance(source, xr.Variable):  # outer (orthogonal) indexing, as LazyArray's key expects
+            return np.asarray(source[(local, *rest)].values)
+        # two steps, so that an index array in ``rest`` is not broadcast against ``local`` (NumPy's vectorised rule)
+        return np.asarray(np.asarray(source[local])[(slice(None), *rest)] if np.ndim(local) else source[(local, *rest)])
 
 
 class LazyArray(BackendArray):

@@ -1,5 +1,7 @@
 """Reader for PDEArena's Navier–Stokes (smoke buoyancy) HDF5 files."""
 
+from typing import Any
+
 import h5py
 import numpy as np
 import xarray as xr
@@ -25,7 +27,8 @@ def read_pdearena(file: h5py.File, *, split: str | None = None) -> xr.Dataset:
 
     Returns:
         ``u`` (the smoke density), ``vx``, ``vy`` (sample, time, x, y) and, if present, ``buo_y``
-        (sample,); coordinates ``time``, ``x``, ``y`` from the first sample; attribute ``split``.
+        (sample,); coordinates ``time``, ``x``, ``y`` from the first sample and ``split`` (every sample in the
+        group's split); attribute ``split``.
     """
     path = file.filename
     group = file[_choose_split(file, split)]
@@ -39,12 +42,14 @@ def read_pdearena(file: h5py.File, *, split: str | None = None) -> xr.Dataset:
     if "buo_y" in group:
         require_layout(path, f"{group.name}/buo_y", group["buo_y"].shape, "(sample,)", kind=KIND, ndim=(1,))
         data_vars["buo_y"] = lazy_variable(group["buo_y"], ("sample",))
-    coords = {
+    coords: dict[str, Any] = {
         "time": np.asarray(group["t"][0]),
         "x": np.asarray(group["x"][0]),
         "y": np.asarray(group["y"][0]),
     }
-    return make_dataset(path, data_vars, coords, attrs={"split": group.name.strip("/")})
+    split = group.name.strip("/")
+    coords["split"] = ("sample", np.full(group["u"].shape[0], split))
+    return make_dataset(path, data_vars, coords, attrs={"split": split, "split_source": "PDEArena's split groups"})
 
 
 def _choose_split(file: h5py.File, split: str | None) -> str:

@@ -28,6 +28,25 @@ NS_INCOM_LAYOUTS = (
     ("t", "(sample, time)", 2, ()),
 )
 """Each ns_incom variable: its stored axes, rank and the sizes of its component axes."""
+TEST_RATIO = 0.1
+"""The test fraction of PDEBench's own loaders (``test_ratio=0.1`` in ``pdebench/models/fno/utils.py``)."""
+
+
+def pdebench_split(count: int, *, test_first: bool) -> tuple[Any, dict[str, str]]:
+    """PDEBench's official split as a ``split`` coordinate (sample,) and the attribute that says where it is from.
+
+    PDEBench's loaders cut ``int(count * 0.1)`` samples for testing: the first ones of a flat file
+    (``FNODatasetSingle``: ``data[:test_idx]``), the last seeds of a per-seed file (``FNODatasetMult``:
+    ``data_list[int(count * 0.9):]``); the rest train. PDEBench has no validation split.
+    """
+    labels = np.full(count, "train")
+    if test_first:
+        labels[: int(count * TEST_RATIO)] = "test"
+        rule = f"the first int({TEST_RATIO} N) samples test (FNODatasetSingle)"
+    else:
+        labels[int(count * (1 - TEST_RATIO)) :] = "test"
+        rule = f"the seeds after the first int({1 - TEST_RATIO} N) test (FNODatasetMult)"
+    return ("sample", labels), {"split_source": f"PDEBench's loaders: {rule}, the rest train; no validation split"}
 
 
 def read_pdebench(file: h5py.File) -> xr.Dataset:
@@ -42,7 +61,8 @@ def read_pdebench(file: h5py.File) -> xr.Dataset:
     (the start of each step) become the ``time`` coordinate.
 
     Returns:
-        ``u`` (for ``tensor``) or the file's own field names, dims (sample, time, x[, y[, z]]).
+        ``u`` (for ``tensor``) or the file's own field names, dims (sample, time, x[, y[, z]]); the ``split``
+        coordinate of PDEBench's loaders (see `pdebench_split`).
     """
     path = file.filename
     require_any(path, file.keys(), FLAT_FIELDS, FLAT_KIND)
@@ -58,7 +78,8 @@ def read_pdebench(file: h5py.File) -> xr.Dataset:
     for name, item in file.items():
         if isinstance(item, h5py.Dataset) and item.shape == static_shape and name not in fields:
             data_vars[name] = lazy_variable(item, ("sample", *spatial))
-    return make_dataset(path, data_vars, _flat_coords(file, shape, spatial))
+    split, attrs = pdebench_split(shape[0], test_first=True)
+    return make_dataset(path, data_vars, {**_flat_coords(file, shape, spatial), "split": split}, attrs)
 
 
 def _flat_coords(file: h5py.File, shape: tuple[int, ...], spatial: tuple[str, ...]) -> dict[str, Any]:
@@ -82,7 +103,7 @@ def read_pdebench_seeds(file: h5py.File) -> xr.Dataset:
 
     Returns:
         ``u`` if there is one channel, else ``u0``, ``u1``, … (channel c → ``uc``), each
-        (sample, time, x[, y]).
+        (sample, time, x[, y]); the ``split`` coordinate of PDEBench's loaders (see `pdebench_split`).
     """
     path = file.filename
     seeds = sorted(name for name in file if name.isdigit())
@@ -109,7 +130,8 @@ def read_pdebench_seeds(file: h5py.File) -> xr.Dataset:
     spatial = SPATIAL_DIMS[: len(stack.shape) - 3]
     names = ["u"] if channels == 1 else [f"u{c}" for c in range(channels)]
     data_vars = split_components(stack, ("sample", "time", *spatial), axis=len(stack.shape) - 1, names=names)
-    return make_dataset(path, data_vars, _seed_coords(first, stack.shape[1:-1], spatial))
+    split, attrs = pdebench_split(len(seeds), test_first=False)
+    return make_dataset(path, data_vars, {**_seed_coords(first, stack.shape[1:-1], spatial), "split": split}, attrs)
 
 
 def _seed_coords(group: h5py.Group, shape: tuple[int, ...], spatial: tuple[str, ...]) -> dict[str, Any]:

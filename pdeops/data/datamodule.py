@@ -1,20 +1,24 @@
-"""`PDEDataModule`: one dataset file split by trajectory into train/val/test loaders.
+"""`PDEDataModule`: one dataset (a file, or files joined) split by trajectory into train/val/test loaders.
 
-Splits are by trajectory index and fixed: the first trajectories train, the next validate, the last test (see
-`split_trajectories`), so a file generated with more samples keeps its earlier splits' trajectories where they were.
-Items stay in physical units. The training task owns the normalisation: it asks `PDEDataModule.fit_normalizer` for
-the training split's statistics once and keeps them in its checkpoint; the data module keeps no copy.
+Splits are by trajectory and fixed. Data with an official split (a ``split`` coordinate: The Well's and PDEArena's
+train/valid/test, PDEBench's loaders' test set, or a user's own) is split as its authors split it (see
+`official_splits`); other data is cut by fractions in trajectory order: the first trajectories train, the next
+validate, the last test (see `split_trajectories`), so a file generated with more samples keeps its earlier splits'
+trajectories where they were. Items stay in physical units. The training task owns the normalisation: it asks
+`PDEDataModule.fit_normalizer` for the training split's statistics once and keeps them in its checkpoint; the data
+module keeps no copy.
 """
 
 import math
 import os
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator, Sequence, Sized
 from functools import cached_property
 from itertools import accumulate
 from typing import Any, Literal
 
 import lightning
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, RandomSampler
 
 from pdeops.data._errors import DatasetError, quoted
@@ -65,6 +69,46 @@ def split_trajectories(count: int, split: tuple[float, float, float], *, path: s
     return ranges
 
 
+def official_splits(
+    labels: Sequence[str], split: tuple[float, float, float], *, source: str = "the data"
+) -> tuple[dict[str, list[int]] | None, str]:
+    """The train, val and test trajectories of an official split, and a sentence saying how they were chosen.
+
+    Trajectories labelled ``train``, ``valid`` and ``test`` make the three splits. Without ``valid`` trajectories
+    (PDEBench has none), validation takes the last ``split[1] / (split[0] + split[1])`` of the official training
+    trajectories, rounded half up, so the official test set stays untouched.
+
+    Args:
+        labels: each trajectory's label (``train``, ``valid`` or ``test``).
+        split: the fractions, used only to carve validation out of training.
+        source: where the labels come from, for the sentence.
+
+    Returns:
+        The splits, or None (and the reason) when the labels give no training or no test trajectory, or
+        validation would be empty.
+    """
+    groups = {name: [i for i, label in enumerate(labels) if label == name] for name in ("train", "valid", "test")}
+    counts = ", ".join(f"{len(indices)} {name}" for name, indices in groups.items())
+    if not groups["train"] or not groups["test"]:
+        return None, f"the official split of {source} has {counts}, so the split fractions {split} are used instead"
+    if groups["valid"]:
+        splits = {"train": groups["train"], "val": groups["valid"], "test": groups["test"]}
+        return splits, f"the official split of {source}: {counts}"
+    train = groups["train"]
+    fraction = split[1] / (split[0] + split[1]) if split[0] + split[1] > 0 else 0.0
+    size = math.floor(fraction * len(train) + 0.5)
+    if size == 0 or size == len(train):
+        return None, (
+            f"the official split of {source} has {counts}, and a validation fraction of {fraction:.3g} of its "
+            f"training trajectories leaves one of them empty, so the split fractions {split} are used instead"
+        )
+    splits = {"train": train[:-size], "val": train[-size:], "test": groups["test"]}
+    return splits, (
+        f"the official split of {source}: {counts}; it has no validation split, so the last {size} of its "
+        f"training trajectories validate"
+    )
+
+
 class EpochSeededRandomSampler(RandomSampler):
     """A shuffle that depends only on the run's seed and the epoch, so a run resumed at an epoch boundary sees the
     same order as one that never stopped. Lightning calls ``set_epoch``; under DDP it swaps this (a
@@ -89,7 +133,13 @@ class EpochSeededRandomSampler(RandomSampler):
 
 
 class PDEDataModule(lightning.LightningDataModule):
-    """Train/val/test loaders over one dataset file, split by trajectory, with the training split's statistics.
+    """Train/val/test loaders over one dataset, split by trajectory, with the training split's statistics.
+
+    **Splits.** When the data has an official split (a ``split`` coordinate: The Well's ``train/ valid/ test/``
+    folders, PDEArena's split groups, PDEBench's loaders' test set, or a user's own) and ``official_split`` is True,
+    the module uses it instead of ``split``'s fractions (see `official_splits`); otherwise ``split`` cuts the
+    trajectories in order (see `split_trajectories`). Which one it used is logged at setup and given by
+    `split_description`.
 
     Batches are those of `WindowDataset` (``task="window"``: ``input`` (B, history, C, *S), ``target``
     (B, horizon, C, *S)) or `TrajectoryDataset` (``task="trajectory"``: ``trajectory`` (B, T, C, *S)). The train
@@ -98,19 +148,23 @@ class PDEDataModule(lightning.LightningDataModule):
     statistics itself in `setup`, so no process waits on another.
 
     Args:
-        path: the dataset file (any format `open_dataset` reads).
+        path: the dataset: a file, directory or glob pattern of any format `open_dataset` reads.
         fields: the fields, in channel order; None takes every variable with dims (sample, time, ...).
         history: input frames per window (task ``window``).
         horizon: target frames per training window (task ``window``).
         stride: frames between window starts (task ``window``).
         batch_size: items per batch.
         num_workers: DataLoader worker processes (0 reads in the main process).
-        split: train, val and test fractions of the trajectories, in file order (see `split_trajectories`).
+        split: train, val and test fractions of the trajectories, in file order (see `split_trajectories`), for
+            data without an official split (or ``official_split=False``); with an official split that has no
+            validation trajectories, the val : train ratio carves validation out of its training ones.
         in_memory: True holds each split in memory, False reads lazily, None chooses per split by size.
         eval_horizon: target frames of val and test windows, for rollout validation; None uses ``horizon``.
         task: ``window`` (history -> horizon pairs) or ``trajectory`` (whole trajectories).
         exclude: trajectories to leave out of whichever split they fall in (e.g. ones holding NaN); the splits
             keep their other trajectories.
+        format: the data's format (one of ``pdeops.data.readers.FORMATS``); None detects it.
+        official_split: use the data's official split when it has one (see above); False always uses ``split``.
     """
 
     def __init__(
@@ -127,6 +181,8 @@ class PDEDataModule(lightning.LightningDataModule):
         eval_horizon: int | None = None,
         task: Literal["window", "trajectory"] = "window",
         exclude: list[int] | None = None,
+        format: str | None = None,
+        official_split: bool = True,
     ) -> None:
         super().__init__()
         if task not in TASKS:
@@ -148,12 +204,13 @@ class PDEDataModule(lightning.LightningDataModule):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.split, self.in_memory, self.task = split, in_memory, task
         self.exclude = sorted(set(exclude or ()))
+        self.format, self.official_split = format, official_split
         self.datasets: dict[str, BaseFieldDataset] = {}
 
     @cached_property
     def layout(self) -> FieldLayout:
-        """The file's layout of the chosen fields (read on first use; no field data)."""
-        return read_layout(self.path, self.requested_fields)
+        """The data's layout of the chosen fields (read on first use; no field data)."""
+        return read_layout(self.path, self.requested_fields, format=self.format)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -173,25 +230,46 @@ class PDEDataModule(lightning.LightningDataModule):
     @cached_property
     def attrs(self) -> dict[str, Any]:
         """The file's attributes (its recipe, physical parameters, solver settings, ...)."""
-        with open_dataset(self.path) as dataset:
+        with open_dataset(self.path, format=self.format) as dataset:
             return dict(dataset.attrs)
 
     @property
-    def splits(self) -> dict[str, range]:
+    def splits(self) -> dict[str, Sequence[int]]:
         """The trajectory indices of each split (``samples`` leaves ``exclude`` out)."""
+        return self._splits[0]
+
+    @property
+    def split_description(self) -> str:
+        """Which split the module uses and why: the data's official one, or the fractions."""
+        return self._splits[1]
+
+    @cached_property
+    def _splits(self) -> tuple[dict[str, Sequence[int]], str]:
         count = self.layout.num_samples
         outside = [index for index in self.exclude if not 0 <= index < count]
         if outside:
             raise DatasetError(f"exclude={self.exclude} names trajectories outside 0..{count - 1} of {self.path}.")
-        return split_trajectories(count, self.split, path=self.layout.path)
+        labels, reason = self.layout.split_labels, ""
+        if labels is not None and self.official_split:
+            source = self.layout.split_source or "the data"
+            official, reason = official_splits(labels, self.split, source=f"{self.layout.path} ({source})")
+            if official is not None:
+                return dict(official), reason
+            reason = f"; {reason}"
+        elif labels is not None:
+            reason = "; the data's official split is ignored (official_split=False)"
+        fractions = split_trajectories(count, self.split, path=self.layout.path)
+        sizes = ", ".join(f"{len(indices)} {name}" for name, indices in fractions.items())
+        return dict(fractions), f"the split fractions {tuple(self.split)} in trajectory order: {sizes}{reason}"
 
     def setup(self, stage: str | None = None) -> None:
-        """Build the three split datasets.
+        """Build the three split datasets, logging which split they follow.
 
         Lightning calls this once per stage; the datasets are built on the first call and kept.
         """
         if self.datasets:
             return
+        rank_zero_info(f"PDEDataModule: {self.split_description}.")
         self.datasets = {name: self._dataset(name, self.samples(name)) for name in SPLITS}
 
     def samples(self, split: str) -> list[int]:
@@ -208,7 +286,7 @@ class PDEDataModule(lightning.LightningDataModule):
         Raises:
             DatasetError: a split holds NaN or Inf (the message names the file, sample and frame, and the fix).
         """
-        normalizer = Normalizer.fit(self.path, self.fields, self.samples("train"))
+        normalizer = Normalizer.fit(self.path, self.fields, self.samples("train"), format=self.layout.format)
         reader = FrameReader(self.layout)
         try:
             for sample in (*self.samples("val"), *self.samples("test")):
@@ -218,8 +296,11 @@ class PDEDataModule(lightning.LightningDataModule):
         return normalizer
 
     def _dataset(self, split: str, samples: list[int]) -> BaseFieldDataset:
+        format = self.layout.format
         if self.task == "trajectory":
-            return TrajectoryDataset(self.path, fields=self.fields, samples=samples, in_memory=self.in_memory)
+            return TrajectoryDataset(
+                self.path, fields=self.fields, samples=samples, in_memory=self.in_memory, format=format
+            )
         eval_horizon = self.horizon if self.eval_horizon is None else self.eval_horizon
         return WindowDataset(
             self.path,
@@ -229,6 +310,7 @@ class PDEDataModule(lightning.LightningDataModule):
             stride=self.stride,
             samples=samples,
             in_memory=self.in_memory,
+            format=format,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -253,11 +335,12 @@ class PDEDataModule(lightning.LightningDataModule):
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"fields": [...]}``: the channel order a checkpoint was trained with."""
-        return {"fields": list(self.fields)}
+        """``{"fields": [...], "test": [...]}``: the channel order a checkpoint was trained with, and its test
+        trajectories (so that evaluation scores the same ones, whether the split was official or by fractions)."""
+        return {"fields": list(self.fields), "test": self.samples("test")}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Check that a restored run reads the fields it was saved with.
+        """Check that a restored run reads the fields it was saved with (the test list is for evaluation).
 
         Raises:
             DatasetError: the state is for other fields.
@@ -269,7 +352,8 @@ class PDEDataModule(lightning.LightningDataModule):
             )
 
     def describe(self) -> dict[str, Any]:
-        """A plain (JSON-ready) summary: file, fields, shapes, splits and windows."""
+        """A plain (JSON-ready) summary: file, fields, shapes, splits (``[start, stop]`` of a consecutive split, else
+        its indices) and windows."""
         return {
             "path": self.layout.path,
             "fields": list(self.fields),
@@ -282,8 +366,17 @@ class PDEDataModule(lightning.LightningDataModule):
             "horizon": self.horizon,
             "eval_horizon": self.eval_horizon,
             "stride": self.stride,
-            "splits": {name: [indices.start, indices.stop] for name, indices in self.splits.items()},
+            "splits": {name: _index_summary(indices) for name, indices in self.splits.items()},
+            "split_description": self.split_description,
             "excluded": self.exclude,
             "items": {name: len(dataset) for name, dataset in self.datasets.items()},
             "in_memory": {name: dataset.in_memory for name, dataset in self.datasets.items()},
         }
+
+
+def _index_summary(indices: Sequence[int]) -> list[int]:
+    """``[start, stop]`` for consecutive indices, else the indices themselves."""
+    items = list(indices)
+    if items and items == list(range(items[0], items[-1] + 1)):
+        return [items[0], items[-1] + 1]
+    return items

@@ -11,9 +11,13 @@ Two ways to read, chosen per dataset by ``in_memory``:
   `IN_MEMORY_MAX_RAM_FRACTION` of the machine's RAM.
 - **Lazy**: each item is read from the file when asked for. The file is opened on the first read in each process
   (keyed by process id), so a DataLoader worker never uses a handle opened in its parent, and the dataset pickles
-  without it. Native pdeops files are read with h5py directly (one chunk per frame, the fastest route); files of
-  other formats go through `open_dataset` (xarray), which converts their layout at the cost of xarray's per-read
+  without it. Single HDF5 files in the pdeops format are read with h5py directly (one chunk per frame, the fastest
+  route) unless their fields need xarray's decoding (scale factors, fill values); other files, and datasets that
+  span files, go through `open_dataset` (xarray), which converts their layout at the cost of xarray's per-read
   overhead, so large external datasets are best converted to the native format or read in memory.
+
+Every dataset takes the path of anything `open_dataset` opens (a file, a directory, a glob pattern) and ``format=``
+(None: detect it).
 """
 
 import math
@@ -31,6 +35,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from pdeops.data._errors import DatasetError, quoted
+from pdeops.data._readers_native import plain_hdf5_fields
 from pdeops.data.readers import open_dataset
 
 Tensor = torch.Tensor
@@ -48,14 +53,19 @@ class FieldLayout:
     """Where and how the chosen fields of a file are stored (metadata only; no field data).
 
     Args:
-        path: the file.
+        path: the file (or the directory or glob pattern of a dataset that spans files).
         fields: the fields, in channel order.
-        native: whether the file is in the pdeops format (read with h5py) rather than another (read via xarray).
+        native: whether the fields are read with h5py directly (one pdeops-format HDF5 file whose fields need no
+            decoding) rather than via xarray.
         num_samples: trajectories in the file.
         num_times: frames per trajectory, T.
         spatial_dims: the spatial dimension names, e.g. ``("x", "y")``.
         spatial_shape: the spatial shape S.
         coords: the coordinate values the file has among ``time`` and the spatial dims.
+        format: the format the data is read as (``source_format``), so that a reopening skips detection.
+        split_labels: each trajectory's official split (``train``, ``valid``, ``test``) from the data's ``split``
+            coordinate, or None when it has none.
+        split_source: where that split comes from (e.g. The Well's split folders), or None.
     """
 
     path: str
@@ -66,31 +76,42 @@ class FieldLayout:
     spatial_dims: tuple[str, ...]
     spatial_shape: tuple[int, ...]
     coords: dict[str, np.ndarray]
+    format: str | None = None
+    split_labels: tuple[str, ...] | None = None
+    split_source: str | None = None
 
 
-def read_layout(path: str | os.PathLike[str], fields: Sequence[str] | None = None) -> FieldLayout:
-    """Read the layout of ``fields`` in the file at ``path``, checking that they stack as channels.
+def read_layout(
+    path: str | os.PathLike[str], fields: Sequence[str] | None = None, *, format: str | None = None
+) -> FieldLayout:
+    """Read the layout of ``fields`` in the data at ``path``, checking that they stack as channels.
 
     Args:
-        path: a dataset file of any format `open_dataset` reads.
+        path: a dataset file, directory or glob pattern of any format `open_dataset` reads.
         fields: the fields to use, in channel order; None takes every variable with dims (sample, time, ...).
+        format: the format (see `open_dataset`); None detects it.
 
     Raises:
         DatasetError: a field is missing, has the wrong rank, or the fields lie on different grids.
     """
-    with open_dataset(path) as dataset:
+    with open_dataset(path, format=format) as dataset:
         source: str = dataset.attrs["source_path"]
         names = _choose_fields(source, dataset, fields)
         spatial_dims = _spatial_dims(source, dataset, names)
+        one_file = "source_files" not in dataset.attrs and h5py.is_hdf5(source)
+        split = dataset.coords.get("split")
         return FieldLayout(
             path=source,
             fields=names,
-            native=dataset.attrs["source_format"] == "pdeops",
+            native=dataset.attrs["source_format"] == "pdeops" and one_file and plain_hdf5_fields(source, names),
             num_samples=dataset.sizes["sample"],
             num_times=dataset.sizes["time"],
             spatial_dims=spatial_dims,
             spatial_shape=tuple(dataset.sizes[dim] for dim in spatial_dims),
             coords={name: np.array(dataset[name].values) for name in ("time", *spatial_dims) if name in dataset.coords},
+            format=dataset.attrs["source_format"],
+            split_labels=None if split is None else tuple(str(label) for label in np.asarray(split.values)),
+            split_source=dataset.attrs.get("split_source"),
         )
 
 
@@ -192,7 +213,7 @@ class FrameReader:
     def _open(self) -> h5py.File | xr.Dataset:
         if self._file is None or self._pid != os.getpid():
             path = self.layout.path
-            self._file = h5py.File(path, "r") if self.layout.native else open_dataset(path)
+            self._file = h5py.File(path, "r") if self.layout.native else open_dataset(path, format=self.layout.format)
             self._pid = os.getpid()
         return self._file
 
@@ -268,6 +289,8 @@ class Normalizer(nn.Module):
         source: "BaseFieldDataset | str | os.PathLike[str]",
         fields: Sequence[str] | None = None,
         samples: Sequence[int] | range | None = None,
+        *,
+        format: str | None = None,
     ) -> "Normalizer":
         """Compute the statistics of ``fields`` over ``samples``, reading one trajectory at a time.
 
@@ -279,6 +302,7 @@ class Normalizer(nn.Module):
                 data is used, never its normalised items).
             fields: the fields (channels); None: the dataset's, or every field of the file.
             samples: the trajectories; None: the dataset's, or all of the file's.
+            format: the file's format (see `open_dataset`); None: the dataset's, or detected.
 
         Raises:
             DatasetError: no trajectories are selected, or the data holds NaN or Inf (naming sample and time).
@@ -286,8 +310,9 @@ class Normalizer(nn.Module):
         if isinstance(source, BaseFieldDataset):
             fields = source.fields if fields is None else fields
             samples = source.samples if samples is None else samples
+            format = source.layout.format if format is None else format
             source = source.layout.path
-        layout = read_layout(source, fields)
+        layout = read_layout(source, fields, format=format)
         samples = check_samples(layout, samples)
         if not samples:
             raise DatasetError(f"Cannot compute normalisation statistics of {layout.path} over zero trajectories.")
@@ -351,12 +376,13 @@ class BaseFieldDataset(Dataset[dict[str, Any]], ABC):
     """The trajectories ``samples`` of a file's ``fields``, read lazily or held in memory, optionally normalised.
 
     Args:
-        path: a dataset file of any format `open_dataset` reads.
+        path: a dataset file, directory or glob pattern of any format `open_dataset` reads.
         fields: the fields, in channel order; None takes every variable with dims (sample, time, ...).
         samples: the trajectory indices; None takes all.
         in_memory: True reads the selection into memory at construction, False reads each item from the file;
             None chooses memory when the selection fits (see `fits_in_memory`).
         normalizer: applied to every item when set (the attribute may be replaced later).
+        format: the format (see `open_dataset`); None detects it.
     """
 
     def __init__(
@@ -367,8 +393,9 @@ class BaseFieldDataset(Dataset[dict[str, Any]], ABC):
         samples: Sequence[int] | range | None = None,
         in_memory: bool | None = None,
         normalizer: Normalizer | None = None,
+        format: str | None = None,
     ) -> None:
-        self.layout = read_layout(path, fields)
+        self.layout = read_layout(path, fields, format=format)
         self.samples = check_samples(self.layout, samples)
         self.normalizer = normalizer
         self._reader = FrameReader(self.layout)
@@ -438,6 +465,7 @@ class WindowDataset(BaseFieldDataset):
         samples: the trajectory indices; None takes all.
         in_memory: see `BaseFieldDataset`.
         normalizer: applied to inputs and targets when set.
+        format: the format (see `open_dataset`); None detects it.
 
     Raises:
         DatasetError: bad fields or samples (see `read_layout`), or a window longer than the trajectories.
@@ -454,11 +482,14 @@ class WindowDataset(BaseFieldDataset):
         samples: Sequence[int] | range | None = None,
         in_memory: bool | None = None,
         normalizer: Normalizer | None = None,
+        format: str | None = None,
     ) -> None:
         for name, value in (("history", history), ("horizon", horizon), ("stride", stride)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}.")
-        super().__init__(path, fields=fields, samples=samples, in_memory=in_memory, normalizer=normalizer)
+        super().__init__(
+            path, fields=fields, samples=samples, in_memory=in_memory, normalizer=normalizer, format=format
+        )
         self.history, self.horizon, self.stride = history, horizon, stride
         times = self.layout.num_times
         if history + horizon > times:
@@ -514,13 +545,21 @@ class CollocationDataset(Dataset[dict[str, Tensor]]):
         path: a dataset file of any format `open_dataset` reads, with coordinates ``time`` and every spatial dim.
         fields: the fields, in channel order; None takes every variable with dims (sample, time, ...).
         sample: the trajectory's index in the file.
+        format: the format (see `open_dataset`); None detects it.
 
     Raises:
         DatasetError: bad fields or sample (see `read_layout`), or a coordinate is missing.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, fields: Sequence[str] | None = None, sample: int = 0) -> None:
-        layout = read_layout(path, fields)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fields: Sequence[str] | None = None,
+        sample: int = 0,
+        format: str | None = None,
+    ) -> None:
+        layout = read_layout(path, fields, format=format)
         (self.sample,) = check_samples(layout, [sample])
         self.layout = layout
         self.points = _spacetime_points(layout)

@@ -4,8 +4,12 @@ The native format is NetCDF-4-compatible HDF5 (written through h5netcdf, i.e. h5
 ``xarray.open_dataset(path, engine="h5netcdf")`` and plain h5py both read it:
 
 - one variable per field with dims ``(sample, time, x[, y])``, chunked one frame per chunk, each chunk with HDF5's
-  fletcher32 checksum, so a flipped byte is an error on reading, never a wrong number;
-- coordinates ``time``, ``x``, ``y`` in physical units;
+  fletcher32 checksum, so a flipped byte is an error on reading, never a wrong number; optionally compressed
+  (``compression="gzip"`` or ``"lzf"``, chunk by chunk, so a frame still reads alone);
+- coordinates ``time``, ``x``, ``y`` in the recipe's (nondimensional) units;
+- CF-1.10 metadata: every variable has ``units`` and ``long_name``, coordinates have ``axis``, the file has
+  ``Conventions``, ``title``, ``source`` and ``history`` (no ``standard_name``: CF's names are geophysical, e.g.
+  ``atmosphere_relative_vorticity``, and none fits a nondimensional model flow);
 - root attributes recording everything needed to regenerate the file (the config as JSON among them), and
   ``samples_written``.
 
@@ -23,6 +27,8 @@ import dataclasses
 import datetime
 import json
 import os
+import shlex
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,26 @@ from pdeops.data.setups import build_setup, sample_generator
 from solvers import Grid
 
 FORMAT_VERSION = "1"
+CONVENTIONS = "CF-1.10"
+COMPRESSIONS = ("gzip", "lzf")
+"""``compression=`` values: gzip (level 4, with byte shuffling; every NetCDF-4 reader decodes it) or lzf (faster,
+weaker; h5py and h5netcdf read it, the NetCDF-C library does not)."""
+GZIP_LEVEL = 4
+
+FIELD_LONG_NAMES = {
+    "ns2d-fno": "vorticity",
+    "ns2d-kolmogorov": "vorticity",
+    "ns2d-decaying": "vorticity",
+    "convection-1d": "convected scalar u",
+    "burgers-1d": "velocity u",
+    "convection-diffusion-2d": "passive scalar concentration c",
+}
+"""Each recipe's stored field, as the CF ``long_name`` says it (the recipes are nondimensional: ``units = "1"``)."""
+COORDINATE_ATTRS = {
+    "time": {"long_name": "time", "units": "1", "axis": "T"},
+    "x": {"long_name": "x, first spatial coordinate", "units": "1", "axis": "X"},
+    "y": {"long_name": "y, second spatial coordinate", "units": "1", "axis": "Y"},
+}
 
 
 def _grid(r: Resolved, points: int) -> Grid:
@@ -74,7 +100,7 @@ def _config_json(config: GenerationConfig) -> str:
     return json.dumps(dataclasses.asdict(config), sort_keys=True)
 
 
-def _create(partial: Path, r: Resolved, samples: int, attrs: dict) -> None:
+def _create(partial: Path, r: Resolved, samples: int, attrs: dict, compression: str | None) -> None:
     """An empty native file for ``samples`` trajectories, with coordinates and attributes."""
     grid = _grid(r, r.resolution)
     dims = ("sample", "time", *"xy"[: grid.ndim])
@@ -84,15 +110,38 @@ def _create(partial: Path, r: Resolved, samples: int, attrs: dict) -> None:
         f.create_variable("time", ("time",), data=torch.tensor(times, dtype=torch.float64).numpy())
         for name, coordinate in zip(dims[2:], grid.coordinates(), strict=True):
             f.create_variable(name, (name,), data=coordinate.cpu().double().numpy())
-        chunks = (1, 1, *grid.shape)
-        f.create_variable(r.recipe.field, dims, dtype=r.config.dtype, chunks=chunks, fletcher32=True)
+        for name in ("time", *dims[2:]):
+            f.variables[name].attrs.update(COORDINATE_ATTRS[name])
+        field = f.create_variable(
+            r.recipe.field, dims, dtype=r.config.dtype, chunks=(1, 1, *grid.shape), **field_storage(compression)
+        )
+        field.attrs.update({"long_name": FIELD_LONG_NAMES[r.recipe.name], "units": "1"})
     with h5py.File(partial, "a") as f:  # h5py stores Python strings as variable-length UTF-8, as NetCDF-4 reads
         f.attrs.update(attrs)
         f.attrs["samples_written"] = 0
 
 
-def _attributes(r: Resolved, setup_attrs: dict) -> dict:
+def field_storage(compression: str | None) -> dict[str, Any]:
+    """The storage keywords of a field variable: fletcher32 checksums, and ``compression`` (None, gzip or lzf)."""
+    if compression is None:
+        return {"fletcher32": True}
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be None, 'gzip' or 'lzf', got {compression!r}.")
+    level = {"compression_opts": GZIP_LEVEL} if compression == "gzip" else {}
+    return {"fletcher32": True, "compression": compression, "shuffle": True, **level}
+
+
+def history_line(command: str) -> str:
+    """One CF ``history`` line: the UTC time and the command."""
+    return f"{datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')} {command}"
+
+
+def _attributes(r: Resolved, setup_attrs: dict, compression: str | None, command: str) -> dict:
     return {
+        "Conventions": CONVENTIONS,
+        "title": f"{r.recipe.name}: {r.recipe.description}",
+        "source": f"pdeops {__version__} reference spectral solver",
+        "history": history_line(command),
         "pdeops_format": FORMAT_VERSION,
         "recipe": r.recipe.name,
         "description": r.recipe.description,
@@ -110,6 +159,7 @@ def _attributes(r: Resolved, setup_attrs: dict) -> dict:
         "seed": r.config.seed,
         "sample_seeds": "seed * 1000003 + sample index",
         "dtype": r.config.dtype,
+        "compression": compression or "none",
         "config": _config_json(r.config),
         "pdeops_version": __version__,
         "torch_version": str(torch.__version__),
@@ -124,7 +174,10 @@ def generate(
     batch_size: int = 16,
     overwrite: bool = False,
     shard: tuple[int, int] | None = None,
+    compression: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_frame: Callable[[float, float], None] | None = None,
+    command: str | None = None,
 ) -> Path:
     """Generate ``config`` into ``out`` (resuming a partial run of the same config).
 
@@ -135,7 +188,15 @@ def generate(
         overwrite: replace an existing finished file at ``out``.
         shard: ``(i, n)``: write only part i of n (samples ``i·N//n`` to ``(i+1)·N//n − 1``, with the seeds they
             have in the whole dataset); ``merge_shards`` joins the parts.
-        progress: called as ``progress(samples_done, samples_total)`` after each batch.
+        compression: None, ``"gzip"`` or ``"lzf"`` (see ``COMPRESSIONS``); it does not change the data, and a
+            resumed run keeps the compression of the run it resumes.
+        progress: called as ``progress(samples_written, samples_total)`` once before the first solve (with the
+            samples a resumed run already holds) and after each batch is written.
+        on_frame: called as ``on_frame(samples_simulated, time)`` after each stored frame of a batch:
+            ``samples_simulated`` is the samples written before the batch plus the batch's size times the
+            fraction of the horizon simulated (a float), ``time`` the simulated time. A progress bar moves with
+            it during a long batch.
+        command: the command recorded in the file's CF ``history`` (default: this Python call).
 
     Returns:
         The path of the finished file.
@@ -143,6 +204,7 @@ def generate(
     out = Path(out)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    field_storage(compression)  # checks the name before any work
     if out.is_dir():
         raise DatasetError(f"{out} is a directory; pass the path of the dataset file to write, e.g. {out}/data.h5.")
     if out.exists() and not overwrite:
@@ -154,8 +216,12 @@ def generate(
     first, stop = _shard_range(config.samples, shard)
     _require_memory(r, min(batch_size, stop - first))
     require_writable(out)
+    command = command or f"pdeops.data.generate(GenerationConfig(recipe={config.recipe!r}, ...), {str(out)!r})"
     with exclusive_lock(out):
-        return _generate(r, out, shard, batch_size=batch_size, overwrite=overwrite, progress=progress)
+        return _generate(
+            r, out, shard, batch_size=batch_size, overwrite=overwrite, compression=compression, command=command,
+            progress=progress, on_frame=on_frame,
+        )  # fmt: skip
 
 
 def _generate(
@@ -165,7 +231,10 @@ def _generate(
     *,
     batch_size: int,
     overwrite: bool,
+    compression: str | None,
+    command: str,
     progress: Callable[[int, int], None] | None,
+    on_frame: Callable[[float, float], None] | None,
 ) -> Path:
     """``generate`` once the settings are checked and the output is locked."""
     config, partial = r.config, out.with_name(out.name + ".partial")
@@ -174,18 +243,21 @@ def _generate(
     setup = build_setup(r, solve_grid)
     done = _resume_point(partial, config, shard, overwrite)
     if done == 0:
-        attrs = _attributes(r, setup.attrs)
+        attrs = _attributes(r, setup.attrs, compression, command)
         if shard is not None:
             attrs.update(shard=f"{shard[0]}/{shard[1]}", sample_offset=first)
         try:
-            _create(partial, r, stop - first, attrs)
+            _create(partial, r, stop - first, attrs, compression)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
+    if progress is not None:
+        progress(done, stop - first)
     for start in range(first + done, stop, batch_size):
         indices = range(start, min(start + batch_size, stop))
         u0 = torch.stack([setup.initial_condition(sample_generator(config.seed, i, config.device)) for i in indices])
-        frames = _downsample(r, solve_grid, setup.solve(u0, r.times))
+        callback = None if on_frame is None else _frame_reporter(on_frame, start - first, len(indices), r.horizon)
+        frames = _downsample(r, solve_grid, setup.solve(u0, r.times, callback=callback))
         if not bool(torch.isfinite(frames).all()):
             raise DatasetError(
                 f"Samples {indices.start}-{indices.stop - 1} for {out} became NaN/Inf; reduce dt (now {r.dt})."
@@ -197,6 +269,37 @@ def _generate(
             progress(indices.stop - first, stop - first)
     os.replace(partial, out)
     return out
+
+
+def _frame_reporter(
+    on_frame: Callable[[float, float], None], written: int, batch: int, horizon: float
+) -> Callable[[int, float], None]:
+    """The solver's per-frame callback ``(i, t)`` as ``on_frame(samples simulated, t)`` for one batch."""
+
+    def report(i: int, t: float) -> None:
+        on_frame(written + batch * t / horizon, t)
+
+    return report
+
+
+def describe_run(config: GenerationConfig, batch_size: int) -> str:
+    """One line saying what runs where: recipe, grids, steps, device, dtype and CPU threads."""
+    r = resolve(config)
+    ndim = 1 if r.recipe.name.endswith("-1d") else 2
+    steps = round(r.horizon / r.dt)
+    device = config.device
+    if device.startswith("cuda") and torch.cuda.is_available():
+        device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return (
+        f"{r.recipe.name}: {config.samples} samples in batches of {batch_size}, solved at {r.solve_resolution}^{ndim} "
+        f"and stored at {r.resolution}^{ndim}, {len(r.times)} frames to t = {r.horizon:g} ({steps} steps of dt "
+        f"{r.dt:g}); device {device}, {config.dtype}, {torch.get_num_threads()} CPU threads"
+    )
+
+
+def command_line() -> str:
+    """This process's command line, quoted as a shell would take it (for the ``history`` attribute)."""
+    return shlex.join(["pdeops", *sys.argv[1:]])
 
 
 def require_writable(out: Path) -> None:
@@ -266,11 +369,32 @@ WORK_ARRAYS = 24
 generous count, for the memory estimate."""
 
 
-def _require_memory(r: Resolved, batch: int) -> None:
-    """Refuse a batch whose solve obviously cannot fit in this machine's memory (an estimate, with its size)."""
+def _bytes_per_sample(r: Resolved) -> int:
     points = r.solve_resolution ** (1 if r.recipe.name.endswith("-1d") else 2)
     itemsize = 8 if r.config.dtype == "float64" else 4
-    needed = batch * points * itemsize * (WORK_ARRAYS + len(r.times))
+    return points * itemsize * (WORK_ARRAYS + len(r.times))
+
+
+DEFAULT_BATCH = 16
+"""Trajectories solved at once on a CPU (larger batches gain little there and delay the first write)."""
+GPU_MEMORY_SHARE = 0.5
+"""Share of a GPU's free memory an automatic batch may fill (the estimate is generous, FFT plans need room)."""
+
+
+def auto_batch_size(config: GenerationConfig, free_bytes: float | None = None) -> int:
+    """The batch for ``config``: ``DEFAULT_BATCH`` on a CPU; on a GPU as many samples as fill ``GPU_MEMORY_SHARE``
+    of its free memory (``free_bytes``, default: what CUDA reports now), never more than the samples."""
+    r = resolve(config)
+    if free_bytes is None:
+        if not config.device.startswith("cuda"):
+            return min(DEFAULT_BATCH, config.samples)
+        free_bytes = float(torch.cuda.mem_get_info(torch.device(config.device))[0])
+    return max(1, min(config.samples, int(GPU_MEMORY_SHARE * free_bytes // _bytes_per_sample(r))))
+
+
+def _require_memory(r: Resolved, batch: int) -> None:
+    """Refuse a batch whose solve obviously cannot fit in this machine's memory (an estimate, with its size)."""
+    needed = batch * _bytes_per_sample(r)
     available = _physical_memory()
     if needed > available:
         raise DatasetError(
@@ -287,6 +411,59 @@ def _physical_memory() -> float:
         return float("inf")
 
 
+def generate_on_devices(
+    config: GenerationConfig,
+    out: str | os.PathLike[str],
+    devices: Sequence[str],
+    *,
+    batch_size: int | None = None,
+    compression: str | None = None,
+    command: str | None = None,
+) -> Path:
+    """Generate ``config`` with one process per device, each writing shard i/n, then merge the shards into ``out``.
+
+    Shard i goes to ``<out>.shard<i>of<n>`` (resumable like any run: rerun the same call after an interruption);
+    the shards are deleted once merged. The data equal a single-process run's, since sample i draws from its own
+    generator wherever it is solved.
+
+    Args:
+        devices: e.g. ``["cuda:0", "cuda:1"]``; ``config.device`` is ignored.
+        batch_size: per process; None: ``auto_batch_size`` on each device.
+    """
+    import multiprocessing
+
+    out = Path(out)
+    if out.exists():
+        raise DatasetError(f"{out} already exists; choose another path or delete it.")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if not devices or len(devices) > config.samples:
+        raise ValueError(f"devices must name 1 to {config.samples} (the samples) devices, got {list(devices)}.")
+    require_writable(out)
+    n = len(devices)
+    shards = [out.with_name(f"{out.name}.shard{i}of{n}") for i in range(n)]
+    jobs = [
+        (dataclasses.replace(config, device=device), shard, (i, n), batch_size, compression, command)
+        for i, (device, shard) in enumerate(zip(devices, shards, strict=True))
+    ]
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be used in forked processes
+    with context.Pool(n) as pool:
+        for shard in pool.imap_unordered(_generate_shard, jobs):
+            print(f"finished {shard}", file=sys.stderr, flush=True)
+    merged = merge_shards(shards, out, command=command)
+    for shard in shards:
+        shard.unlink()
+    return merged
+
+
+def _generate_shard(job: tuple[GenerationConfig, Path, tuple[int, int], int | None, str | None, str | None]) -> Path:
+    config, path, shard, batch_size, compression, command = job
+    if path.exists():  # finished before an interruption of the whole run
+        return path
+    batch = auto_batch_size(config) if batch_size is None else batch_size
+    return generate(config, path, batch_size=batch, shard=shard, compression=compression, command=command)
+
+
 def _shard_range(samples: int, shard: tuple[int, int] | None) -> tuple[int, int]:
     if shard is None:
         return 0, samples
@@ -296,8 +473,13 @@ def _shard_range(samples: int, shard: tuple[int, int] | None) -> tuple[int, int]
     return i * samples // n, (i + 1) * samples // n
 
 
-def merge_shards(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> Path:
+def merge_shards(
+    paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *, command: str | None = None
+) -> Path:
     """Join the finished shards ``i/n`` of one generation run into one dataset file (atomically).
+
+    The merged file keeps the shards' storage (chunks, checksums, compression) and metadata, and its ``history``
+    gains a line for the merge (``command``, default this Python call).
 
     Raises:
         DatasetError: shards of different runs, a missing or repeated shard, or ``out`` exists.
@@ -319,6 +501,7 @@ def merge_shards(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike
     missing = sorted(set(range(n)) - set(shards))
     if missing or len(paths) != n:
         raise DatasetError(f"Cannot merge: missing shard(s) {missing} of {n} (or a shard given twice).")
+    command = command or f"pdeops.data.merge_shards({[str(p) for p in paths]}, {str(out)!r})"
     partial = out.with_name(out.name + ".partial")
     first_path = shards[0][0]
     with h5py.File(first_path, "r") as f:
@@ -335,6 +518,7 @@ def merge_shards(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike
         merged.attrs["samples_written"] = total
         for key in ("shard", "sample_offset"):
             del merged.attrs[key]
+        merged.attrs["history"] = f"{merged.attrs.get('history', '')}\n{history_line(command)}".lstrip()
     os.replace(partial, out)
     return out
 
@@ -350,17 +534,20 @@ def _open_shard(path: Path) -> h5py.File:
 
 
 def _copy_layout(source: Path, target: Path, field: str, samples: int) -> None:
-    """A native file like ``source`` (coordinates, attributes as they are) with ``samples`` empty trajectories."""
+    """A native file like ``source`` (coordinates, attributes, storage as they are) with ``samples`` empty
+    trajectories."""
     with h5netcdf.File(source, "r") as f, h5netcdf.File(target, "w") as merged:
         merged.dimensions = {**{name: len(dim) for name, dim in f.dimensions.items()}, "sample": samples}
         for name, variable in f.variables.items():
             if name != field:
                 merged.create_variable(name, variable.dimensions, data=variable[...])
-        shape = f.variables[field].shape
+                merged.variables[name].attrs.update(dict(variable.attrs))
+        stored = f.variables[field]
+        compression = stored.compression  # None, gzip or lzf, as the shards were written
         merged.create_variable(
-            field, f.variables[field].dimensions, dtype=f.variables[field].dtype, chunks=(1, 1, *shape[2:]),
-            fletcher32=True,
-        )  # fmt: skip
+            field, stored.dimensions, dtype=stored.dtype, chunks=(1, 1, *stored.shape[2:]),
+            **field_storage(compression),
+        ).attrs.update(dict(stored.attrs))  # fmt: skip
     with h5py.File(source, "r") as f, h5py.File(target, "a") as merged:
         merged.attrs.update({key: f.attrs[key] for key in f.attrs if not key.startswith("_")})
 

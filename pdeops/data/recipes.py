@@ -1,8 +1,9 @@
 """Dataset recipes: the catalogue of which equation, parameters and defaults make each dataset.
 
-``resolve`` fills a ``GenerationConfig``'s gaps with its recipe's defaults. The physics of each recipe (solver,
-initial conditions, descriptive attributes) is in ``pdeops.data.setups``; ``pdeops.data.generate`` does the rest
-(batching, downsampling, writing). This module imports no torch, so the command line lists recipes at once.
+``resolve`` fills a ``GenerationConfig``'s gaps with its recipe's defaults, and ``explain`` describes a resolved
+config (what ``pdeops generate RECIPE --help`` prints). The physics of each recipe (solver, initial conditions) is in
+``pdeops.data.setups``; ``pdeops.data.generate`` does the rest (batching, downsampling, writing). This module imports
+no torch, so the command line lists recipes at once.
 """
 
 import math
@@ -91,6 +92,13 @@ class Recipe:
         dt: default solver time step.
         length: domain length per axis (recorded as ``domain_length``).
         params: the physical parameters and their defaults (recorded as ``param_<name>``).
+        param_docs: one line per parameter of ``params``, saying what it is.
+        equation: the equation solved (recorded as ``equation``).
+        initial_condition: the distribution of the initial conditions (recorded as ``initial_condition``, with
+            the amplitude the parameters give it where there is one).
+        forcing: the forcing term (recorded as ``forcing``), or None for an equation without one.
+        scheme: the solver's time scheme (``"rk4cn"``: fixed-dt IMEX Runge–Kutta; ``"exact"``: a closed-form
+            solution, evaluated once per stored frame).
         vorticity_forcing: for a recipe of the 2-D vorticity equation, its forcing (what a residual of the
             equation needs besides the recorded parameters, see ``pdeops.losses.physics.vorticity_equation``);
             None for other equations.
@@ -106,7 +114,24 @@ class Recipe:
     dt: float
     length: float
     params: dict[str, float]
+    param_docs: dict[str, str]
+    equation: str
+    initial_condition: str
+    forcing: str | None = None
+    scheme: Literal["rk4cn", "exact"] = "rk4cn"
     vorticity_forcing: VorticityForcing | None = None
+
+    def __post_init__(self) -> None:
+        if set(self.param_docs) != set(self.params):
+            raise ValueError(
+                f"Recipe {self.name!r}: param_docs must describe exactly its parameters {sorted(self.params)}, "
+                f"got {sorted(self.param_docs)}."
+            )
+
+    @property
+    def spatial_dims(self) -> int:
+        """1 for the ``*-1d`` recipes, else 2 (the naming convention ``pdeops.data.generate`` builds grids by)."""
+        return 1 if self.name.endswith("-1d") else 2
 
 
 @dataclass(frozen=True)
@@ -128,6 +153,23 @@ class Resolved:
         if not math.isclose(n * self.record_every, self.horizon, rel_tol=1e-9):
             raise ValueError(f"horizon {self.horizon} is not a whole number of record_every {self.record_every}.")
         return [i * self.record_every for i in range(n + 1)]
+
+    @property
+    def steps_per_frame(self) -> int:
+        """Solver steps between two stored frames: the solvers shorten dt to land on every frame exactly."""
+        if self.recipe.scheme == "exact":
+            return 1  # one evaluation of the closed form per frame
+        return max(1, math.ceil(self.record_every / self.dt * (1 - 1e-12)))
+
+    @property
+    def solver_steps(self) -> int:
+        """Solver steps (closed-form evaluations for an exact recipe) of one sample, frame 0 excluded."""
+        return (len(self.times) - 1) * self.steps_per_frame
+
+    @property
+    def grid_points(self) -> int:
+        """Points of the solve grid."""
+        return self.solve_resolution**self.recipe.spatial_dims
 
 
 def resolve(config: GenerationConfig) -> Resolved:
@@ -167,6 +209,14 @@ RECIPES: dict[str, Recipe] = {
             dt=1e-4,
             length=1.0,
             params={"viscosity": 1e-3, "alpha": 2.5, "tau": 7.0},
+            param_docs={
+                "viscosity": "kinematic viscosity nu",
+                "alpha": "smoothness of the initial field: covariance (-lap + tau^2)^-alpha",
+                "tau": "inverse length scale of the initial field",
+            },
+            equation="2-D incompressible Navier-Stokes, vorticity form: w_t + u.grad(w) = nu lap(w) + f",
+            initial_condition="Gaussian random field, covariance sigma^2 (-lap + tau^2)^-alpha",
+            forcing="0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
             vorticity_forcing="fno",
         ),
         Recipe(
@@ -186,6 +236,17 @@ RECIPES: dict[str, Recipe] = {
                 "forcing_amplitude": 1.0,
                 "initial_std": 1.0,
             },
+            param_docs={
+                "viscosity": "kinematic viscosity nu",
+                "drag": "linear drag coefficient (damps the large scales)",
+                "forcing_wavenumber": "wavenumber k of the forcing (a whole number)",
+                "forcing_amplitude": "amplitude A of the body force",
+                "initial_std": "standard deviation of the initial vorticity",
+            },
+            equation="2-D incompressible Navier-Stokes, vorticity form, with linear drag: "
+            "w_t + u.grad(w) = nu lap(w) - drag w + f",
+            initial_condition="band-limited random Fourier series, |m| <= 4",
+            forcing="Kolmogorov: body force (A sin(k y), 0), vorticity forcing -A k cos(k y)",
             vorticity_forcing="kolmogorov",
         ),
         Recipe(
@@ -199,6 +260,13 @@ RECIPES: dict[str, Recipe] = {
             dt=2e-3,
             length=2 * math.pi,
             params={"viscosity": 1e-3, "peak_wavenumber": 6.0},
+            param_docs={
+                "viscosity": "kinematic viscosity nu",
+                "peak_wavenumber": "wavenumber where the initial energy spectrum peaks",
+            },
+            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w)",
+            initial_condition="McWilliams (1984) decaying turbulence, kinetic energy 0.5",
+            forcing="none",
             vorticity_forcing="none",
         ),
         Recipe(
@@ -212,6 +280,10 @@ RECIPES: dict[str, Recipe] = {
             dt=1e-3,
             length=2 * math.pi,
             params={"beta": 30.0, "viscosity": 0.0},
+            param_docs={"beta": "advection velocity", "viscosity": "diffusivity nu (0: pure advection)"},
+            equation="1-D convection-diffusion: u_t + beta u_x = nu u_xx (exact Fourier solution)",
+            initial_condition="sin x",
+            scheme="exact",
         ),
         Recipe(
             name="burgers-1d",
@@ -224,6 +296,9 @@ RECIPES: dict[str, Recipe] = {
             dt=1e-4,
             length=2 * math.pi,
             params={"viscosity": 0.01, "initial_std": 1.0},
+            param_docs={"viscosity": "viscosity nu", "initial_std": "standard deviation of the initial field"},
+            equation="1-D viscous Burgers: u_t + (u^2/2)_x = nu u_xx",
+            initial_condition="band-limited random Fourier series, |m| <= 4",
         ),
         Recipe(
             name="convection-diffusion-2d",
@@ -236,6 +311,86 @@ RECIPES: dict[str, Recipe] = {
             dt=2e-3,
             length=2 * math.pi,
             params={"diffusivity": 0.01, "flow_amplitude": 1.0},
+            param_docs={
+                "diffusivity": "diffusivity kappa of the scalar",
+                "flow_amplitude": "amplitude A of the stream function (the flow's peak speed)",
+            },
+            equation="2-D advection-diffusion by a steady cellular flow: c_t + div(u c) = kappa lap(c), "
+            "u = (psi_y, -psi_x), psi = A sin x sin y",
+            initial_condition="band-limited random Fourier series, |m| <= 4",
         ),
     )
 }
+
+
+# --- describing recipes (the command line's `pdeops recipes` and `pdeops generate RECIPE --help`) ----------------
+def catalogue() -> str:
+    """One line per recipe: its name, description, stored field and default grids and horizon."""
+    width = max(map(len, RECIPES))
+    lines = []
+    for name, recipe in RECIPES.items():
+        grids = f"{_points(recipe.resolution, recipe)} from {_points(recipe.solve_resolution, recipe)}"
+        lines.append(f"{name:<{width}}  {recipe.description} ({recipe.field}, {grids}, t_end {recipe.horizon:g})")
+    return "\n".join(lines)
+
+
+def explain(r: Resolved) -> str:
+    """What ``r`` generates: the equation, every setting with its default and option, and the cost per sample.
+
+    Settings the config changes are shown with the recipe's default beside them. The cost is counted
+    (solver steps × solve-grid points); ``pdeops.data.setups.probe_cost`` measures it in seconds.
+    """
+    recipe, config = r.recipe, r.config
+    frames = len(r.times)
+
+    def setting(value: str, default: str) -> str:
+        return value if value == default else f"{value} (recipe default {default})"
+
+    domain = f"[0, {_length(recipe.length)}]" + ("" if recipe.spatial_dims == 1 else f"^{recipe.spatial_dims}")
+    rows = [
+        ("equation", recipe.equation),
+        *([("forcing", recipe.forcing)] if recipe.forcing is not None else []),
+        ("initial condition", recipe.initial_condition),
+        ("domain", f"{domain}, periodic"),
+        ("stored field", f"{recipe.field}, {config.dtype}"),
+        ("resolution", setting(_points(r.resolution, recipe), _points(recipe.resolution, recipe))),
+        ("solve resolution", setting(_points(r.solve_resolution, recipe), _points(recipe.solve_resolution, recipe))),
+        ("horizon t_end", setting(f"{r.horizon:g}", f"{recipe.horizon:g}")),
+        ("record every", setting(f"{r.record_every:g}", f"{recipe.record_every:g}") + f" ({frames} frames)"),
+        ("dt", setting(f"{r.dt:g}", f"{recipe.dt:g}") + f", {recipe.scheme}"),
+    ]
+    if recipe.scheme == "exact":
+        rows[-1] = ("dt", f"none: the {recipe.scheme} solution is evaluated at each stored frame")
+    lines = [f"{recipe.name}: {recipe.description}", ""]
+    lines += [f"  {name:<18} {value}" for name, value in rows]
+    lines += ["", "  physical parameters (--param NAME=VALUE):"]
+    pad = max(len(f"{name} = {value:g}") for name, value in r.params.items())
+    for name, value in r.params.items():
+        changed = "" if value == recipe.params[name] else f" (recipe default {recipe.params[name]:g})"
+        lines.append(f"    {f'{name} = {value:g}':<{pad}}  {recipe.param_docs[name]}{changed}")
+    itemsize = 8 if config.dtype == "float64" else 4
+    stored = frames * r.resolution**recipe.spatial_dims * itemsize
+    what = "closed-form evaluations" if recipe.scheme == "exact" else "steps"
+    lines += [
+        "",
+        f"  cost per sample    {r.solver_steps:,} {what} x {r.grid_points:,} points = "
+        f"{r.solver_steps * r.grid_points:.2g} point-steps",
+        f"  size per sample    {format_bytes(stored)} stored; "
+        f"{config.samples} samples: {format_bytes(stored * config.samples)}",
+    ]
+    return "\n".join(lines)
+
+
+def _points(n: int, recipe: Recipe) -> str:
+    return str(n) if recipe.spatial_dims == 1 else f"{n}^{recipe.spatial_dims}"
+
+
+def _length(length: float) -> str:
+    return "2pi" if math.isclose(length, 2 * math.pi) else f"{length:g}"
+
+
+def format_bytes(size: float) -> str:
+    """``size`` bytes in decimal units, three significant digits (``"13.4 MB"``)."""
+    units = ("B", "kB", "MB", "GB", "TB")
+    exponent = min(int(math.log10(max(size, 1)) // 3), len(units) - 1)
+    return f"{size / 1000**exponent:.3g} {units[exponent]}"

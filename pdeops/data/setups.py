@@ -1,15 +1,18 @@
 """How each recipe is solved: the solver on the solve grid, sample i's initial condition, and descriptive attributes.
 
 ``pdeops.data.recipes`` is the catalogue (names, defaults, parameters) and imports no torch; this module holds the
-physics, and ``pdeops.data.generate`` and ``pdeops evaluate`` use it through ``build_setup``.
+physics, and ``pdeops.data.generate`` and ``pdeops evaluate`` use it through ``build_setup``. ``probe_cost`` times
+a few solver steps of a config and extrapolates them to whole samples (``pdeops generate RECIPE --help``).
 """
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from typing_extensions import Unpack
 
 from pdeops.data.recipes import Resolved
 from solvers import (
@@ -18,6 +21,7 @@ from solvers import (
     ConvectionDiffusion,
     Grid,
     NavierStokes2D,
+    SteppingOptions,
     fno_forcing,
     gaussian_random_field,
     kolmogorov_forcing,
@@ -31,9 +35,10 @@ Tensor = torch.Tensor
 
 @dataclass(frozen=True)
 class Setup:
-    """What generation needs: a solver with ``solve(u0, times)``, sample i's initial condition, and attributes."""
+    """What generation needs: a solver with ``solve(u0, times, callback=None)`` (``callback(i, times[i])`` after
+    each recorded frame), sample i's initial condition, and attributes."""
 
-    solve: Callable[[Tensor, list[float]], Tensor]
+    solve: Callable[..., Tensor]
     initial_condition: Callable[[torch.Generator], Tensor]
     attrs: dict[str, Any]
 
@@ -43,96 +48,81 @@ def sample_generator(seed: int, index: int, device: str = "cpu") -> torch.Genera
     return torch.Generator(device).manual_seed(seed * 1_000_003 + index)
 
 
-def _ns2d_fno(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], forcing=fno_forcing(grid), dt=r.dt)
+def _attributes(r: Resolved, amplitude: str = "") -> dict[str, str]:
+    """The recipe's descriptive attributes; ``amplitude`` completes the initial condition's description."""
+    recipe = r.recipe
+    forcing = {} if recipe.forcing is None else {"forcing": recipe.forcing}
+    return {"equation": recipe.equation, **forcing, "initial_condition": recipe.initial_condition + amplitude}
+
+
+def _ns2d_fno(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], forcing=fno_forcing(grid), **stepping)
     sigma = math.sqrt(2) * p["tau"] ** (p["alpha"] - 1)  # the FNO reference sampler's amplitude
 
     def initial(generator: torch.Generator) -> Tensor:
         return gaussian_random_field(grid, 1, generator=generator, alpha=p["alpha"], tau=p["tau"], sigma=sigma)[0]
 
-    attrs = {
-        "equation": "2-D incompressible Navier-Stokes, vorticity form: w_t + u.grad(w) = nu lap(w) + f",
-        "forcing": "0.1 (sin 2pi(x+y) + cos 2pi(x+y))",
-        "initial_condition": f"Gaussian random field, covariance sigma^2 (-lap + tau^2)^-alpha, sigma={sigma:.6g}",
-    }
-    return Setup(solver.solve, initial, attrs)
+    return Setup(solver.solve, initial, _attributes(r, f", sigma={sigma:.6g}"))
 
 
-def _ns2d_kolmogorov(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+def _ns2d_kolmogorov(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
     forcing = kolmogorov_forcing(grid, wavenumber=int(p["forcing_wavenumber"]), amplitude=p["forcing_amplitude"])
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], drag=p["drag"], forcing=forcing, dt=r.dt)
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], drag=p["drag"], forcing=forcing, **stepping)
 
     def initial(generator: torch.Generator) -> Tensor:
         return random_fourier_series(grid, 1, generator=generator, max_mode=4, std=p["initial_std"])[0]
 
-    attrs = {
-        "equation": "2-D incompressible Navier-Stokes, vorticity form, with linear drag: "
-        "w_t + u.grad(w) = nu lap(w) - drag w + f",
-        "forcing": "Kolmogorov: body force (A sin(k y), 0), vorticity forcing -A k cos(k y)",
-        "initial_condition": "band-limited random Fourier series, |m| <= 4",
-    }
-    return Setup(solver.solve, initial, attrs)
+    return Setup(solver.solve, initial, _attributes(r))
 
 
-def _ns2d_decaying(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], dt=r.dt)
+def _ns2d_decaying(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], **stepping)
 
     def initial(generator: torch.Generator) -> Tensor:
         return mcwilliams_vorticity(grid, 1, generator=generator, peak_wavenumber=p["peak_wavenumber"])[0]
 
-    attrs = {
-        "equation": "2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w)",
-        "forcing": "none",
-        "initial_condition": "McWilliams (1984) decaying turbulence, kinetic energy 0.5",
-    }
-    return Setup(solver.solve, initial, attrs)
+    return Setup(solver.solve, initial, _attributes(r))
 
 
-def _convection_1d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+def _convection_1d(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
     solver = ConvectionDiffusion(grid, velocity=p["beta"], diffusivity=p["viscosity"])
 
     def initial(generator: torch.Generator) -> Tensor:
         return sine(grid)  # deterministic: samples differ only if the user varies beta between files
 
-    attrs = {
-        "equation": "1-D convection-diffusion: u_t + beta u_x = nu u_xx (exact Fourier solution)",
-        "initial_condition": "sin x",
-    }
-    return Setup(lambda u0, times: solver.solve(u0, times), initial, attrs)
+    def solve(u0: Tensor, times: list[float], callback: Callable[[int, float], None] | None = None) -> Tensor:
+        frames = solver.solve(u0, times)  # exact: every frame at once, reported after
+        if callback is not None:
+            for i, t in enumerate(times):
+                callback(i, t)
+        return frames
+
+    return Setup(solve, initial, _attributes(r))
 
 
-def _burgers_1d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
-    solver = Burgers1D(grid, viscosity=p["viscosity"], dt=r.dt)
+def _burgers_1d(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
+    solver = Burgers1D(grid, viscosity=p["viscosity"], **stepping)
 
     def initial(generator: torch.Generator) -> Tensor:
         return random_fourier_series(grid, 1, generator=generator, max_mode=4, std=p["initial_std"])[0]
 
-    attrs = {
-        "equation": "1-D viscous Burgers: u_t + (u^2/2)_x = nu u_xx",
-        "initial_condition": "band-limited random Fourier series, |m| <= 4",
-    }
-    return Setup(solver.solve, initial, attrs)
+    return Setup(solver.solve, initial, _attributes(r))
 
 
-def _convection_diffusion_2d(grid: Grid, p: dict[str, float], r: Resolved) -> Setup:
+def _convection_diffusion_2d(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
     x, y = grid.mesh()
     # A steady cellular flow from the stream function ψ = A sin x sin y (divergence-free by construction).
     psi_hat = grid.rfft(p["flow_amplitude"] * torch.sin(x) * torch.sin(y))
     velocity = (grid.irfft(grid.derivative(psi_hat, 1)), grid.irfft(-grid.derivative(psi_hat, 0)))
-    solver = AdvectionDiffusion2D(grid, velocity=velocity, diffusivity=p["diffusivity"], dt=r.dt)
+    solver = AdvectionDiffusion2D(grid, velocity=velocity, diffusivity=p["diffusivity"], **stepping)
 
     def initial(generator: torch.Generator) -> Tensor:
         return random_fourier_series(grid, 1, generator=generator, max_mode=4)[0]
 
-    attrs = {
-        "equation": "2-D advection-diffusion by a steady cellular flow: c_t + div(u c) = kappa lap(c), "
-        "u = (psi_y, -psi_x), psi = A sin x sin y",
-        "initial_condition": "band-limited random Fourier series, |m| <= 4",
-    }
-    return Setup(solver.solve, initial, attrs)
+    return Setup(solver.solve, initial, _attributes(r))
 
 
-Builder = Callable[[Grid, dict[str, float], Resolved], Setup]
+Builder = Callable[[Grid, dict[str, float], Resolved, SteppingOptions], Setup]
 
 BUILDERS: dict[str, Builder] = {
     "ns2d-fno": _ns2d_fno,
@@ -144,6 +134,100 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
-def build_setup(resolved: Resolved, grid: Grid) -> Setup:
-    """The ``Setup`` of a resolved config on ``grid`` (the solve grid, or another one of the same domain)."""
-    return BUILDERS[resolved.recipe.name](grid, resolved.params, resolved)
+def build_setup(resolved: Resolved, grid: Grid, **stepping: Unpack[SteppingOptions]) -> Setup:
+    """The ``Setup`` of a resolved config on ``grid`` (the solve grid, or another one of the same domain).
+
+    ``stepping`` overrides the time stepping of the recipe's solver (``dt``, ``scheme``, ``cfl``, ``max_dt``; see
+    ``solvers.BaseSpectralSolver``), e.g. ``dt=None, cfl=0.5`` for an adaptive step; by default the recipe's fixed
+    ``resolved.dt``. Recipes solved exactly in time ignore it.
+    """
+    return BUILDERS[resolved.recipe.name](grid, resolved.params, resolved, {"dt": resolved.dt, **stepping})
+
+
+@dataclass(frozen=True)
+class CostProbe:
+    """A short timing of a config's solver, extrapolated to whole samples.
+
+    Attributes:
+        device: where the solver ran.
+        dtype: its dtype.
+        threads: torch's intra-op threads.
+        batch: samples solved at once (as ``generate`` batches them).
+        steps: solver steps timed (closed-form evaluations for an exact recipe), after one warm-up step.
+        seconds: the wall time of those steps.
+        seconds_per_sample: ``seconds / steps * solver_steps / batch``: one sample's share of a batch's solve
+            (downsampling and writing, small beside it, are not counted).
+    """
+
+    device: str
+    dtype: str
+    threads: int
+    batch: int
+    steps: int
+    seconds: float
+    seconds_per_sample: float
+
+    def describe(self, samples: int) -> str:
+        """Two lines for ``recipes.explain``'s card: the measured seconds per sample and for ``samples``."""
+        return (
+            f"  measured           {_duration(self.seconds_per_sample)} per sample on {self.device} ({self.dtype}, "
+            f"batch {self.batch}, {self.threads} torch thread(s)); {samples} samples: about "
+            f"{_duration(self.seconds_per_sample * samples)}\n"
+            f"                     ({self.steps} step(s) timed in {self.seconds:.2f} s after a warm-up step, "
+            "extrapolated to the horizon)"
+        )
+
+
+def probe_cost(r: Resolved, *, batch_size: int = 16, budget: float = 0.5) -> CostProbe:
+    """Time ``r``'s solver for a few steps on its device and extrapolate to one sample's whole solve.
+
+    After one warm-up step (kernels, FFT plans, a CUDA context), the number of timed steps doubles from 1 until a
+    run takes a quarter of ``budget``, so the timed runs take under ``budget`` seconds in all (plus the warm-up, and
+    building the solver).
+
+    Args:
+        r: the resolved config (its device and dtype are used).
+        batch_size: samples per batch in ``generate``; the probe solves ``min(batch_size, samples)`` at once.
+        budget: seconds the timed runs may take.
+
+    Raises:
+        SolverInstabilityError: the settings are unstable within the probed steps.
+    """
+    config = r.config
+    shape = (r.solve_resolution,) * r.recipe.spatial_dims
+    grid = Grid(shape, r.recipe.length, dtype=getattr(torch, config.dtype), device=config.device)
+    setup = build_setup(r, grid)
+    batch = min(batch_size, config.samples)
+    u0 = torch.stack([setup.initial_condition(sample_generator(config.seed, i, config.device)) for i in range(batch)])
+
+    def run(steps: int) -> float:
+        # An exact recipe costs one evaluation per frame; a stepped one, its dt steps between two recorded times.
+        times = r.times[: steps + 1] if r.recipe.scheme == "exact" else [0.0, steps * r.dt]
+        start = time.perf_counter()
+        setup.solve(u0, times)
+        if grid.device.type == "cuda":
+            torch.cuda.synchronize(grid.device)
+        return time.perf_counter() - start
+
+    run(1)
+    steps, seconds = 1, run(1)
+    while seconds < budget / 4 and steps < r.solver_steps:
+        steps = min(2 * steps, r.solver_steps)
+        seconds = run(steps)
+    return CostProbe(
+        device=str(grid.device),
+        dtype=config.dtype,
+        threads=torch.get_num_threads(),
+        batch=batch,
+        steps=steps,
+        seconds=seconds,
+        seconds_per_sample=seconds / steps * r.solver_steps / batch,
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.2g} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -48,14 +48,19 @@ class TrainingData:
         fields: the fields in channel order, or None when it was trained without a ``PDEDataModule``.
         split: the train, val and test fractions of the trajectories (``PDEDataModule``'s default if unknown).
         exclude: the trajectories it left out (e.g. ones holding NaN).
+        test: the test trajectories its data module used (an official split or the fractions), where its state
+            records them; None for older checkpoints, whose test split is recomputed from ``split``.
     """
 
     fields: tuple[str, ...] | None
     split: tuple[float, float, float]
     exclude: tuple[int, ...] = ()
+    test: tuple[int, ...] | None = None
 
     def test_samples(self, count: int, path: str) -> list[int]:
         """The test split of a file of ``count`` trajectories, as the checkpoint's data module cut it."""
+        if self.test is not None:
+            return list(self.test)
         return [i for i in split_trajectories(count, self.split, path=path)["test"] if i not in self.exclude]
 
 
@@ -204,6 +209,7 @@ def training_data(checkpoint: dict[str, Any]) -> TrainingData:
         fields=None if fields is None else tuple(str(name) for name in fields),
         split=(float(split[0]), float(split[1]), float(split[2])),
         exclude=tuple(int(i) for i in settings.get("exclude") or ()),
+        test=None if state.get("test") is None else tuple(int(i) for i in state["test"]),
     )
 
 

@@ -1,70 +1,332 @@
 """The evaluation figures, drawn with matplotlib's object API on the Agg canvas (no pyplot, no global backend).
 
-- ``plot_snapshots``: truth, prediction and their difference for one trajectory at a few steps.
+- ``plot_snapshots``: truth, prediction and their difference for one trajectory at a few steps, every channel.
+- ``plot_trajectories``: the same for several trajectories at one step.
+- ``animate_rollout``: truth | prediction | error of one trajectory, step by step, as a GIF or an MP4.
 - ``plot_error_vs_time``: relative L2 error and correlation per step, model against persistence.
 - ``plot_spectra``: energy spectra at the last step, truth against the predictions.
 - ``plot_benchmark_errors``, ``plot_pareto``: a benchmark's error per step and its error against cost.
 
+Fields are drawn on their spatial coordinates (``SpatialAxes``): 2-D fields as images with x to the right and y up,
+1-D fields as lines, 3-D fields as their middle slice along the last axis. Truth and prediction share one colour
+scale per channel (diverging and centred on 0 when the truth changes sign); the error has its own, centred on 0.
+Every file is written under a temporary name and then renamed, so a figure on disk is never half-written.
+
 Values may be None (a non-finite number in a JSON report); they are drawn as gaps.
 """
 
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import animation
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+
+ANIMATION_FORMATS = ("gif", "mp4")
+MAX_ANIMATION_FRAMES = 100
+"""Longer rollouts are animated at every k-th step, to keep the file small enough to embed in ``report.html``."""
 
 
 def _save(figure: Figure, path: Path) -> None:
+    """Write ``figure`` as a PNG, atomically."""
     FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=120)
+    temporary = path.with_name(f".{path.name}.partial")
+    figure.savefig(temporary, dpi=120, format="png")
+    os.replace(temporary, path)
 
 
 def _values(values: Sequence[float | None]) -> np.ndarray:
     return np.array(values, dtype=np.float64)  # None becomes nan: a gap in the line
 
 
-def plot_snapshots(
-    truth: np.ndarray, prediction: np.ndarray, lead: np.ndarray, steps: Sequence[int], field: str, path: Path
-) -> None:
-    """Rows truth, prediction and prediction − truth; one column per step.
+@dataclass(frozen=True)
+class SpatialAxes:
+    """The coordinates of a field's spatial axes, for ticks and labels.
 
     Args:
-        truth: one channel of one trajectory, ``(T, n_x[, n_y])``.
+        names: the axes' names, e.g. ``("x", "y")``.
+        values: per axis, its evenly spaced coordinates ``(n_i,)``.
+        units: per axis, its units (None: unknown, and none is shown).
+    """
+
+    names: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    units: tuple[str | None, ...]
+
+    def label(self, axis: int) -> str:
+        units = self.units[axis]
+        return f"{self.names[axis]} [{units}]" if units else self.names[axis]
+
+    def extent(self, axis: int) -> tuple[float, float]:
+        """The span from the first cell's edge to the last's (an image's pixels are centred on the points)."""
+        values = self.values[axis]
+        half = 0.5 * float(values[1] - values[0]) if len(values) > 1 else 0.5
+        return float(values[0]) - half, float(values[-1]) + half
+
+    @classmethod
+    def indices(cls, shape: Sequence[int], names: Sequence[str] | None = None) -> "SpatialAxes":
+        """Grid indices as coordinates, for data without any."""
+        names = tuple(names or ("x", "y", "z")[: len(shape)])
+        return cls(names, tuple(np.arange(n, dtype=np.float64) for n in shape), (None,) * len(shape))
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """A colour scale (for 1-D fields, the y-axis limits): a colour map and its limits."""
+
+    cmap: str
+    low: float
+    high: float
+
+
+def _field_scale(frames: np.ndarray) -> _Scale:
+    """Diverging and centred on 0 when ``frames`` change sign (vorticity), sequential otherwise (a density)."""
+    finite = frames[np.isfinite(frames)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    if low < 0 < high:
+        limit = max(-low, high)
+        return _Scale("RdBu_r", -limit, limit)
+    if low == high:
+        low, high = low - 1.0, high + 1.0
+    return _Scale("viridis", low, high)
+
+
+def _error_scale(errors: np.ndarray) -> _Scale:
+    finite = np.abs(errors[np.isfinite(errors)])
+    limit = (float(finite.max()) if finite.size else 0.0) or 1.0
+    return _Scale("RdBu_r", -limit, limit)
+
+
+def _plane(frame: np.ndarray) -> np.ndarray:
+    """A 1-D or 2-D frame as it is; a 3-D one as its middle slice along the last axis."""
+    return frame[..., frame.shape[-1] // 2] if frame.ndim == 3 else frame
+
+
+def _slice_note(axes: SpatialAxes) -> str:
+    if len(axes.names) < 3:
+        return ""
+    values = axes.values[2]
+    return f" (3-D: the slice {axes.names[2]} = {values[len(values) // 2]:.3g})"
+
+
+def _draw_field(ax: Axes, frame: np.ndarray, scale: _Scale, axes: SpatialAxes) -> Artist:
+    """One frame on its coordinates: a 2-D (or sliced 3-D) frame as an image, a 1-D frame as a line. Returns the
+    image or line, whose data an animation replaces."""
+    frame = _plane(frame)
+    ax.set_xlabel(axes.label(0), fontsize=8)
+    ax.tick_params(labelsize=7)
+    if frame.ndim == 1:
+        (line,) = ax.plot(axes.values[0], frame, linewidth=1)
+        ax.set_xlim(axes.extent(0))
+        margin = 0.05 * (scale.high - scale.low)
+        ax.set_ylim(scale.low - margin, scale.high + margin)
+        return line
+    image = ax.imshow(
+        frame.T,  # (n_x, n_y): rows are y
+        origin="lower",
+        extent=(*axes.extent(0), *axes.extent(1)),
+        cmap=scale.cmap,
+        vmin=scale.low,
+        vmax=scale.high,
+        interpolation="nearest",
+    )
+    ax.set_ylabel(axes.label(1), fontsize=8)
+    return image
+
+
+def _colorbar(figure: Figure, artist: Artist, beside: Any) -> None:
+    """One colour bar for the panels ``beside`` (an array of axes) that share ``artist``'s scale; none for lines."""
+    if isinstance(artist, AxesImage):
+        colorbar = figure.colorbar(artist, ax=list(np.ravel(beside)), shrink=0.9)
+        colorbar.ax.tick_params(labelsize=7)
+
+
+def _which(sample: int | None) -> str:
+    return "a test trajectory" if sample is None else f"test trajectory {sample}"
+
+
+def plot_snapshots(
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    lead: np.ndarray,
+    steps: Sequence[int],
+    fields: Sequence[str],
+    axes: SpatialAxes,
+    path: Path,
+    *,
+    sample: int | None = None,
+) -> Figure:
+    """For each channel, rows truth, prediction and prediction − truth; one column per step.
+
+    Args:
+        truth: one trajectory, ``(T, C, *S)``.
         prediction: the same shape.
         lead: ``(T,)`` times since the last input frame.
         steps: 1-based steps to show.
-        field: the field's name, for the title.
+        fields: the ``C`` channels' names.
+        axes: the coordinates of ``S``.
         path: the PNG to write.
+        sample: the trajectory's index in the data file, for the title.
+
+    Returns:
+        The figure, as written.
     """
-    figure = Figure(figsize=(3 * len(steps), 8.4), layout="constrained")
-    axes = figure.subplots(3, len(steps), squeeze=False)
-    limit = float(np.abs(truth).max()) or 1.0
-    error = prediction - truth
-    error_limit = float(np.abs(error[[step - 1 for step in steps]]).max()) or 1.0
-    for column, step in enumerate(steps):
-        rows = ((truth, limit, "truth"), (prediction, limit, "prediction"), (error, error_limit, "error"))
-        for row, (frames, scale, label) in enumerate(rows):
-            ax = axes[row, column]
-            _draw_field(figure, ax, frames[step - 1], scale)
-            ax.set_title(f"{label}, step {step} (t + {lead[step - 1]:.3g})", fontsize=9)
-    figure.suptitle(f"{field}: one test trajectory")
+    shown = [step - 1 for step in steps]
+    figure = Figure(figsize=(3.4 * len(shown), 2.8 * 3 * len(fields)), layout="constrained")
+    grid = figure.subplots(3 * len(fields), len(shown), squeeze=False)
+    for channel, field in enumerate(fields):
+        error = prediction[:, channel] - truth[:, channel]
+        scale = _field_scale(truth[shown, channel])
+        rows = (
+            (truth[:, channel], "truth", scale),
+            (prediction[:, channel], "prediction", scale),
+            (error, "error", _error_scale(error[shown])),
+        )
+        for row, (frames, label, row_scale) in enumerate(rows):
+            for column, index in enumerate(shown):
+                ax = grid[3 * channel + row, column]
+                artist = _draw_field(ax, frames[index], row_scale, axes)
+                ax.set_title(f"{field} {label}, step {index + 1} (t + {lead[index]:.3g})", fontsize=8)
+            if row == 1:  # truth and prediction share one colour bar
+                _colorbar(figure, artist, grid[3 * channel : 3 * channel + 2])
+            elif row == 2:
+                _colorbar(figure, artist, grid[3 * channel + 2])
+    figure.suptitle(f"{', '.join(fields)}: {_which(sample)}{_slice_note(axes)}")
     _save(figure, path)
+    return figure
 
 
-def _draw_field(figure: Figure, ax: Axes, frame: np.ndarray, scale: float) -> None:
-    """A 2-D frame as an image (x to the right, y up), a 1-D frame as a line."""
-    if frame.ndim == 1:
-        ax.plot(frame)
-        ax.set_ylim(-1.05 * scale, 1.05 * scale)
-        return
-    image = ax.imshow(frame.T, origin="lower", cmap="RdBu_r", vmin=-scale, vmax=scale)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    figure.colorbar(image, ax=ax, shrink=0.8)
+def plot_trajectories(
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    samples: Sequence[int],
+    step: int,
+    lead_time: float,
+    fields: Sequence[str],
+    axes: SpatialAxes,
+    path: Path,
+) -> Figure:
+    """One row per trajectory; for each channel, columns truth, prediction and prediction − truth at one step.
+
+    Args:
+        truth: the frames at ``step`` of several trajectories, ``(N, C, *S)``.
+        prediction: the same shape.
+        samples: the ``N`` trajectories' indices in the data file.
+        step: the 1-based step shown.
+        lead_time: its time since the last input frame.
+        fields: the ``C`` channels' names.
+        axes: the coordinates of ``S``.
+        path: the PNG to write.
+
+    Returns:
+        The figure, as written.
+    """
+    figure = Figure(figsize=(3.4 * 3 * len(fields), 2.8 * len(samples)), layout="constrained")
+    grid = figure.subplots(len(samples), 3 * len(fields), squeeze=False)
+    for channel, field in enumerate(fields):
+        error = prediction[:, channel] - truth[:, channel]
+        scale = _field_scale(truth[:, channel])
+        panels = (
+            (truth[:, channel], "truth", scale),
+            (prediction[:, channel], "prediction", scale),
+            (error, "error", _error_scale(error)),
+        )
+        for column, (frames, label, panel_scale) in enumerate(panels):
+            for row, sample in enumerate(samples):
+                ax = grid[row, 3 * channel + column]
+                artist = _draw_field(ax, frames[row], panel_scale, axes)
+                ax.set_title(f"trajectory {sample}: {field} {label}", fontsize=8)
+            if column == 1:  # truth and prediction share one colour bar
+                _colorbar(figure, artist, grid[:, 3 * channel : 3 * channel + 2])
+            elif column == 2:
+                _colorbar(figure, artist, grid[:, 3 * channel + 2])
+    figure.suptitle(f"{len(samples)} test trajectories at step {step} (t + {lead_time:.3g}){_slice_note(axes)}")
+    _save(figure, path)
+    return figure
+
+
+def animation_available(kind: str) -> bool:
+    """Whether this machine can write an animation of ``kind`` (``gif``: pillow, which matplotlib depends on;
+    ``mp4``: an ``ffmpeg`` executable on PATH)."""
+    return animation.writers.is_available({"gif": "pillow", "mp4": "ffmpeg"}[kind])
+
+
+def animate_rollout(
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    lead: np.ndarray,
+    fields: Sequence[str],
+    axes: SpatialAxes,
+    path: Path,
+    *,
+    sample: int | None = None,
+    fps: int = 4,
+) -> None:
+    """An animation of one trajectory: for each channel a row truth | prediction | error, one frame per step.
+
+    The colour scales are fixed over the whole rollout, so a growing error shows as deepening colour. A rollout of
+    more than ``MAX_ANIMATION_FRAMES`` steps is shown at every k-th step.
+
+    Args:
+        truth: one trajectory, ``(T, C, *S)``.
+        prediction: the same shape.
+        lead: ``(T,)`` times since the last input frame.
+        fields: the ``C`` channels' names.
+        axes: the coordinates of ``S``.
+        path: the file to write; its suffix, ``.gif`` or ``.mp4``, picks the format.
+        sample: the trajectory's index in the data file, for the title.
+        fps: frames per second.
+
+    Raises:
+        ValueError: another suffix, or MP4 without ffmpeg.
+    """
+    kind = path.suffix.lstrip(".")
+    if kind not in ANIMATION_FORMATS:
+        raise ValueError(f"An animation is written as .gif or .mp4, got {path.name}.")
+    if not animation_available(kind):
+        raise ValueError("An MP4 animation needs ffmpeg on PATH (e.g. apt-get install ffmpeg); or animate as gif.")
+    error = prediction - truth
+    figure = Figure(figsize=(11, 3.2 * len(fields)), layout="constrained")
+    grid = figure.subplots(len(fields), 3, squeeze=False)
+    artists: list[tuple[Any, np.ndarray]] = []
+    for channel, field in enumerate(fields):
+        scale = _field_scale(truth[:, channel])
+        panels = (
+            (truth[:, channel], "truth", scale),
+            (prediction[:, channel], "prediction", scale),
+            (error[:, channel], "error", _error_scale(error[:, channel])),
+        )
+        for column, (frames, label, panel_scale) in enumerate(panels):
+            artist = _draw_field(grid[channel, column], frames[0], panel_scale, axes)
+            artists.append((artist, frames))
+            grid[channel, column].set_title(f"{field} {label}", fontsize=9)
+            if column == 1:  # truth and prediction share one colour bar
+                _colorbar(figure, artist, grid[channel, :2])
+            elif column == 2:
+                _colorbar(figure, artist, grid[channel, 2])
+    title = figure.suptitle("")
+    writer = animation.PillowWriter(fps=fps) if kind == "gif" else animation.FFMpegWriter(fps=fps)
+    FigureCanvasAgg(figure)
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")  # the writers choose the format by suffix
+    stride = -(-len(lead) // MAX_ANIMATION_FRAMES)
+    with writer.saving(figure, str(temporary), dpi=80):
+        for index in range(0, len(lead), stride):
+            for artist, frames in artists:
+                frame = _plane(frames[index])
+                if frame.ndim == 1:
+                    artist.set_ydata(frame)
+                else:
+                    artist.set_data(frame.T)
+            title.set_text(f"{_which(sample)}{_slice_note(axes)}: step {index + 1} (t + {lead[index]:.3g})")
+            writer.grab_frame()
+    os.replace(temporary, path)
 
 
 def plot_error_vs_time(lead: np.ndarray, scores: Mapping[str, Mapping[str, Any]], path: Path) -> None:
@@ -149,5 +411,41 @@ def plot_pareto(board: Mapping[str, Any], path: Path) -> None:
         title=f"{board['suite']}: error against cost (marker area ~ parameters)",
     )
     axis.grid(alpha=0.3)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_work_precision(
+    points: Sequence[Any], path: Path, *, title: str, models: Mapping[str, tuple[float, float]] | None = None
+) -> None:
+    """Solver error against wall time per frame, log–log: one line per (scheme, dtype, resolution) along its steps.
+
+    Args:
+        points: ``work_precision.WorkPrecisionPoint`` s; those without an error (unstable, skipped) are left out.
+        models: optional surrogates to mark, name → (seconds per frame, relative L2).
+    """
+    figure = Figure(figsize=(7, 4.6))
+    axis = figure.add_subplot()
+    families: dict[tuple[str, str, int, bool], list[Any]] = {}
+    for point in points:
+        if point.relative_l2 is not None and point.seconds_per_frame is not None:
+            s = point.setting
+            families.setdefault((s.scheme, s.dtype, s.resolution, s.dt is None), []).append(point)
+    for (scheme, dtype, resolution, adaptive), family in sorted(families.items()):
+        family.sort(key=lambda p: p.seconds_per_frame)
+        axis.plot(
+            [1e3 * p.seconds_per_frame for p in family],
+            [p.relative_l2 for p in family],
+            marker="s" if adaptive else "o",
+            linestyle=":" if adaptive else "-",
+            label=f"{scheme} {resolution}² {dtype}" + (" adaptive" if adaptive else ""),
+        )
+    for name, (seconds, error) in (models or {}).items():
+        axis.scatter(1e3 * seconds, error, marker="*", s=160, color="black", zorder=3)
+        axis.annotate(name, (1e3 * seconds, error), fontsize=8, xytext=(5, 4), textcoords="offset points")
+    axis.set(xlabel="wall time, ms per frame", ylabel="relative L2 error vs stored truth", xscale="log", yscale="log")
+    axis.set_title(f"Work–precision: {title}", fontsize=10)
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     _save(figure, path)

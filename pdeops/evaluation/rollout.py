@@ -26,16 +26,21 @@ from pdeops.data import DatasetError, open_dataset
 from pdeops.data.datasets import FieldLayout, FrameReader, check_samples
 from pdeops.data.generate import FORMAT_VERSION, require_writable
 from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
+from pdeops.training.rollout import rollout as advance
 from pdeops.training.tasks import BaseOperatorTask
 
 Tensor = torch.Tensor
+
+PROGRESS_DELAY = 1.0
+"""Seconds before a progress bar shows: quick work (warm-ups, tests, small rollouts) prints none."""
 
 
 def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: int | None = None) -> Tensor:
     """Predict ``steps`` frames after ``initial``, in eval mode and under ``torch.inference_mode()``.
 
     The frames go to the task's device as float32 (the dtype of the trained network) ``batch_size`` trajectories
-    at a time, and the prediction comes back to ``initial``'s device.
+    at a time, and the prediction comes back to ``initial``'s device. A progress bar on stderr counts predicted
+    frames (trajectories × steps), so one batch shows its progress too.
 
     Args:
         task: a trained task (``load_task``), float32.
@@ -55,15 +60,31 @@ def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: 
     was_training = task.training
     task.eval()
     outputs = []
+    bar = tqdm(total=initial.shape[0] * steps, desc="rollout", unit="frame", delay=PROGRESS_DELAY)
     try:
         with torch.inference_mode():
-            starts = range(0, initial.shape[0], chunk)
-            for start in tqdm(starts, desc="rollout", unit="batch", disable=len(starts) < 2):
+            for start in range(0, initial.shape[0], chunk):
                 frames = initial[start : start + chunk, -k:].to(device=device, dtype=torch.float32)
-                outputs.append(task.rollout(frames, steps).to(initial.device))
+                outputs.append(_counted_rollout(task, frames, steps, bar).to(initial.device))
     finally:
+        bar.close()
         task.train(was_training)
     return torch.cat(outputs)
+
+
+def _counted_rollout(task: BaseOperatorTask, frames: Tensor, steps: int, bar: tqdm) -> Tensor:
+    """``task.rollout(frames, steps)`` through the same shared rollout, moving ``bar`` by each block's frames."""
+    produced = 0
+
+    def step(window: Tensor) -> Tensor:
+        nonlocal produced
+        block = task.step(window)
+        new = min(block.shape[1], steps - produced)  # the last block is cut to ``steps``
+        produced += new
+        bar.update(new * window.shape[0])
+        return block
+
+    return advance(step, frames, steps, input_frames=task.input_frames, output_frames=task.output_frames)
 
 
 def _check_initial(task: BaseOperatorTask, initial: Tensor, k: int) -> None:

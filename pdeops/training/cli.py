@@ -19,6 +19,10 @@ schedules are task arguments (``model.init_args.optimizer``, ``model.init_args.l
 Collocation tasks (PINNs, ``pdeops.training.collocation``) sample their own points: a config whose task is one of
 them runs with no ``data:`` section.
 
+Logs: CSV by default (``<trainer.default_root_dir>/lightning_logs/version_N/metrics.csv``), whatever is installed;
+Lightning's own default would switch to TensorBoard once ``tensorboard`` is installed. Choose another logger with
+``--trainer.logger`` (``lightning.pytorch.loggers.TensorBoardLogger``, ``WandbLogger``, or ``false``).
+
 Checkpoints, in ``<trainer.default_root_dir>/checkpoints``: ``best-*.ckpt`` by the validation rollout error
 (``checkpoint.*``) and ``last.ckpt`` after every validation epoch (``last_checkpoint.*``), so ``--ckpt_path last``
 resumes the run where it stopped.
@@ -30,9 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lightning.pytorch import LightningModule
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
 from pdeops.config import ConfigError, import_class, prepare_jsonargparse, recording_instantiator
@@ -110,6 +115,15 @@ class PDEopsCLI(LightningCLI):
                 f"{directory} holds the checkpoints of an earlier run. Resume it with --ckpt_path last, or start "
                 "afresh in another --trainer.default_root_dir (or delete that folder)."
             )
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The trainer, with a CSV logger where the config leaves Lightning to pick (``logger`` unset, None, or
+        ``true``), so that installing tensorboard does not change where a run's metrics go."""
+        config = self.config_init.get(self.subcommand, self.config_init).get("trainer", {})
+        picks = config.get("logger") in (None, True) and not config.get("barebones")  # barebones: no logger at all
+        if "logger" not in kwargs and picks:
+            kwargs["logger"] = CSVLogger(save_dir=config.get("default_root_dir") or ".")
+        return super().instantiate_trainer(**kwargs)
 
     def _add_instantiators(self) -> None:
         super()._add_instantiators()  # Lightning's for the task and the data module come first

@@ -25,6 +25,8 @@ from pdeops.data.datamodule import split_trajectories
 from pdeops.data.datasets import fits_in_memory
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
+from pdeops.evaluation.checkpoints import training_data
+from tests.data.test_readers import _write_the_well_dataset
 
 NS2D = GenerationConfig(
     recipe="ns2d-fno", samples=4, resolution=16, solve_resolution=32, horizon=1.0, record_every=0.125, dt=1e-3
@@ -293,7 +295,7 @@ def test_datamodule_fits_statistics_on_train_and_serves_physical_units(fields1d:
 
 def test_datamodule_refuses_state_of_other_fields(fields1d: Path) -> None:
     state = _module(fields1d, fields=["u"]).state_dict()
-    assert state == {"fields": ["u"]}  # the statistics live in the task, not here
+    assert state == {"fields": ["u"], "test": [9]}  # the statistics live in the task, not here
     with pytest.raises(DatasetError, match=r"state is for fields 'u', but this data module reads 'u', 'v'"):
         _module(fields1d).load_state_dict(state)
 
@@ -341,7 +343,8 @@ def test_fields_given_as_a_string(fields1d: Path) -> None:
     ],
 )
 def test_field_of_wrong_rank(tmp_path: Path, dims: tuple[str, ...], shape: tuple[int, ...]) -> None:
-    path = _write_native(tmp_path / "rank.h5", {"u": (dims, np.zeros(shape, np.float32))})
+    good = (("sample", "time", "q"), np.zeros((2, 3, 4), np.float32))  # the file is valid, the choice of u is not
+    path = _write_native(tmp_path / "rank.h5", {"u": (dims, np.zeros(shape, np.float32)), "v": good})
     with pytest.raises(
         DatasetError, match=r"variable 'u' has dims .* must have dims \(sample, time, x\[, y\[, z\]\]\)"
     ):
@@ -350,7 +353,9 @@ def test_field_of_wrong_rank(tmp_path: Path, dims: tuple[str, ...], shape: tuple
 
 def test_file_without_time_dependent_fields(tmp_path: Path) -> None:
     path = _write_native(tmp_path / "static.h5", {"nu": (("sample", "x"), np.zeros((2, 4), np.float32))})
-    with pytest.raises(DatasetError, match=r"no variable with dims \(sample, time, x\[, y\[, z\]\]\) \(it has 'nu'\)"):
+    with pytest.raises(
+        DatasetError, match=r"does not meet the pdeops format .*no variable with dims \(sample, time, x\[, y\[, z\]\]\)"
+    ):
         WindowDataset(path)
 
 
@@ -415,3 +420,49 @@ def test_datamodule_misuse() -> None:
         PDEDataModule("unused.h5", task="rollout")  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match=r"Call setup\(\) before train_dataloader\(\)"):
         PDEDataModule("unused.h5").train_dataloader()
+
+
+# Users' own files, official splits and datasets that span files
+
+
+def test_a_users_xarray_file_trains_and_its_encoding_is_decoded(tmp_path: Path) -> None:
+    u = RNG.normal(size=(3, 4, 8)).astype(np.float32)
+    plain, packed = tmp_path / "plain.nc", tmp_path / "packed.nc"
+    xr.Dataset({"u": (("sample", "time", "x"), u)}).to_netcdf(plain, engine="h5netcdf")
+    encoding = {"u": {"dtype": "int16", "scale_factor": 1e-3, "add_offset": 0.5, "_FillValue": -32768}}
+    xr.Dataset({"u": (("sample", "time", "x"), u)}).to_netcdf(packed, engine="h5netcdf", encoding=encoding)
+    fast, decoded = TrajectoryDataset(plain, format="pdeops"), TrajectoryDataset(packed, in_memory=False)
+    assert fast.layout.native and not decoded.layout.native  # h5py would read the packed integers raw
+    torch.testing.assert_close(fast[2]["trajectory"][:, 0], torch.from_numpy(u[2]))
+    torch.testing.assert_close(decoded[2]["trajectory"][:, 0], torch.from_numpy(u[2]), atol=1e-3, rtol=0)
+    with pytest.raises(DatasetError, match=r"the 'pdebench' format needs|lacks|has none of"):
+        TrajectoryDataset(plain, format="pdebench")
+
+
+def test_the_wells_official_split_is_used_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _write_the_well_dataset(tmp_path / "rayleigh_benard")
+    module = _module(tmp_path / "rayleigh_benard", fields=["buoyancy"], history=1, horizon=1)
+    with caplog.at_level("INFO"):
+        module.setup("fit")
+    assert module.splits == {"train": [0, 1, 2, 3], "val": [4, 5], "test": [6, 7]}
+    assert "official split" in caplog.text and "train/, valid/ and test/ folders" in caplog.text
+    assert module.describe()["splits"] == {"train": [0, 4], "val": [4, 6], "test": [6, 8]}
+    batch = next(iter(module.test_dataloader()))
+    assert batch["sample"].tolist() == [6, 6, 7, 7]
+    own = _module(tmp_path / "rayleigh_benard" / "data" / "train", fields=["buoyancy"], split=(0.5, 0.25, 0.25))
+    assert own.splits["test"] == range(3, 4) and "so the split fractions" in own.split_description  # train only
+
+
+def test_pdebench_test_set_is_kept_and_validation_comes_from_its_training_samples(tmp_path: Path) -> None:
+    path = tmp_path / "1D_Advection.hdf5"
+    with h5py.File(path, "w") as file:
+        file["tensor"] = RNG.normal(size=(20, 4, 8))
+    module = _module(path)
+    assert module.splits == {"train": list(range(2, 18)), "val": [18, 19], "test": [0, 1]}
+    assert "no validation split, so the last 2 of its training trajectories validate" in module.split_description
+    fractions = _module(path, official_split=False)
+    assert fractions.splits["test"] == range(18, 20) and "official_split=False" in fractions.split_description
+    excluded = _module(path, exclude=[1])
+    assert excluded.samples("test") == [0]
+    checkpoint = {"PDEDataModule": excluded.state_dict(), "datamodule_hyper_parameters": {"split": (0.8, 0.1, 0.1)}}
+    assert training_data(checkpoint).test_samples(20, str(path)) == [0]  # evaluation scores the trained test split

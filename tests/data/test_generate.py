@@ -1,5 +1,6 @@
 """Dataset generation: the native file, per-sample seeds, atomic and resumable writes, bad input."""
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -12,8 +13,15 @@ import xarray as xr
 
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.datasets import FrameReader, read_layout
-from pdeops.data.generate import generate, merge_shards
-from pdeops.data.recipes import RECIPES, GenerationConfig
+from pdeops.data.generate import (
+    WORK_ARRAYS,
+    auto_batch_size,
+    describe_run,
+    generate,
+    generate_on_devices,
+    merge_shards,
+)
+from pdeops.data.recipes import RECIPES, GenerationConfig, resolve
 from pdeops.data.setups import sample_generator
 from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
 
@@ -89,7 +97,8 @@ def test_interrupted_generation_resumes_to_a_bit_identical_file(tmp_path: Path) 
 
 def test_a_partial_file_of_another_configuration_is_not_resumed(tmp_path: Path) -> None:
     def interrupt(done: int, total: int) -> None:
-        raise KeyboardInterrupt
+        if done > 0:  # after the first batch is written (the call before any solve has done = 0)
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         generate(small(seed=1), tmp_path / "x.h5", batch_size=1, progress=interrupt)
@@ -103,7 +112,8 @@ def test_a_partial_file_of_another_configuration_is_not_resumed(tmp_path: Path) 
 
 def test_a_partial_file_is_refused_by_every_reader(tmp_path: Path) -> None:
     def interrupt(done: int, total: int) -> None:
-        raise KeyboardInterrupt
+        if done > 0:  # after the first batch is written (the call before any solve has done = 0)
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         generate(small(), tmp_path / "x.h5", batch_size=1, progress=interrupt)
@@ -223,3 +233,84 @@ def test_bad_configurations_are_named() -> None:
         GenerationConfig(recipe="ns2d-fno", params={"beta": 1.0})
     with pytest.raises(ValueError, match="multiple of resolution"):
         generate(small(resolution=24, downsample="stride"), "unused.h5")
+
+
+def test_the_file_carries_cf_metadata_and_its_history(tmp_path: Path) -> None:
+    path = generate(small(), tmp_path / "cf.h5", command="pdeops generate ns2d-fno --samples 3")
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds.attrs["Conventions"] == "CF-1.10"
+        assert ds.attrs["history"].endswith(" pdeops generate ns2d-fno --samples 3")
+        assert ds.attrs["recipe"] == "ns2d-fno" and "config" in ds.attrs  # the provenance stays
+        for name in ("vorticity", "time", "x", "y"):
+            assert ds[name].attrs["units"] == "1" and ds[name].attrs["long_name"], name
+        assert [ds[name].attrs["axis"] for name in ("time", "x", "y")] == ["T", "X", "Y"]
+
+
+@pytest.mark.parametrize("compression", ["gzip", "lzf"])
+def test_compressed_files_read_the_same_and_merge_keeps_compression_and_metadata(
+    tmp_path: Path, compression: str
+) -> None:
+    plain = generate(small(), tmp_path / "plain.h5")
+    packed = generate(small(), tmp_path / "packed.h5", compression=compression)
+    with h5py.File(plain) as a, h5py.File(packed) as b:
+        assert b["vorticity"].compression == compression and b["vorticity"].chunks == (1, 1, 16, 16)
+        assert b["vorticity"].fletcher32 and b.attrs["compression"] == compression
+        assert np.array_equal(a["vorticity"][:], b["vorticity"][:])
+    with open_dataset(packed) as ds:
+        assert np.array_equal(ds["vorticity"].values, xr.open_dataset(plain, engine="h5netcdf")["vorticity"].values)
+    assert FrameReader(read_layout(packed)).read(2, 0, 3).shape == (3, 1, 16, 16)
+    shards = [
+        generate(small(), tmp_path / f"s{i}.h5", shard=(i, 2), compression=compression, command=f"shard {i}")
+        for i in range(2)
+    ]
+    merged = merge_shards(shards, tmp_path / "merged.h5", command="pdeops merge merged.h5 s0.h5 s1.h5")
+    with h5py.File(merged) as f:
+        assert f["vorticity"].compression == compression and f["vorticity"].fletcher32
+    with xr.open_dataset(merged, engine="h5netcdf") as ds:
+        assert ds["vorticity"].attrs["long_name"] == "vorticity" and ds["x"].attrs["axis"] == "X"
+        assert ds.attrs["history"].splitlines()[0].endswith("shard 0")
+        assert ds.attrs["history"].splitlines()[1].endswith("pdeops merge merged.h5 s0.h5 s1.h5")
+    with pytest.raises(ValueError, match="compression must be None, 'gzip' or 'lzf', got 'zstd'"):
+        generate(small(), tmp_path / "z.h5", compression="zstd")
+
+
+def test_progress_moves_by_simulated_time_within_a_batch(tmp_path: Path) -> None:
+    events: list[tuple[str, float, float]] = []
+    generate(
+        small(samples=3),
+        tmp_path / "p.h5",
+        batch_size=2,
+        progress=lambda done, total: events.append(("written", done, total)),
+        on_frame=lambda done, time: events.append(("frame", done, time)),
+    )
+    # before any solve; then frames t = 0, 0.25, 0.5 of batch [0, 2), its write; the same for batch [2, 3)
+    assert events == [
+        ("written", 0, 3),
+        ("frame", 0.0, 0.0), ("frame", 1.0, 0.25), ("frame", 2.0, 0.5), ("written", 2, 3),
+        ("frame", 2.0, 0.0), ("frame", 2.5, 0.25), ("frame", 3.0, 0.5), ("written", 3, 3),
+    ]  # fmt: skip
+
+
+def test_the_run_is_described_before_it_starts() -> None:
+    line = describe_run(small(), batch_size=2)
+    assert line.startswith("ns2d-fno: 3 samples in batches of 2, solved at 32^2 and stored at 16^2, 3 frames")
+    assert "100 steps of dt 0.005" in line and f"device cpu, float32, {torch.get_num_threads()} CPU threads" in line
+
+
+def test_one_process_per_device_writes_the_same_data_as_one_run(tmp_path: Path) -> None:
+    """``--devices`` (here two CPU processes) shards, merges and cleans up: the file equals a single run's."""
+    config = GenerationConfig("ns2d-fno", samples=4, resolution=16, horizon=0.2, record_every=0.1, dt=1e-2)
+    single = generate(config, tmp_path / "single.h5")
+    merged = generate_on_devices(config, tmp_path / "merged.h5", ["cpu", "cpu"], batch_size=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merged.h5", "single.h5"]  # shards removed
+    with h5py.File(single) as a, h5py.File(merged) as b:
+        assert np.array_equal(a["vorticity"][...], b["vorticity"][...])
+
+
+def test_the_automatic_batch_fills_half_the_free_gpu_memory() -> None:
+    config = GenerationConfig("ns2d-fno", samples=1000, resolution=64, solve_resolution=256, device="cuda")
+    r = resolve(config)
+    per_sample = 256**2 * 4 * (WORK_ARRAYS + len(r.times))
+    assert auto_batch_size(config, free_bytes=10 * per_sample) == 5
+    assert auto_batch_size(config, free_bytes=1e15) == 1000 and auto_batch_size(config, free_bytes=1.0) == 1
+    assert auto_batch_size(dataclasses.replace(config, device="cpu")) == 16

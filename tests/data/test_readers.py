@@ -1,7 +1,10 @@
-"""`open_dataset` on small files written here in each external layout, and on bad input."""
+"""`open_dataset` on small files written here in each external layout, users' own files, datasets that span
+files, and bad input."""
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -9,13 +12,18 @@ import pytest
 import scipy.io
 import xarray as xr
 
-from pdeops.data import DatasetError, open_dataset
+from pdeops.cli import main
+from pdeops.data import FORMATS, DatasetError, open_dataset
+from pdeops.data.generate import generate
+from pdeops.data.readers import HDF5_READERS, assume_format
+from pdeops.data.recipes import GenerationConfig
 
 RNG = np.random.default_rng(0)
 
 
 def _write_h5(path: Path, arrays: Mapping[str, np.ndarray], **h5_kwargs: int) -> Path:
     """Write ``arrays`` (keys may be paths like ``"0000/data"``) to a fresh HDF5 file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w", **h5_kwargs) as file:
         for name, array in arrays.items():
             file[name] = array
@@ -213,6 +221,21 @@ def test_poseidon_data_channels_are_numbered(tmp_path: Path) -> None:
         np.testing.assert_array_equal(ds["c2"].isel(time=1).values, data[:, 1, 2])
 
 
+@pytest.mark.parametrize(
+    ("file", "variable", "names"),
+    [
+        ("NS-PwC.nc", "velocity", ["velocity_x", "velocity_y", "tracer"]),
+        ("CE-RP.nc", "data", ["density", "velocity_x", "velocity_y", "pressure", "energy"]),
+    ],
+)
+def test_poseidon_channels_keep_poseidons_names(tmp_path: Path, file: str, variable: str, names: list[str]) -> None:
+    stored = _random(2, 3, len(names), 4, 4)
+    with open_dataset(_write_h5(tmp_path / file, {variable: stored})) as ds:
+        assert list(ds.data_vars) == names
+        for channel, name in enumerate(names):
+            np.testing.assert_array_equal(ds[name].values, stored[:, :, channel])
+
+
 def _pdearena_split(split: str) -> dict[str, np.ndarray]:
     return {
         f"{split}/u": _random(2, 3, 4, 5),
@@ -267,9 +290,12 @@ def test_missing_file(tmp_path: Path) -> None:
         open_dataset(tmp_path / "nope.h5")
 
 
-def test_directory(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="is a directory, not a dataset file"):
+def test_directory_without_data_files(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("notes")
+    with pytest.raises(DatasetError, match=r"holds no dataset file \(\.h5, .*\(found: 'README\.md'\)\. Pass the fold"):
         open_dataset(tmp_path)
+    with pytest.raises(DatasetError, match=r"The pattern .*\*\.h5 matches no file"):
+        open_dataset(tmp_path / "*.h5")
 
 
 def test_unknown_hdf5_layout_lists_keys_and_formats(tmp_path: Path) -> None:
@@ -280,7 +306,7 @@ def test_unknown_hdf5_layout_lists_keys_and_formats(tmp_path: Path) -> None:
 
 def test_file_that_is_neither_hdf5_nor_matlab(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not data")
-    with pytest.raises(DatasetError, match="neither an HDF5/NetCDF-4 file nor a MATLAB"):
+    with pytest.raises(DatasetError, match="neither an HDF5/NetCDF file nor a MATLAB"):
         open_dataset(tmp_path / "notes.txt")
 
 
@@ -320,3 +346,259 @@ def test_unknown_format_name_and_misplaced_keyword(tmp_path: Path) -> None:
         open_dataset(path, format="netcdf")
     with pytest.raises(DatasetError, match=r"'pdebench' file, which takes no 'split' keyword"):
         open_dataset(path, split="train")
+
+
+# Users' own files (docs/format.md)
+
+U2D = _random(3, 4, 5, 6).astype(np.float32)  # (sample, time, x, y)
+TIME, X, Y = np.linspace(0.0, 0.3, 4), np.arange(5) / 5, np.arange(6) / 6
+
+
+def _user_dataset(**variables: tuple[tuple[str, ...], np.ndarray]) -> xr.Dataset:
+    return xr.Dataset(variables or {"u": (("sample", "time", "x", "y"), U2D)}, coords={"time": TIME, "x": X, "y": Y})
+
+
+@pytest.mark.parametrize("engine", ["h5netcdf", "scipy"])  # NetCDF-4 (HDF5) and NetCDF-3
+def test_a_users_xarray_file_without_pdeops_attributes_is_read(tmp_path: Path, engine: str) -> None:
+    path = tmp_path / "mine.nc"
+    _user_dataset().to_netcdf(path, engine=engine)
+    with open_dataset(path) as ds:
+        assert ds.attrs["source_format"] == "pdeops"
+        assert ds["u"].dims == ("sample", "time", "x", "y")
+        np.testing.assert_array_equal(ds["u"].isel(sample=2, time=[3, 1]).values, U2D[2, [3, 1]])
+        np.testing.assert_array_equal(ds["time"].values, TIME)
+
+
+def test_a_users_h5py_file_with_dimension_scales_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "mine.h5"
+    with h5py.File(path, "w") as f:
+        f["u"] = U2D
+        for i, (name, values) in enumerate({"sample": np.arange(3), "time": TIME, "x": X, "y": Y}.items()):
+            f[name] = values
+            f[name].make_scale(name)
+            f["u"].dims[i].attach_scale(f[name])
+    with open_dataset(path) as ds:
+        assert ds.attrs["source_format"] == "pdeops"
+        np.testing.assert_array_equal(ds["u"].values, U2D)
+        np.testing.assert_array_equal(ds["y"].values, Y)
+
+
+def _markdown_code(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
+
+
+def test_the_format_documents_examples_write_valid_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    xarray_example, h5py_example = _markdown_code(Path(__file__).parents[2] / "docs" / "format.md")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(xarray_example, namespace)
+    exec(h5py_example, namespace)
+    for name in ("mydata.nc", "mydata.h5"):
+        with open_dataset(tmp_path / name) as ds:
+            assert ds["vorticity"].dims == ("sample", "time", "x", "y")
+            np.testing.assert_array_equal(ds["vorticity"].values, namespace["u"])
+
+
+def _write_plain_h5py(path: Path) -> Path:
+    with h5py.File(path, "w") as f:
+        f["u"] = U2D
+        f["time"] = TIME
+    return path
+
+
+def test_an_h5py_file_without_dim_names_is_told_how_to_name_them(tmp_path: Path) -> None:
+    path = _write_plain_h5py(tmp_path / "plain.h5")
+    named = r"variable\(s\) 'u' have axes without names \(plain h5py writes none\)\. Name them .*make_scale"
+    with pytest.raises(DatasetError, match=r"Cannot tell the format .* does not meet the pdeops format .*" + named):
+        open_dataset(path)
+    with pytest.raises(
+        DatasetError, match=r"plain\.h5 does not meet the pdeops format \(docs/format\.md\): \(1\) " + named
+    ):
+        open_dataset(path, format="pdeops")
+
+
+@pytest.mark.parametrize(
+    ("dims", "message"),
+    [
+        (
+            ("time", "sample", "x", "y"),
+            r"put sample first and time second: `ds = ds\.transpose\('sample', 'time', 'x', 'y'\)`",
+        ),
+        (
+            ("batch", "t", "x", "y"),
+            r"rename 'batch' to 'sample': `ds = ds\.rename\(\{'batch': 'sample'\}\)`; rename 't' to 'time'",
+        ),
+        (
+            ("run", "time", "x", "y"),
+            r"it has no 'sample' dim: rename the dim that counts trajectories .*expand_dims\('sample'\)",
+        ),
+        (
+            ("sample", "time", "y", "x"),
+            r"spatial dims in the order \(y, x\); store them as \(x, y\): `ds = ds\.transpose\(",
+        ),
+    ],
+)
+def test_a_users_file_with_misnamed_dims_names_the_fix(tmp_path: Path, dims: tuple[str, ...], message: str) -> None:
+    path = tmp_path / "mine.nc"
+    xr.Dataset({"u": (dims, U2D)}).to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(path)
+    with pytest.raises(DatasetError, match=r"does not meet the pdeops format .*" + message):
+        open_dataset(path, format="pdeops")
+
+
+@pytest.mark.parametrize(
+    ("coords", "message"),
+    [
+        ({"time": TIME[::-1]}, r"coordinate 'time' is not strictly increasing \(index 1: 0\.2 after 0\.3\); .*sortby"),
+        (
+            {"split": ("sample", ["train", "validation", "test"])},
+            r"'split' has dims \('sample',\) and values 'test', 'train', 'validation'",
+        ),
+    ],
+)
+def test_a_users_file_with_bad_coordinates_names_the_fix(tmp_path: Path, coords: dict[str, Any], message: str) -> None:
+    path = tmp_path / "mine.nc"
+    xr.Dataset({"u": (("sample", "time", "x", "y"), U2D)}, coords=coords).to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(path)
+
+
+def test_format_skips_detection_in_python_and_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "1D_Advection.h5"  # a PDEBench name, and dims a user would give it
+    xr.Dataset({"tensor": (("sample", "time", "x"), U2D[..., 0])}).to_netcdf(path, engine="h5netcdf")
+    with open_dataset(path) as ds:
+        assert ds.attrs["source_format"] == "pdeops" and "tensor" in ds
+    with open_dataset(path, format="pdebench") as ds, assume_format(path, "pdebench"), open_dataset(path) as assumed:
+        assert ds.attrs["source_format"] == assumed.attrs["source_format"] == "pdebench"
+        np.testing.assert_array_equal(assumed["u"].values, U2D[..., 0])
+    assert main(["info", str(path), "--format", "pdebench"]) == 0
+    assert re.search(r"format\s+pdebench\n", capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        main(["info", str(path), "--format", "netcdf"])
+    assert "invalid choice: 'netcdf'" in capsys.readouterr().err
+
+
+def test_the_format_names_are_the_readers() -> None:
+    assert ("pdeops", *HDF5_READERS) == FORMATS
+
+
+# Datasets that span files
+
+
+def _write_the_well_dataset(root: Path) -> dict[str, list[dict[str, np.ndarray]]]:
+    """The Well's layout: data/{train,valid,test}/*.hdf5, two trajectories per file, a Rayleigh number per file."""
+    written: dict[str, list[dict[str, np.ndarray]]] = {}
+    for split, count in (("train", 2), ("valid", 1), ("test", 1)):
+        (root / "data" / split).mkdir(parents=True)
+        written[split] = []
+        for index in range(count):
+            path = root / "data" / split / f"rayleigh_benard_Rayleigh_{10 ** (6 + index)}.hdf5"
+            written[split].append(_write_the_well(path))
+            with h5py.File(path, "a") as file:
+                file["scalars/Rayleigh"][()] = 10.0 ** (6 + index)
+    return written
+
+
+def test_the_wells_split_folders_open_as_one_dataset(tmp_path: Path) -> None:
+    written = _write_the_well_dataset(tmp_path / "rayleigh_benard")
+    files = [arrays for split in ("train", "valid", "test") for arrays in written[split]]
+    buoyancy = np.concatenate([arrays["t0_fields/buoyancy"] for arrays in files])
+    with open_dataset(tmp_path / "rayleigh_benard") as ds:
+        assert ds.attrs["source_format"] == "the-well" and ds.sizes["sample"] == 8
+        assert ds["split"].values.tolist() == ["train"] * 4 + ["valid"] * 2 + ["test"] * 2
+        _assert_lazy(ds["buoyancy"])
+        np.testing.assert_array_equal(
+            ds["buoyancy"].isel(sample=[5, 0, 1, 7], time=2).values, buoyancy[[5, 0, 1, 7], 2]
+        )
+        np.testing.assert_array_equal(ds["buoyancy"].values, buoyancy)
+        assert ds["Rayleigh"].dims == ("sample",)  # a constant per file, different between files
+        np.testing.assert_array_equal(ds["Rayleigh"].values, [1e6, 1e6, 1e7, 1e7, 1e6, 1e6, 1e6, 1e6])
+        assert ds["viscosity"].dims == ("sample", "x", "y")
+        assert [Path(file).parent.name for file in ds.attrs["source_files"]] == ["train", "train", "valid", "test"]
+        assert ds.attrs["dataset_name"] == "rayleigh_benard"
+    with open_dataset(tmp_path / "rayleigh_benard" / "data" / "train") as ds:
+        assert ds.sizes["sample"] == 4 and set(ds["split"].values) == {"train"}
+
+
+def _write_ns_incom(path: Path, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "velocity": rng.standard_normal((2, 3, 4, 4, 2)),
+        "particles": rng.standard_normal((2, 3, 4, 4, 1)),
+        "force": rng.standard_normal((2, 4, 4, 2)),
+        "t": np.tile(np.linspace(0, 5, 3), (2, 1)),
+    }
+    _write_h5(path, arrays)
+    return arrays
+
+
+def test_pdebench_shards_open_in_natural_order_from_a_glob(tmp_path: Path) -> None:
+    shards = {seed: _write_ns_incom(tmp_path / f"ns_incom_inhom_2d_512-{seed}.h5", seed) for seed in (10, 2, 0)}
+    velocity = np.concatenate([shards[seed]["velocity"] for seed in (0, 2, 10)])  # 2 before 10
+    with open_dataset(str(tmp_path / "ns_incom_inhom_2d_512-*.h5")) as ds:
+        assert ds.attrs["source_format"] == "pdebench-ns-incom"
+        assert ds.attrs["source_path"] == str(tmp_path.resolve() / "ns_incom_inhom_2d_512-*.h5")
+        np.testing.assert_array_equal(ds["velocity_y"].values, velocity[..., 1])
+        np.testing.assert_array_equal(
+            ds["force_x"].isel(sample=slice(1, 5)).values,
+            np.concatenate([shards[0]["force"][1:], shards[2]["force"], shards[10]["force"][:1]])[..., 0],
+        )
+
+
+def test_pdebench_per_seed_files_join_their_official_splits(tmp_path: Path) -> None:
+    for name in ("2D_diff-react_a.h5", "2D_diff-react_b.h5"):
+        _write_h5(tmp_path / name, {f"{seed:04d}/data": _random(3, 4, 4, 2) for seed in range(10)})
+    with open_dataset(tmp_path) as ds:
+        assert ds.attrs["source_format"] == "pdebench-seeds" and ds.sizes["sample"] == 20
+        assert ds["split"].values.tolist() == (["train"] * 9 + ["test"]) * 2  # FNODatasetMult: the last 10% test
+        assert "FNODatasetMult" in ds.attrs["split_source"]
+
+
+def test_pdebench_flat_file_gets_its_loaders_test_set(tmp_path: Path) -> None:
+    with open_dataset(_write_h5(tmp_path / "1D_Burgers.hdf5", {"tensor": _random(20, 3, 4)})) as ds:
+        assert ds["split"].values.tolist() == ["test"] * 2 + ["train"] * 18  # FNODatasetSingle: the first 10% test
+
+
+def test_pdearena_files_of_each_split_join_with_their_labels(tmp_path: Path) -> None:
+    written = {}
+    for split in ("train", "valid", "test"):
+        written[split] = _pdearena_split(split)
+        _write_h5(tmp_path / f"NavierStokes2D_{split}_1234_0.5_32.h5", written[split])
+    with open_dataset(tmp_path) as ds:
+        assert ds.attrs["source_format"] == "pdearena" and ds.attrs["split_source"] == "PDEArena's split groups"
+        assert ds["split"].values.tolist() == ["test"] * 2 + ["train"] * 2 + ["valid"] * 2  # natural file order
+        np.testing.assert_array_equal(
+            ds["vx"].isel(sample=[3, 4]).values,
+            np.stack([written["train"]["train/vx"][1], written["valid"]["valid/vx"][0]]),
+        )
+        assert "split" not in ds.attrs  # it differs between files
+
+
+CONVECTION = GenerationConfig(recipe="convection-1d", samples=6, resolution=16, horizon=0.5, record_every=0.25)
+
+
+def test_a_sharded_run_opens_in_shard_order_and_equals_the_whole_run(tmp_path: Path) -> None:
+    whole = generate(CONVECTION, tmp_path / "whole.h5")
+    for name, shard in (("b.h5", (0, 3)), ("a.h5", (1, 3)), ("c.h5", (2, 3))):  # names out of shard order
+        generate(CONVECTION, tmp_path / "shards" / name, shard=shard)
+    with open_dataset(whole) as expected, open_dataset(tmp_path / "shards") as ds:
+        assert ds.attrs["source_format"] == "pdeops" and "shard" not in ds.attrs
+        assert ds.attrs["config"] == expected.attrs["config"]
+        np.testing.assert_array_equal(ds["u"].values, expected["u"].values)
+    (tmp_path / "shards" / "a.h5").unlink()
+    with pytest.raises(DatasetError, match=r"shards of one run of 3, but shard\(s\) \[1\] of them are missing"):
+        open_dataset(tmp_path / "shards")
+
+
+def test_files_that_do_not_fit_together_are_named(tmp_path: Path) -> None:
+    _write_h5(tmp_path / "a" / "1D_Advection_0.hdf5", {"tensor": _random(2, 3, 4), "x-coordinate": np.arange(4.0)})
+    _write_h5(tmp_path / "a" / "1D_Advection_1.hdf5", {"tensor": _random(2, 3, 4), "x-coordinate": np.arange(4.0) / 2})
+    with pytest.raises(DatasetError, match=r"Coordinate 'x' differs between .*_0\.hdf5 and .*_1\.hdf5.*one grid"):
+        open_dataset(tmp_path / "a")
+    _write_h5(tmp_path / "b" / "2D_CFD_0.hdf5", {"density": _random(2, 3, 4, 4), "Vx": _random(2, 3, 4, 4)})
+    _write_h5(tmp_path / "b" / "2D_CFD_1.hdf5", {"density": _random(2, 3, 4, 4)})
+    with pytest.raises(DatasetError, match=r"_0\.hdf5 has the variable 'Vx' but .*_1\.hdf5 \(and 0 other file\(s\)\)"):
+        open_dataset(tmp_path / "b")

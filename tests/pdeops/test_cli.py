@@ -108,3 +108,136 @@ def test_unreadable_input_is_one_paragraph(tmp_path, capsys):
     assert "Cannot tell the format" in capsys.readouterr().err
     assert main(["merge", str(tmp_path / "m.h5"), str(text)]) == 2
     assert "cannot be read as a shard" in capsys.readouterr().err
+
+
+# --- recipes explain themselves ------------------------------------------------------------------------------------
+def test_recipes_lists_every_recipe_with_its_description(capsys):
+    from pdeops.data.recipes import RECIPES
+
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    for name, recipe in RECIPES.items():
+        assert f"{name}  " in out and recipe.description in out
+    assert "pdeops generate RECIPE --help" in out
+
+
+def test_recipe_help_shows_its_settings_parameters_and_measured_cost(capsys):
+    """The card follows the other options on the line, and the probe times the solver (well under 2 s here)."""
+    argv = [
+        "generate",
+        "burgers-1d",
+        "--resolution",
+        "64",
+        "--solve-resolution",
+        "128",
+        "--param",
+        "viscosity=0.02",
+        "--help",
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--resolution RESOLUTION" in out  # generate's own options come first
+    assert "1-D viscous Burgers: u_t + (u^2/2)_x = nu u_xx" in out
+    assert "solve resolution   128 (recipe default 1024)" in out
+    assert "viscosity = 0.02" in out and "(recipe default 0.01)" in out and "initial_std = 1" in out
+    assert "horizon t_end      1" in out and "(101 frames)" in out and "dt                 0.0001, rk4cn" in out
+    assert "10,000 steps x 128 points = 1.3e+06 point-steps" in out  # 100 frames of 100 steps
+    assert "per sample on cpu (float32, batch 16" in out and "16 samples: about" in out
+
+
+def test_recipe_help_reports_a_probe_that_fails_instead_of_failing(capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "ns2d-decaying", "--resolution", "16", "--dt", "1", "--help"])
+    out = capsys.readouterr().out
+    assert "the solver probe failed" in out and "CFL" in out
+
+
+def test_generate_help_without_a_recipe_is_the_plain_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    out = capsys.readouterr().out
+    assert "`pdeops recipes` lists them" in out and "cost per sample" not in out
+
+
+def test_commands_say_where_they_run(capsys):
+    from pdeops.cli import _say_where
+
+    _say_where("evaluate", "cpu", "float32 network")
+    err = capsys.readouterr().err
+    assert err.startswith("evaluate: device cpu, float32 network, ") and err.rstrip().endswith("CPU threads")
+
+
+# --- pdeops info -----------------------------------------------------------------------------------------------------
+@pytest.fixture
+def native_file(tmp_path):
+    from pdeops.data.generate import generate
+    from pdeops.data.recipes import GenerationConfig
+
+    config = GenerationConfig(recipe="burgers-1d", samples=3, resolution=16, solve_resolution=32, horizon=0.05)
+    return generate(config, tmp_path / "b.h5")
+
+
+def test_info_shows_provenance_in_full_sizes_statistics_and_verified_checksums(native_file, capsys):
+    import h5py
+    import numpy as np
+
+    assert main(["info", str(native_file)]) == 0
+    out = capsys.readouterr().out
+    with h5py.File(native_file) as f:
+        u = f["u"][:].astype(np.float64)
+        config, keys = f.attrs["config"], [key for key in f.attrs if not key.startswith("_")]  # _: NetCDF's own
+    assert "complete    yes: all 3 samples written" in out
+    assert "on disk     " in out and "chunks (1, 1, 16), fletcher32" in out
+    assert "checksums   all 18 chunks verify (fletcher32: u)" in out
+    assert f"attributes ({len(keys)}, in full)" in out and config in out  # the whole config JSON, not cut
+    assert all(f"\n  {key} " in out for key in keys)
+    lines = out.splitlines()
+    row = lines[next(i for i, line in enumerate(lines) if "non-finite" in line) + 1].split()
+    np.testing.assert_allclose([float(v) for v in row[1:5]], [u.min(), u.max(), u.mean(), u.std()], rtol=1e-3)
+
+
+def test_info_names_the_chunk_whose_checksum_fails(native_file, capsys):
+    import h5py
+
+    with h5py.File(native_file) as f:
+        offset = f["u"].id.get_chunk_info(2 * 6 + 4).byte_offset  # sample 2, time 4
+    data = bytearray(native_file.read_bytes())
+    data[offset + 5] ^= 0xFF
+    native_file.write_bytes(bytes(data))
+    assert main(["info", str(native_file)]) == 0
+    out = capsys.readouterr().out
+    assert "FAILED: 1 of 18 chunks" in out and "u at [sample 2, time 4]" in out and "corrupt" in out
+
+
+def test_info_describes_a_partial_file_and_the_samples_it_holds(native_file, capsys):
+    import h5py
+
+    partial = native_file.with_name("b.h5.partial")
+    native_file.rename(partial)
+    with h5py.File(partial, "a") as f:
+        f.attrs["samples_written"] = 2
+    assert main(["info", str(partial)]) == 0
+    out = capsys.readouterr().out
+    assert "NO: 2 of 3 samples written (samples 0-1" in out and "renames the file to b.h5" in out
+    assert "statistics  of the 2 written sample(s)" in out and "all 12 chunks verify" in out
+
+
+def test_blockwise_statistics_equal_numpy_on_the_whole_array(tmp_path):
+    """Blocks of one frame (a limit below a sample) and of several samples give numpy's numbers, NaNs counted."""
+    import numpy as np
+    import xarray as xr
+
+    from pdeops.data.info import field_statistics
+
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal((5, 7, 6)) * 3 + 2
+    u[1, 2, 3] = np.nan
+    dataset = xr.Dataset({"u": (("sample", "time", "x"), u)})
+    finite = u[np.isfinite(u)]
+    for limit in (8 * 6, 8 * 6 * 7 * 2, 10**6):
+        stats = field_statistics(dataset, limit=limit)["u"]
+        assert stats.nonfinite == 1 and stats.count == finite.size
+        np.testing.assert_allclose([stats.min, stats.max, stats.mean, stats.std],
+                                   [finite.min(), finite.max(), finite.mean(), finite.std()], rtol=1e-12)  # fmt: skip

@@ -9,7 +9,7 @@
 This package never imports ``pdeops`` and does no file I/O.
 """
 
-from ._base import BaseSpectralSolver, SolverInstabilityError
+from ._base import BaseSpectralSolver, SolverInstabilityError, SteppingOptions
 from ._convection_diffusion import AdvectionDiffusion2D, Burgers1D, ConvectionDiffusion
 from ._diagnostics import divergence, energy_spectrum, enstrophy, kinetic_energy
 from ._grid import Grid, wavenumbers
@@ -34,6 +34,7 @@ __all__ = [
     "IMEXRungeKuttaCN",
     "NavierStokes2D",
     "SolverInstabilityError",
+    "SteppingOptions",
     "divergence",
     "energy_spectrum",
     "enstrophy",

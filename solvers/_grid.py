@@ -229,12 +229,14 @@ class Grid:
             shape: target points per axis.
 
         Returns:
-            ``(..., *shape)`` in ``u``'s dtype.
+            ``(..., *shape)`` in ``u``'s dtype; ``u`` itself when ``shape`` is this grid's (nothing is dropped).
         """
         target = Grid(shape, self.lengths, dtype=self.dtype, device=self.device)
         if target.ndim != self.ndim:
             raise ValueError(f"resample target {target.shape} has another number of axes than {self.shape}.")
         self.check_field(u)
+        if target.shape == self.shape:
+            return u
         u_hat = self.rfft(u)
         out = torch.zeros((*u.shape[: u.ndim - self.ndim], *target.spectral_shape), dtype=u_hat.dtype, device=u.device)
         # Keep |m| < min(n, n') / 2 on every axis: the modes both grids represent unambiguously.

@@ -110,19 +110,23 @@ class IMEXRungeKuttaCN:
         self._stages = []
         for k, (beta, gamma) in enumerate(zip(tableau.betas, tableau.gammas, strict=True)):
             mu = 0.5 * dt * (a[k + 1] - a[k])
-            denominator = 1 - mu * L
-            # u ← A u + B h, with A = (1 + μL)/(1 - μL) and B = γ dt/(1 - μL), precomputed once per dt.
-            A, B = (1 + mu * L) / denominator, gamma * dt / denominator
+            L64 = L.to(torch.complex128 if L.is_complex() else torch.float64)
+            denominator = 1 - mu * L64
+            # u ← u + (A − 1) u + B h, with A = (1 + μL)/(1 − μL) and B = γ dt/(1 − μL), precomputed once per dt
+            # in float64. Storing A − 1 = 2μL/(1 − μL) rather than A keeps its relative precision where μL is tiny:
+            # in float32, A itself rounds to 1 ± 6e-8, and over thousands of steps that drifts (5e-4 from the float64
+            # solution of pure diffusion after 4000 steps; 2e-6 with A − 1).
+            A_minus_1, B = 2 * mu * L64 / denominator, gamma * dt / denominator
             # Stored complex: multiplying a complex state by a real tensor would promote (copy) it every call.
             complex_dtype = torch.complex128 if L.dtype in (torch.float64, torch.complex128) else torch.complex64
-            self._stages.append((a[k] * dt, beta, A.to(complex_dtype), B.to(complex_dtype)))
+            self._stages.append((a[k] * dt, beta, A_minus_1.to(complex_dtype), B.to(complex_dtype)))
 
     def __call__(self, u_hat: Tensor, t: float) -> Tensor:
         h: Tensor | None = None
-        for offset, beta, A, B in self._stages:
+        for offset, beta, A_minus_1, B in self._stages:
             n = self.equation.nonlinear(u_hat, t + offset)
             h = n if h is None or beta == 0 else n.add_(h, alpha=beta)  # n is fresh: update it in place
-            u_hat = (A * u_hat).addcmul_(B, h)
+            u_hat = torch.addcmul(u_hat, A_minus_1, u_hat).addcmul_(B, h)
         return u_hat
 
 

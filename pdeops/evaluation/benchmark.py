@@ -47,6 +47,15 @@ from pdeops.data.recipes import GenerationConfig, resolve
 from pdeops.data.setups import build_setup
 from pdeops.evaluation import plots
 from pdeops.evaluation.evaluate import evaluate
+from pdeops.evaluation.work_precision import (
+    WorkPrecisionPoint,
+    default_settings,
+    equal_accuracy,
+    read_sweep,
+    sweep,
+    truth_from_file,
+    write_sweep,
+)
 from pdeops.metrics import (
     correlation_per_step,
     first_blowup_step,
@@ -185,6 +194,7 @@ def run_benchmark(
         runs = runs[i::n]
     data = prepare_data(suite, out)
     solver_result(suite, data, out)
+    solver_sweep(suite, data, out, device=device)
     todo = [(model, seed) for model, seed in runs if not _result_path(out, model, seed).exists()]
     echo(f"benchmark {suite.name}: {len(runs) - len(todo)} of {len(runs)} run(s) done; {len(todo)} to run on {device}")
     durations: list[float] = []
@@ -194,7 +204,7 @@ def run_benchmark(
         start = time.perf_counter()
         run_one(suite, suite.models[model], seed, data, out, device=device)
         durations.append(time.perf_counter() - start)
-    board = leaderboard(suite, out)
+    board = leaderboard(suite, out, device=device)
     write_leaderboard(board, out)
     echo(f"wrote {out}/leaderboard.md, .json, .csv and figures/ ({board['runs_done']} of {board['runs_total']} runs)")
     return board
@@ -242,7 +252,15 @@ def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *
     train_seconds = time.perf_counter() - start
     callback = cli.trainer.checkpoint_callback
     checkpoint = getattr(callback, "best_model_path", "") or str(run / "checkpoints" / "last.ckpt")
-    report = evaluate(checkpoint, data, steps=suite.steps, context=suite.context, out_dir=run / "eval", device=device)
+    report = evaluate(  # the equal-accuracy speed-up comes from one solver sweep for all runs (solver_sweep)
+        checkpoint,
+        data,
+        steps=suite.steps,
+        context=suite.context,
+        out_dir=run / "eval",
+        device=device,
+        equal_accuracy=False,
+    )
     result = {
         "model": entry.name,
         "seed": seed,
@@ -339,8 +357,7 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
         config = GenerationConfig(**json.loads(attrs["config"]))
         resolved = resolve(dataclasses.replace(config, solve_resolution=int(attrs["resolution"]), device="cpu"))
         field = resolved.recipe.field
-        split = tuple(suite.data.get("split", DEFAULT_SPLIT))
-        samples = list(split_trajectories(dataset.sizes["sample"], split)["test"])
+        samples = _test_samples(suite, dataset.sizes["sample"])
         frames = dataset[field].isel(sample=samples).values
         times = dataset["time"].values
     truth = torch.from_numpy(frames).to(torch.float64)[:, :, None]  # (N, T, 1, *S)
@@ -365,6 +382,28 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, json.dumps(result, indent=1))
     return result
+
+
+def _test_samples(suite: Suite, count: int) -> list[int]:
+    return list(split_trajectories(count, tuple(suite.data.get("split", DEFAULT_SPLIT)))["test"])
+
+
+def solver_sweep(suite: Suite, data: Path, out: Path, *, device: str = "cpu") -> list[WorkPrecisionPoint] | None:
+    """The reference solver's work–precision sweep on the test trajectories (``work_precision.default_settings``), run
+    once per benchmark directory: each model's speed-up at equal accuracy is read off it. None for a file pdeops did
+    not generate, or a recipe solved exactly in time."""
+    folder = out / "runs" / "solver"
+    if (folder / "work_precision.json").exists():
+        return read_sweep(folder / "work_precision.json")
+    with open_dataset(data) as dataset:
+        count = dataset.sizes["sample"]
+    try:
+        truth = truth_from_file(data, samples=_test_samples(suite, count), context=suite.context, steps=suite.steps)
+    except ValueError:
+        return None
+    points = sweep(truth, default_settings(truth), device=device)
+    write_sweep(points, folder, title=f"{suite.name}, test trajectories", device=device)
+    return points
 
 
 def _block(pred: torch.Tensor, true: torch.Tensor, lead: torch.Tensor, lengths: Sequence[float]) -> dict[str, Any]:
@@ -406,18 +445,30 @@ COLUMNS = {
     "train_seconds": "train s",
     "frames_per_second": "frames/s",
     "speedup_fixed_dt": "speed-up vs solver (fixed dt)",
+    "speedup_equal_accuracy": "speed-up at equal accuracy",
 }
 """Leaderboard columns: result key → header; each is the mean ± std over seeds."""
 
 
-def leaderboard(suite: Suite, out: Path) -> dict[str, Any]:
-    """One row per model (mean ± std over the seeds done), persistence's row, and the per-step curves."""
+def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, Any]:
+    """One row per model (mean ± std over the seeds done), persistence's row, and the per-step curves.
+
+    Each run's speed-up at equal accuracy is against the cheapest setting of ``solver_sweep`` whose rollout error is
+    at most the run's (its rollout relative L2 on the same test trajectories), both timed on ``device``.
+    """
     results: dict[str, list[dict[str, Any]]] = {}
     total = len(suite.runs())
+    points = None
     for model, seed in suite.runs():
         path = _result_path(out, model, seed)
         if path.exists():
-            results.setdefault(model, []).append(json.loads(path.read_text()))
+            run = json.loads(path.read_text())
+            points = points or solver_sweep(suite, prepare_data(suite, out), out, device=device) or []
+            scores = run["scores"]
+            if points and scores.get("frames_per_second"):
+                equal = equal_accuracy(points, scores["model"]["rollout_l2"], 1 / scores["frames_per_second"])
+                scores["speedup_equal_accuracy"] = equal["speedup"]
+            results.setdefault(model, []).append(run)
     rows = {model: _row(runs) for model, runs in results.items()}
     if results:
         first = next(iter(results.values()))
@@ -502,7 +553,10 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
         "",
         "Mean ± standard deviation over the seeds. A dash in the correlation-time and blow-up columns: it never "
         "happened within the scored steps; a number there is the mean over the seeds where it did. fRMSE is "
-        "PDEBench's absolute Fourier-band error, not a relative one.",
+        "PDEBench's absolute Fourier-band error, not a relative one. Speed-up at equal accuracy: the model's time "
+        "per frame against the cheapest reference-solver setting (scheme, grid, step, dtype; `runs/solver/"
+        "work_precision.md`) whose rollout error is at most the model's; the fixed-dt speed-up is against the solver "
+        "as the file was made, which may be far more accurate than the model.",
     ]
     return "\n".join(lines) + "\n"
 

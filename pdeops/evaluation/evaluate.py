@@ -8,18 +8,28 @@ scored the same way, so every number has a floor to beat. Scores (see ``pdeops.m
   norm ratio), each as mean and median over the trajectories;
 - the vorticity correlation per step and the time, after the last input frame, until it drops below 0.95 and 0.8;
 - for a 2-D ``vorticity`` field: energy and enstrophy over time, energy spectra, and band errors (low, mid, high
-  thirds of the resolved wavenumbers);
+  thirds of the resolved wavenumbers), each relative to the whole field's norm so that they add up in quadrature to
+  the relative L2 error, next to the truth's share of ``‖ω‖²`` in each band (an error relative to a band's own
+  content is kept too, but shown only where the band holds at least ``BAND_FRACTION_FLOOR`` of the truth);
 - inference throughput, and for a native pdeops file the speed-up over the file's own reference solver producing
   the same frames on the same device.
 
 ``resolution=N`` evaluates zero-shot at another resolution: the stored truth is resampled spectrally
 (``solvers.Grid.resample``), not re-solved, so it is the stored solution's band-limited interpolant.
+
+With ``out_dir`` the report is written as ``report.json``, ``report.md``, a self-contained ``report.html`` (tables,
+and figures embedded as data URIs) and ``figures/``: snapshots of one trajectory, several trajectories at the last
+step (every channel, on the data's coordinates), error and correlation against time, spectra, and with ``animate``
+a GIF or MP4 of one rollout (truth | prediction | error).
 """
 
+import base64
 import dataclasses
+import html
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,12 +40,15 @@ import torch
 from tqdm import tqdm
 
 from pdeops.config import class_path
+from pdeops.data import DatasetError, open_dataset
 from pdeops.data.generate import require_writable
 from pdeops.data.recipes import GenerationConfig, resolve
 from pdeops.data.setups import Setup, build_setup
-from pdeops.evaluation import plots
+from pdeops.evaluation import plots, work_precision
 from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
 from pdeops.metrics import (
+    band_fraction,
+    band_shells,
     correlation_per_step,
     energy_and_enstrophy,
     energy_spectrum_error,
@@ -57,6 +70,10 @@ BANDS = ("low", "mid", "high")
 THRESHOLDS = (0.95, 0.8)
 """Correlation levels whose crossing times are reported."""
 RESAMPLED = "spectrally resampled from the stored resolution (solvers.Grid.resample), not re-solved"
+BAND_FRACTION_FLOOR = 1e-3
+"""A band holding less than this share of the truth's ``‖ω‖²`` gets no error relative to its own content."""
+FIGURE_TRAJECTORIES = 4
+"""Test trajectories shown side by side in ``figures/trajectories.png``."""
 
 
 def evaluate(
@@ -71,6 +88,8 @@ def evaluate(
     resolution: int | None = None,
     batch_size: int | None = None,
     allow_modules: Sequence[str] = (),
+    animate: str | None = None,
+    equal_accuracy: bool = True,
 ) -> dict[str, Any]:
     """Roll the checkpoint's task out on the test trajectories and score it and the persistence baseline.
 
@@ -85,6 +104,10 @@ def evaluate(
         resolution: points per axis to evaluate at (zero-shot); the truth is resampled, not re-solved.
         batch_size: trajectories per forward pass (and per reference-solver timing); None: all at once.
         allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
+        animate: ``"gif"`` or ``"mp4"`` (needs ffmpeg) to write ``figures/rollout.<format>`` of the first
+            trajectory; needs ``out_dir``.
+        equal_accuracy: for a native file, also sweep the reference solver's settings (``work_precision``) and
+            report the speed-up over the cheapest one at least as accurate as the model.
 
     Returns:
         The report, JSON-safe (non-finite numbers are None, and ``notes`` says where): ``model`` and
@@ -93,8 +116,9 @@ def evaluate(
     Raises:
         CheckpointError, DatasetError, ValueError: an unreadable checkpoint, a data file without the checkpoint's
             fields or with other channels, or ``steps``, ``samples`` or ``resolution`` out of range; ``out_dir``
-            cannot be written (checked before anything is computed).
+            cannot be written, or ``animate`` cannot be written (both checked before anything is computed).
     """
+    _check_animate(animate, out_dir)
     if out_dir is not None:
         require_writable(Path(out_dir) / "report.json")
     inputs = prepare_rollout(
@@ -124,10 +148,28 @@ def evaluate(
         "truth": None if vorticity is None or grid is None else _truth_diagnostics(target[:, :, vorticity], grid),
         "speed": _speed(inputs, stored, stored_grid, lead, seconds, batch_size, device, notes),
     }
+    if equal_accuracy and truth is stored:  # zero-shot: the solver would be scored on resampled truth
+        report["speed"]["equal_accuracy"] = _equal_accuracy(inputs, stored, prediction, seconds, device, notes)
     safe = json_safe(report, notes)
     if out_dir is not None:
-        write_report(safe, Path(out_dir), target[0], prediction[0])
+        shown = slice(0, FIGURE_TRAJECTORIES)
+        axes = _spatial_axes(inputs, grid, tuple(truth.shape[3:]))
+        write_report(safe, Path(out_dir), target[shown], prediction[shown], axes, animate=animate)
     return safe
+
+
+def _check_animate(animate: str | None, out_dir: str | os.PathLike[str] | None) -> None:
+    if animate is None:
+        return
+    if animate not in plots.ANIMATION_FORMATS:
+        raise ValueError(f"animate takes {' or '.join(plots.ANIMATION_FORMATS)}, got {animate!r}.")
+    if out_dir is None:
+        raise ValueError("An animation is written into the report's folder: give an output folder (--out).")
+    if not plots.animation_available(animate):
+        raise ValueError(
+            "An MP4 animation needs ffmpeg on PATH (e.g. apt-get install ffmpeg, or conda install ffmpeg); "
+            "--animate gif needs nothing more."
+        )
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
@@ -171,6 +213,39 @@ def _vorticity_channel(inputs: RolloutInputs, grid: Grid | None, notes: list[str
         )
         return None
     return fields.index("vorticity")
+
+
+def _spatial_axes(inputs: RolloutInputs, grid: Grid | None, shape: tuple[int, ...]) -> plots.SpatialAxes:
+    """Coordinates and units for the figures of fields on ``shape`` (the evaluated grid): the file's coordinates at
+    the stored resolution, the same span evenly resampled at another; grid indices for an axis without coordinates."""
+    layout = inputs.layout
+    units = _coordinate_units(layout.path, layout.spatial_dims)
+    names: list[str] = []
+    values: list[np.ndarray] = []
+    for axis, (dim, n) in enumerate(zip(layout.spatial_dims, shape, strict=True)):
+        stored = layout.coords.get(dim)
+        if stored is None or len(stored) == 0:
+            names.append(f"{dim} (grid index)")
+            values.append(np.arange(n, dtype=np.float64))
+            units[axis] = None
+            continue
+        names.append(dim)
+        if len(stored) == n:
+            values.append(np.asarray(stored, dtype=np.float64))
+        else:  # zero-shot, which needs a grid (1-D or 2-D): the same periodic domain on n points
+            assert grid is not None
+            values.append(float(stored[0]) + np.arange(n) * (grid.lengths[axis] / n))
+    return plots.SpatialAxes(tuple(names), tuple(values), tuple(units))
+
+
+def _coordinate_units(path: str, dims: Sequence[str]) -> list[str | None]:
+    """The ``units`` attribute of each spatial coordinate of the file, where it has one (for axis labels only)."""
+    try:
+        with open_dataset(path) as dataset:
+            attrs = [dataset[dim].attrs if dim in dataset.coords else {} for dim in dims]
+    except DatasetError:  # e.g. a file with several splits: labels without units, not a failed evaluation
+        return [None] * len(dims)
+    return [None if str(a.get("units", "")) in ("", "1") else str(a["units"]) for a in attrs]  # CF: "1" = none
 
 
 def _header(inputs: RolloutInputs, device: str, stored: Tensor, truth: Tensor) -> dict[str, Any]:
@@ -235,13 +310,17 @@ def _vorticity_scores(pred: Tensor, true: Tensor, grid: Grid) -> dict[str, Any]:
     """Energy, enstrophy, spectrum and band errors of predicted vorticity ``(N, T, n_x, n_y)``."""
     energy, enstrophy = energy_and_enstrophy(pred, grid)
     spectra = energy_spectrum_error(pred, true, grid)
-    band = spectra["band_error"]
+    over_field, over_band = spectra["band_error_over_field"], spectra["band_error_over_band"]
     return {
         "energy": {"per_step_mean": energy.mean(0)},
         "enstrophy": {"per_step_mean": enstrophy.mean(0)},
         "spectrum": _spectrum_summary(spectra["spectrum_pred"]),
-        "band_error": {
-            name: {"per_step_mean": band[..., i].mean(0), "window_mean": band[..., i].mean()}
+        "band_error": {  # ‖P(pred − true)‖ / ‖true‖, and / ‖P true‖ (see metrics.energy_spectrum_error)
+            name: {
+                "per_step_mean": over_field[..., i].mean(0),
+                "window_mean": over_field[..., i].mean(),
+                "over_band_window_mean": over_band[..., i].mean(),
+            }
             for i, name in enumerate(BANDS)
         },
     }
@@ -250,11 +329,13 @@ def _vorticity_scores(pred: Tensor, true: Tensor, grid: Grid) -> dict[str, Any]:
 def _truth_diagnostics(true: Tensor, grid: Grid) -> dict[str, Any]:
     energy, enstrophy = energy_and_enstrophy(true, grid)
     k, spectrum = energy_spectrum(grid.with_(dtype=torch.float64), true)
+    fraction = band_fraction(true, grid)
     return {
         "energy": {"per_step_mean": energy.mean(0)},
         "enstrophy": {"per_step_mean": enstrophy.mean(0)},
         "k": k,
         "spectrum": _spectrum_summary(spectrum.mean(0)),
+        "band_fraction": {name: fraction[..., i].mean() for i, name in enumerate(BANDS)},
     }
 
 
@@ -314,6 +395,44 @@ def _speed(
     }
     speed["speedup"] = speed["model"]["frames_per_second"] / per_second
     return speed
+
+
+EQUAL_ACCURACY_TRAJECTORIES = 8
+"""Trajectories the solver settings are swept on for the equal-accuracy speed-up (the model is re-scored on them)."""
+EQUAL_ACCURACY_MAX_SECONDS = 30.0
+"""A solver setting estimated to take longer than this is skipped in ``evaluate``'s sweep."""
+
+
+def _equal_accuracy(
+    inputs: RolloutInputs, stored: Tensor, prediction: Tensor, model_seconds: float, device: str, notes: list[str]
+) -> dict[str, Any] | None:
+    """The model's speed-up over the cheapest reference-solver setting at least as accurate, on the recipe's field of
+    the first ``EQUAL_ACCURACY_TRAJECTORIES`` trajectories (``work_precision.default_settings``: the recipe's scheme
+    in float32, a ladder of grids, steps and adaptive CFL targets)."""
+    try:
+        resolved = work_precision.resolved_from_attributes(inputs.attrs, inputs.layout.path)
+    except ValueError as error:
+        notes.append(f"Equal-accuracy speed-up omitted: {error}")
+        return None
+    field = resolved.recipe.field
+    if field not in inputs.layout.fields or len(inputs.layout.spatial_shape) > 2:
+        notes.append(f"Equal-accuracy speed-up omitted: the task does not predict {field!r} in 1-D or 2-D.")
+        return None
+    count, history = min(len(stored), EQUAL_ACCURACY_TRAJECTORIES), inputs.history
+    channel = slice(inputs.layout.fields.index(field), inputs.layout.fields.index(field) + 1)
+    frames = stored[:count, history - 1 :, channel]  # (count, 1 + steps, 1, *S): the last given frame, then truth
+    truth = work_precision.StoredTruth(resolved, frames[:, :, 0], inputs.lead_times.tolist())
+    settings = tqdm(work_precision.default_settings(truth), desc="solver settings", unit="setting")
+    points = work_precision.sweep(truth, settings, device=device, max_seconds=EQUAL_ACCURACY_MAX_SECONDS)
+    model_error = float(relative_lp_window(prediction[:count, :, channel], frames[:, 1:]).mean())
+    result = work_precision.equal_accuracy(points, model_error, model_seconds / (len(stored) * inputs.steps))
+    result["trajectories"] = count
+    result["pareto_front"] = [point.to_json() for point in work_precision.pareto_front(points)]
+    if result["speedup"] is None:
+        notes.append(
+            f"No solver setting of the sweep ({len(points)} tried) is as accurate as the model on these trajectories."
+        )
+    return result
 
 
 def _reference_solver(inputs: RolloutInputs, device: str, notes: list[str]) -> tuple[Setup, Grid, int, float] | None:
@@ -398,45 +517,226 @@ def key_steps(steps: int) -> list[int]:
     return sorted({1, max(1, steps // 4), max(1, steps // 2), steps})
 
 
-def write_report(report: dict[str, Any], out_dir: Path, truth: Tensor, prediction: Tensor) -> None:
-    """Write ``report.json``, ``report.md`` and the figures for one sample's ``truth``/``prediction``
-    ``(T, C, *S)``."""
-    figures = out_dir / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    (out_dir / "report.md").write_text(markdown(report))
+def write_report(
+    report: dict[str, Any],
+    out_dir: Path,
+    truth: Tensor,
+    prediction: Tensor,
+    axes: plots.SpatialAxes,
+    *,
+    animate: str | None = None,
+) -> None:
+    """Write ``report.json``, ``report.md``, ``report.html`` and ``figures/`` (each file atomically).
+
+    Args:
+        report: the JSON-safe report.
+        out_dir: the folder to write into (created if missing).
+        truth: the first few test trajectories, ``(N, T, C, *S)``, float64 (``report["samples"][:N]``).
+        prediction: their rollouts, the same shape.
+        axes: the coordinates of ``S``.
+        animate: ``"gif"`` or ``"mp4"`` to animate the first trajectory too; None: no animation.
+    """
+    figures_dir = out_dir / "figures"
+    figures_dir.mkdir(parents=True, exist_ok=True)
     lead = np.asarray(report["lead_times"], dtype=np.float64)
-    steps = key_steps(report["steps"])
+    fields, samples = report["fields"], report["samples"][: truth.shape[0]]
+    true, pred = truth.numpy(), prediction.numpy()
+    figures: list[tuple[str, str]] = []  # (file name in figures/, caption)
+
     plots.plot_snapshots(
-        truth[:, 0].numpy(), prediction[:, 0].numpy(), lead, steps, report["fields"][0], figures / "snapshots.png"
+        true[0],
+        pred[0],
+        lead,
+        key_steps(report["steps"]),
+        fields,
+        axes,
+        figures_dir / "snapshots.png",
+        sample=samples[0],
     )
+    figures.append(("snapshots.png", f"Test trajectory {samples[0]}: truth, prediction and error at a few steps."))
+    plots.plot_trajectories(
+        true[:, -1], pred[:, -1], samples, report["steps"], lead[-1], fields, axes, figures_dir / "trajectories.png"
+    )
+    figures.append(("trajectories.png", f"{len(samples)} test trajectories at the last step."))
     plots.plot_error_vs_time(
-        lead, {name: report[name] for name in ("model", "persistence")}, figures / "error_vs_time.png"
+        lead, {name: report[name] for name in ("model", "persistence")}, figures_dir / "error_vs_time.png"
     )
+    figures.append(("error_vs_time.png", "Relative L2 error and correlation per step (means over the trajectories)."))
     if report["truth"] is not None:
         spectra = {"truth": report["truth"]["spectrum"]["final"]}
         spectra.update({name: report[name]["spectrum"]["final"] for name in ("model", "persistence")})
-        plots.plot_spectra(np.asarray(report["truth"]["k"]), spectra, lead[-1], figures / "spectra.png")
+        plots.plot_spectra(np.asarray(report["truth"]["k"]), spectra, lead[-1], figures_dir / "spectra.png")
+        figures.append(("spectra.png", "Energy spectra at the last step (means over the trajectories)."))
+    if animate is not None:
+        name = f"rollout.{animate}"
+        plots.animate_rollout(true[0], pred[0], lead, fields, axes, figures_dir / name, sample=samples[0])
+        figures.append((name, f"Rollout of test trajectory {samples[0]}: truth | prediction | error, step by step."))
+
+    _write_atomic(out_dir / "report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
+    links = [f"![{caption}](figures/{name})" for name, caption in figures]
+    _write_atomic(out_dir / "report.md", markdown(report) + "\n## Figures\n\n" + "\n\n".join(links) + "\n")
+    _write_atomic(out_dir / "report.html", report_html(report, [(figures_dir / n, c) for n, c in figures]))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Table:
+    """A table of the report, rendered as Markdown and as HTML; cells use Markdown's inline code (backticks)."""
+
+    intro: str
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+def _tables(report: dict[str, Any]) -> list[_Table]:
+    """The report's tables: model against persistence, then (for vorticity) the errors per wavenumber band."""
+    main = _Table(
+        "",
+        ("metric", "model", "persistence"),
+        [(label, _fmt(get(report["model"])), _fmt(get(report["persistence"]))) for label, get in _table_rows(report)],
+    )
+    return [main] if report["truth"] is None else [main, _band_table(report)]
+
+
+def _band_table(report: dict[str, Any]) -> _Table:
+    n = min(report["resolution"]["evaluated"])
+    intro = (
+        f"Errors per wavenumber band of the vorticity ω, window means: the bands are thirds of the largest resolved "
+        f"wavenumber k_max = {n // 2} (shells j = round(|k|), k in units of 2π/L). A band error is "
+        "‖P(pred − true)‖ / ‖true‖, the band's part of the error relative to the *whole* field's norm, so the "
+        "three add up in quadrature to the relative L2 error. The last two columns divide by the truth's own norm in "
+        f"the band instead; they are left out (–) where the band holds less than {BAND_FRACTION_FLOOR:.1%} of the "
+        "truth's ‖ω‖², since there any prediction's error is large next to almost nothing."
+    )
+    rows = []
+    for band, shells in zip(BANDS, band_shells(n), strict=True):
+        fraction = report["truth"]["band_fraction"][band]
+        meaningful = fraction is not None and fraction >= BAND_FRACTION_FLOOR
+        entries = [report[name]["band_error"][band] for name in ("model", "persistence")]
+        rows.append(
+            (
+                band,
+                _shell_label(shells, last=band == BANDS[-1]),
+                "n/a" if fraction is None else f"{100 * fraction:.3g}%",
+                *(_fmt(entry["window_mean"]) for entry in entries),
+                *(_fmt(entry["over_band_window_mean"]) if meaningful else "–" for entry in entries),
+            )
+        )
+    header = (
+        "band",
+        "shells j",
+        "truth's share of ‖ω‖²",
+        "model, of ‖true‖",
+        "persistence, of ‖true‖",
+        "model, of the band",
+        "persistence, of the band",
+    )
+    return _Table(intro, header, rows)
+
+
+def _shell_label(shells: range, last: bool) -> str:
+    if len(shells) == 0:
+        return "none"
+    return f"{shells.start} and above" if last else f"{shells.start}–{shells.stop - 1}"
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """A short human summary of ``report``: model vs persistence, errors at a few steps, correlation times, speed."""
-    lines = [
-        f"# Evaluation of `{report['checkpoint']}`",
-        "",
-        f"Data `{report['data']}`, fields {', '.join(report['fields'])}: {len(report['samples'])} trajectories, "
-        f"{report['history']} input frames, {report['steps']} steps, evaluated at {report['resolution']['evaluated']} "
-        f"({report['resolution']['truth']}).",
-        "",
-        "| metric | model | persistence |",
-        "|---|---|---|",
-    ]
-    for label, get in _table_rows(report):
-        lines.append(f"| {label} | {_fmt(get(report['model']))} | {_fmt(get(report['persistence']))} |")
+    """A short human summary of ``report``: model vs persistence, errors at a few steps, correlation times, band
+    errors, speed."""
+    lines = [f"# Evaluation of `{report['checkpoint']}`", "", _summary(report)]
+    for table in _tables(report):
+        lines += ["", table.intro, ""] if table.intro else [""]
+        lines.append("| " + " | ".join(table.header) + " |")
+        lines.append("|" + "---|" * len(table.header))
+        lines += ["| " + " | ".join(row) + " |" for row in table.rows]
     lines += ["", _speed_line(report["speed"])]
     if report["notes"]:
         lines += ["", "Notes:", *(f"- {note}" for note in report["notes"])]
     return "\n".join(lines) + "\n"
+
+
+def _summary(report: dict[str, Any]) -> str:
+    return (
+        f"Data `{report['data']}`, fields {', '.join(report['fields'])}: {len(report['samples'])} trajectories, "
+        f"{report['history']} input frames, {report['steps']} steps, evaluated at {report['resolution']['evaluated']} "
+        f"({report['resolution']['truth']})."
+    )
+
+
+_HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+figure { margin: 1.5rem 0; }
+figure img, figure video { max-width: 100%; }
+figcaption { color: #555; }
+code { background: #f3f3f3; padding: 0 0.2rem; }
+"""
+
+_MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif", ".mp4": "video/mp4"}
+
+
+def report_html(report: dict[str, Any], figures: Sequence[tuple[Path, str]]) -> str:
+    """``report`` as one self-contained HTML page: the tables of ``markdown``, and each figure (PNG, GIF or MP4)
+    embedded as a base64 data URI, so the page can be mailed or archived alone.
+
+    Args:
+        report: the JSON-safe report.
+        figures: ``(file, caption)`` of each figure, in order.
+    """
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>Evaluation of {html.escape(Path(report['checkpoint']).name)}</title>",
+        f"<style>{_HTML_STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>Evaluation of {_inline_html('`' + report['checkpoint'] + '`')}</h1>",
+        f"<p>{_inline_html(_summary(report))}</p>",
+    ]
+    for table in _tables(report):
+        if table.intro:
+            parts.append(f"<p>{_inline_html(table.intro)}</p>")
+        parts += ["<table>", "<thead>", _html_row("th", table.header), "</thead>", "<tbody>"]
+        parts += [_html_row("td", row) for row in table.rows]
+        parts += ["</tbody>", "</table>"]
+    parts.append(f"<p>{_inline_html(_speed_line(report['speed']))}</p>")
+    if figures:
+        parts.append("<h2>Figures</h2>")
+    for path, caption in figures:
+        media = _MEDIA_TYPES[path.suffix]
+        uri = f"data:{media};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+        element = (
+            f'<video controls loop src="{uri}"></video>'
+            if media.startswith("video")
+            else f'<img src="{uri}" alt="{html.escape(caption)}">'
+        )
+        parts += ["<figure>", element, f"<figcaption>{html.escape(caption)}</figcaption>", "</figure>"]
+    if report["notes"]:
+        parts += ["<h2>Notes</h2>", "<ul>", *(f"<li>{_inline_html(note)}</li>" for note in report["notes"]), "</ul>"]
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _html_row(cell: str, values: Sequence[str]) -> str:
+    return "<tr>" + "".join(f"<{cell}>{_inline_html(value)}</{cell}>" for value in values) + "</tr>"
+
+
+def _inline_html(text: str) -> str:
+    """Markdown's inline code, strong emphasis and emphasis as HTML, everything else escaped."""
+    escaped = html.escape(text)
+    escaped = re.sub(r"`([^`]*)`", r"<code>\1</code>", escaped)
+    escaped = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
+    return re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", escaped)
 
 
 def _table_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -453,9 +753,6 @@ def _table_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append(
             (f"time until correlation < {threshold}, median", lambda s, key=key: s["correlation"][key]["median"])
         )
-    if report["truth"] is not None:
-        for band in BANDS:
-            rows.append((f"{band}-band error, window mean", lambda s, band=band: s["band_error"][band]["window_mean"]))
     return rows
 
 
@@ -464,9 +761,22 @@ def _speed_line(speed: dict[str, Any]) -> str:
     if speed["reference"] is None:
         return model + " (no reference solver timing; see notes)."
     reference = speed["reference"]
-    return (
-        f"{model}; reference solver ({reference['recipe']}, {reference['solve_resolution']}): "
-        f"{_fmt(reference['frames_per_second'])} frames/s; speed-up {_fmt(speed['speedup'])}x."
+    line = (
+        f"{model}; reference solver as the file was made ({reference['recipe']}, {reference['solve_resolution']}): "
+        f"{_fmt(reference['frames_per_second'])} frames/s; speed-up at the file's fixed dt {_fmt(speed['speedup'])}x."
+    )
+    equal = speed.get("equal_accuracy")
+    if not equal:
+        return line
+    if equal["speedup"] is None:
+        return line + " No swept solver setting is as accurate as the model (see notes)."
+    solver = equal["solver"]
+    return line + (
+        f" **Speed-up at equal accuracy: {_fmt(equal['speedup'])}x** over the cheapest of {equal['settings_tried']} "
+        f"solver settings at least as accurate as the model (rel. L2 {_fmt(equal['model_relative_l2'])} on "
+        f"{equal['trajectories']} trajectories): {solver['label']}, rel. L2 {_fmt(solver['relative_l2'])}, "
+        f"{_fmt(1e3 * solver['seconds_per_frame'])} ms per frame against the model's "
+        f"{_fmt(1e3 * equal['model_seconds_per_frame'])}."
     )
 
 

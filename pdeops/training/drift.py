@@ -36,6 +36,7 @@ class NormalizedLossTask(AutoregressiveTask):
         rollout_steps: int = 10,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
         super().__init__(
             model,
@@ -48,6 +49,7 @@ class NormalizedLossTask(AutoregressiveTask):
             rollout_steps,
             optimizer,
             lr_scheduler,
+            compile,
         )
         self.loss_fn = loss_fn
 

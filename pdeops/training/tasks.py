@@ -144,6 +144,9 @@ class BaseOperatorTask(Task):
             default here would leak its arguments into a config that names another optimiser: jsonargparse keeps
             init_args across a class_path change.)
         lr_scheduler: ``optimizer -> LRScheduler`` or None (see ``pdeops.training.optim``).
+        compile: compile the network with ``torch.compile`` for training and rollouts (in place: checkpoints keep
+            the eager parameter names). Off by default: compiling takes tens of seconds and pays only where the
+            network's elementwise work dominates (``scripts/bench_compile.py`` measures it).
     """
 
     rollout_steps: int
@@ -155,10 +158,13 @@ class BaseOperatorTask(Task):
         spatial_dims: int = 2,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
         super().__init__()
         self.model = model
         refuse_modes_beyond_the_grid(model)
+        if compile:
+            self.model.compile()
         self.channels, self.spatial_dims = channels, spatial_dims
         self.normalizer = Normalizer.identity(channels, spatial_dims)
         self.optimizer_factory, self.scheduler_factory = optimizer, lr_scheduler
@@ -268,7 +274,7 @@ class AutoregressiveTask(BaseOperatorTask):
         pushforward: backpropagate through the last unrolled step only.
         noise_std: input noise, in normalised units.
         rollout_steps: validation rollout length (``data.eval_horizon`` is linked to it).
-        optimizer, lr_scheduler: see ``BaseOperatorTask``.
+        optimizer, lr_scheduler, compile: see ``BaseOperatorTask``.
     """
 
     def __init__(
@@ -283,8 +289,9 @@ class AutoregressiveTask(BaseOperatorTask):
         rollout_steps: int = 10,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
-        super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler)
+        super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler, compile)
         if history < 1 or unroll < 1 or rollout_steps < 1:
             raise ValueError(
                 f"history, unroll and rollout_steps must be >= 1, got {history}, {unroll}, {rollout_steps}."
@@ -331,7 +338,7 @@ class SpatiotemporalTask(BaseOperatorTask):
     Args:
         model: network on trajectories.
         input_steps, output_steps: frames in and out; a stored trajectory must have at least their sum.
-        channels, spatial_dims, optimizer, lr_scheduler: see ``BaseOperatorTask``.
+        channels, spatial_dims, optimizer, lr_scheduler, compile: see ``BaseOperatorTask``.
     """
 
     def __init__(
@@ -343,8 +350,9 @@ class SpatiotemporalTask(BaseOperatorTask):
         spatial_dims: int = 2,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
-        super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler)
+        super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler, compile)
         self.save_task_hyperparameters()
         self.input_steps, self.output_steps = input_steps, output_steps
         self.rollout_steps = output_steps
@@ -428,6 +436,7 @@ class PhysicsTask(AutoregressiveTask):
         rollout_steps: int = 10,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
         super().__init__(
             model,
@@ -438,6 +447,7 @@ class PhysicsTask(AutoregressiveTask):
             rollout_steps=rollout_steps,
             optimizer=optimizer,
             lr_scheduler=lr_scheduler,
+            compile=compile,
         )
         self.residual = residual
         self.physics_weight, self.data_weight = physics_weight, data_weight

@@ -8,6 +8,7 @@ import yaml
 
 from pdeops.cli import main
 from pdeops.evaluation.benchmark import load_suite, run_benchmark
+from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_FNO = {
@@ -73,6 +74,16 @@ def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     solver = board["rows"]["solver, stored grid"]
     assert 1e-4 < solver["rollout_l2"]["mean"] < 0.05 * board["rows"]["persistence"]["rollout_l2"]["mean"]
     assert solver["frames_per_second"]["mean"] > 0
+    # one solver sweep for all runs; a model's equal-accuracy speed-up is against its cheapest accurate setting
+    points = read_sweep(out / "runs" / "solver" / "work_precision.json")
+    speedups = []
+    for seed in (0, 1):
+        run = json.loads((out / "runs" / "FNO" / f"seed{seed}" / "result.json").read_text())["scores"]
+        cheapest = cheapest_at_accuracy(points, run["model"]["rollout_l2"])
+        assert cheapest is not None and cheapest.seconds_per_frame is not None
+        speedups.append(cheapest.seconds_per_frame * run["frames_per_second"])
+    assert fno["speedup_equal_accuracy"]["mean"] == pytest.approx(sum(speedups) / 2)
+    assert "speed-up at equal accuracy" in (out / "leaderboard.md").read_text()
     for name in ("leaderboard.md", "leaderboard.json", "leaderboard.csv", "figures/error_per_step.png"):
         assert (out / name).is_file(), name
     table = (out / "leaderboard.md").read_text()

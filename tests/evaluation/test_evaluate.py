@@ -4,7 +4,10 @@ The hand computations read the ground truth through xarray and roll out through 
 neither the data path nor the rollout loop with ``evaluate``; the persistence numbers are recomputed in numpy.
 """
 
+import base64
 import json
+from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import h5py
@@ -14,6 +17,9 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.trainer.connectors.logger_connector import logger_connector
+from PIL import Image
 
 from pdeops.cli import main
 from pdeops.data import DatasetError, PDEDataModule, open_dataset
@@ -26,6 +32,7 @@ from pdeops.evaluation import (
     energy_spectrum_error,
     evaluate,
     load_task,
+    plots,
     relative_lp_per_step,
     relative_lp_window,
     rollout,
@@ -33,7 +40,9 @@ from pdeops.evaluation import (
     write_rollout,
 )
 from pdeops.evaluation.checkpoints import build_task, read_checkpoint
+from pdeops.evaluation.evaluate import markdown
 from pdeops.training import AutoregressiveTask, SpatiotemporalTask
+from pdeops.training.cli import lightning_cli
 from solvers import Grid
 
 HISTORY = 2
@@ -113,16 +122,21 @@ def test_load_task_rebuilds_the_trained_task_from_the_checkpoint_alone(trained):
     assert record["init_args"]["model"]["init_args"]["n_modes"] == [4, 4]
 
 
-def test_load_task_reads_a_checkpoint_written_by_pdeops_fit(tmp_path: Path, data: Path):
+def test_load_task_reads_a_checkpoint_written_by_pdeops_fit(tmp_path: Path, data: Path, monkeypatch):
+    """Also: the default logger is CSV even where Lightning's own default would be TensorBoard (tensorboard
+    installed, which Lightning checks with this flag)."""
+    monkeypatch.setattr(logger_connector, "_TENSORBOARD_AVAILABLE", True)
     config = tmp_path / "fit.yaml"
     config.write_text(
         "model:\n  class_path: pdeops.training.AutoregressiveTask\n  init_args:\n"
         "    model:\n      class_path: neuralop.models.FNO\n      init_args: {n_modes: [4, 4], hidden_channels: 8}\n"
         "    optimizer: {class_path: torch.optim.Adam}\n"
         f"data: {{path: {data}, fields: [vorticity], history: 2, eval_horizon: 3, batch_size: 4}}\n"
-        f"trainer: {{max_epochs: 1, default_root_dir: {tmp_path}, logger: false, enable_progress_bar: false}}\n"
+        f"trainer: {{max_epochs: 1, default_root_dir: {tmp_path}, enable_progress_bar: false}}\n"
     )
-    assert main(["fit", "--config", str(config)]) == 0
+    cli = lightning_cli(["fit", "--config", str(config)])
+    assert type(cli.trainer.logger) is CSVLogger
+    assert (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").read_text().startswith("epoch,")
     task = load_task(tmp_path / "checkpoints" / "last.ckpt")
     assert task.history == 2
     assert rollout(task, torch.zeros(1, 2, 1, 16, 16), 2).shape == (1, 2, 1, 16, 16)
@@ -230,8 +244,12 @@ def test_evaluate_equals_the_metrics_computed_by_hand(trained, data: Path, evalu
     grid = Grid((16, 16), 1.0)
     energy, _ = energy_and_enstrophy(pred[:, :, 0], grid)
     assert model["energy"]["per_step_mean"] == pytest.approx(energy.mean(0).tolist())
-    bands = energy_spectrum_error(pred[:, :, 0], target[:, :, 0], grid)["band_error"]
-    assert model["band_error"]["high"]["window_mean"] == pytest.approx(bands[..., 2].mean().item())
+    bands = energy_spectrum_error(pred[:, :, 0], target[:, :, 0], grid)
+    high = model["band_error"]["high"]
+    assert high["window_mean"] == pytest.approx(bands["band_error_over_field"][..., 2].mean().item())
+    assert high["over_band_window_mean"] == pytest.approx(bands["band_error_over_band"][..., 2].mean().item())
+    fraction = bands["band_fraction"].mean((0, 1)).tolist()
+    assert list(report["truth"]["band_fraction"].values()) == pytest.approx(fraction)
 
 
 def test_persistence_equals_a_hand_computation(data: Path, evaluation):
@@ -256,8 +274,142 @@ def test_report_files(evaluation):
     assert saved["speed"]["speedup"] > 0 and saved["speed"]["reference"]["solve_resolution"] == [32, 32]
     markdown = (out / "report.md").read_text()
     assert "| metric | model | persistence |" in markdown and "speed-up" in markdown
-    for name in ("snapshots", "error_vs_time", "spectra"):
-        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures = ("snapshots", "trajectories", "error_vs_time", "spectra")
+    for name in figures:
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == PNG
+        assert f"](figures/{name}.png)" in markdown
+    written = {path.name for path in out.rglob("*") if path.is_file()}
+    assert {"report.json", "report.md", "report.html"} <= written
+    assert not [name for name in written if "partial" in name]  # no temporary file left behind
+    page = _parse_html((out / "report.html").read_text())
+    assert page.tags["table"] == 2 and page.tags["img"] == len(figures)
+    assert [kind for kind, _ in page.media] == ["image/png"] * len(figures)
+
+
+def test_the_equal_accuracy_speedup_is_against_the_cheapest_solver_at_least_as_accurate(evaluation):
+    report, _ = evaluation
+    equal = report["speed"]["equal_accuracy"]
+    assert equal["trajectories"] == len(SAMPLES) and equal["settings_ran"] > 0
+    front = equal["pareto_front"]  # fastest first, each more accurate than the one before
+    assert [p["seconds_per_frame"] for p in front] == sorted(p["seconds_per_frame"] for p in front)
+    assert [p["relative_l2"] for p in front] == sorted((p["relative_l2"] for p in front), reverse=True)
+    solver = equal["solver"]  # a model trained for two epochs: some setting is more accurate
+    cheapest = next(p for p in front if p["relative_l2"] <= equal["model_relative_l2"])
+    assert solver == cheapest
+    assert equal["speedup"] == pytest.approx(solver["seconds_per_frame"] / equal["model_seconds_per_frame"])
+    assert "Speed-up at equal accuracy" in markdown(report) and "fixed dt" in markdown(report)
+
+
+def test_band_errors_are_reported_relative_to_the_field_and_say_so(evaluation):
+    """The stored 16² truth (solved at 32²) holds almost nothing in the high band: its error relative to the band's
+    own content is large for any prediction, so the report leads with the error relative to the whole field and
+    leaves the band-relative one out below the floor."""
+    report, out = evaluation
+    fractions = report["truth"]["band_fraction"]
+    assert sum(fractions.values()) == pytest.approx(1.0)
+    markdown = (out / "report.md").read_text()
+    assert "relative to the *whole* field's norm" in markdown
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in markdown.splitlines() if line.startswith("| ")}
+    assert rows["low"].split(" | ")[1] == "0–2" and rows["high"].split(" | ")[1] == "6 and above"  # k_max = 8
+    for band, fraction in fractions.items():
+        cells = rows[band].rstrip(" |").split(" | ")
+        model = report["model"]["band_error"][band]
+        assert cells[3] == f"{model['window_mean']:.4g}"
+        assert model["window_mean"] <= report["model"]["relative_l2"]["per_step_mean"][-1] * 1.5
+        if fraction < 1e-3:
+            assert cells[5:] == ["–", "–"]
+        else:
+            assert cells[5] == f"{model['over_band_window_mean']:.4g}"
+    assert min(fractions.values()) < 1e-3 <= max(fractions.values())  # both cases are exercised
+
+
+def test_evaluate_animate_writes_a_gif_of_truth_prediction_and_error(trained, data: Path, tmp_path: Path, capsys):
+    args = ["evaluate", "--ckpt", str(trained[1]), "--data", str(data), "--samples", "9", "--steps", "2"]
+    assert main([*args, "--out", str(tmp_path), "--animate"]) == 0
+    gif = tmp_path / "figures" / "rollout.gif"
+    with Image.open(gif) as image:
+        assert image.format == "GIF" and image.n_frames == 2
+    page = _parse_html((tmp_path / "report.html").read_text())
+    assert [kind for kind, _ in page.media][-1] == "image/gif"
+    assert page.media[-1][1] == gif.read_bytes()
+    assert not list(tmp_path.rglob("*partial*"))
+    with pytest.raises(ValueError, match=r"give an output folder \(--out\)"):
+        evaluate(trained[1], data, animate="gif")
+    with pytest.raises(ValueError, match="animate takes gif or mp4, got 'avi'"):
+        evaluate(trained[1], data, out_dir=tmp_path, animate="avi")
+    if not plots.animation_available("mp4"):
+        assert main([*args, "--out", str(tmp_path / "mp4"), "--animate", "mp4"]) == 2
+        assert "needs ffmpeg" in capsys.readouterr().err and not (tmp_path / "mp4").exists()
+
+
+def test_field_figures_show_every_channel_on_the_data_coordinates(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    truth = rng.standard_normal((4, 3, 2, 8, 6))  # (N, T, C, n_x, n_y): two channels, a rectangular grid
+    prediction = truth + 0.1
+    x, y = np.arange(8) * 0.5, 10 + np.arange(6) * 0.25
+    axes = plots.SpatialAxes(("x", "y"), (x, y), ("m", None))
+    lead = np.array([0.1, 0.2, 0.3])
+    figure = plots.plot_snapshots(truth[0], prediction[0], lead, [1, 3], ["u", "v"], axes, tmp_path / "s.png")
+    images = [ax for ax in figure.axes if ax.get_images()]
+    assert len(images) == 2 * 3 * 2  # channels × (truth, prediction, error) × steps
+    assert {ax.get_title() for ax in images} >= {"u truth, step 1 (t + 0.1)", "v error, step 3 (t + 0.3)"}
+    assert images[0].get_xlabel() == "x [m]" and images[0].get_ylabel() == "y"
+    assert images[0].get_images()[0].get_extent() == pytest.approx([-0.25, 3.75, 9.875, 11.375])  # cell edges
+    assert len(images[0].get_xticks()) > 1
+    np.testing.assert_array_equal(images[0].get_images()[0].get_array(), truth[0, 0, 0].T)  # x to the right
+    figure = plots.plot_trajectories(
+        truth[:2, -1], prediction[:2, -1], [3, 9], 3, 0.3, ["u", "v"], axes, tmp_path / "t.png"
+    )
+    titles = [ax.get_title() for ax in figure.axes if ax.get_images()]
+    assert len(titles) == 2 * 2 * 3 and "trajectory 9: v prediction" in titles
+    line = plots.plot_snapshots(truth[0, :, :, :, 0], prediction[0, :, :, :, 0], lead, [2], ["u", "v"],
+                                plots.SpatialAxes(("x",), (x,), ("m",)), tmp_path / "line.png")  # fmt: skip
+    np.testing.assert_array_equal(line.axes[0].get_lines()[0].get_xdata(), x)
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class _Page(HTMLParser):
+    """Checks that every tag that opens also closes, in order, and collects the embedded media."""
+
+    VOID = {"meta", "img", "br", "hr", "link", "source", "input"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.tags: Counter[str] = Counter()
+        self.media: list[tuple[str, bytes]] = []
+        self.doctype = ""
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        values = dict(attrs)
+        assert "href" not in values, "the page must not link anything"
+        if "src" in values:
+            head, _, payload = (values["src"] or "").partition(";base64,")
+            assert head.startswith("data:"), f"<{tag}> loads {values['src']!r:.60}: not embedded"
+            self.media.append((head.removeprefix("data:"), base64.b64decode(payload, validate=True)))
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes <{self.open[-1] if self.open else None}>"
+        self.open.pop()
+
+
+def _parse_html(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    page.close()
+    assert page.doctype.lower() == "doctype html" and not page.open, f"unclosed tags: {page.open}"
+    assert page.tags["html"] == page.tags["head"] == page.tags["body"] == 1
+    for kind, payload in page.media:
+        assert payload[:8] == PNG if kind == "image/png" else payload[:6] == b"GIF89a"
+    return page
 
 
 def test_zero_shot_resolution_resamples_the_truth(trained, data: Path):

@@ -1,5 +1,6 @@
 """Training through real Lightning Trainers on a real (tiny) generated dataset."""
 
+import copy
 import functools
 import json
 import os
@@ -9,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from neuralop.models import FNO
 from torch import nn
@@ -201,3 +203,22 @@ def test_two_process_ddp_on_cpu_splits_the_data_and_agrees_on_metrics(ns_tiny: P
     n_train = 16 * (13 - 2)  # 16 training trajectories × 11 windows
     assert len(seen[0] | seen[1]) == n_train
     assert ranks[0]["metrics"] == ranks[1]["metrics"] and "val/rollout_l2" in ranks[0]["metrics"]
+
+
+@pytest.mark.slow  # compiling forward and backward takes ~20 s on 2 cores
+def test_a_compiled_task_predicts_and_learns_like_the_eager_one() -> None:
+    """``compile=True`` compiles the network in place: the same parameters by name, the same predictions to float32
+    rounding, and a training step that moves them the same way."""
+    torch.manual_seed(0)
+    network = FNO(n_modes=(4, 4), hidden_channels=4, in_channels=2, out_channels=1, n_layers=1)
+    eager = AutoregressiveTask(network, history=2)
+    compiled = AutoregressiveTask(copy.deepcopy(network), history=2, compile=True)
+    assert list(compiled.state_dict()) == list(eager.state_dict())
+    x, y = torch.randn(2, 2, 1, 8, 8), torch.randn(2, 1, 1, 8, 8)
+    for task in (eager, compiled):
+        optimizer = torch.optim.SGD(task.parameters(), lr=0.1)
+        task.loss(task.step(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        expected, got = eager.step(x), compiled.step(x)
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5 * float(expected.abs().max()))

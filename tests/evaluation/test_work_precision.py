@@ -1,0 +1,97 @@
+"""The work–precision sweep against real generated files: the generating setting reproduces its own data, cheaper
+settings cost accuracy, unstable ones are reported, and the equal-accuracy pick is the cheapest accurate one."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pdeops.cli import main
+from pdeops.data.generate import generate
+from pdeops.data.recipes import GenerationConfig
+from pdeops.evaluation import work_precision as wp
+
+
+@pytest.fixture(scope="module")
+def ns_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Navier–Stokes solved and stored at 16² in float64, so the generating setting can reproduce it to rounding."""
+    path = tmp_path_factory.mktemp("wp") / "ns.h5"
+    config = GenerationConfig(
+        "ns2d-fno",
+        samples=2,
+        resolution=16,
+        solve_resolution=16,
+        horizon=2.0,
+        record_every=0.5,
+        dt=0.05,
+        dtype="float64",
+    )
+    generate(config, path)
+    return path
+
+
+def test_the_generating_setting_reproduces_the_stored_frames(ns_file: Path) -> None:
+    truth = wp.truth_from_file(ns_file, samples=[0, 1], context=1)
+    assert truth.frames.shape == (2, 5, 16, 16) and truth.lead_times == pytest.approx([0.5, 1.0, 1.5, 2.0])
+    own, coarse = wp.sweep(
+        truth,
+        [wp.SolverSetting("rk4cn", 16, 0.05, dtype="float64"), wp.SolverSetting("rk4cn", 8, 0.05, dtype="float64")],
+    )
+    assert own.relative_l2 is not None and own.relative_l2 < 1e-10  # same scheme, grid, step and dtype
+    assert coarse.relative_l2 is not None and coarse.relative_l2 > 1e-4  # 8² drops resolved modes
+    assert own.seconds_per_frame is not None and own.seconds_per_frame > 0
+
+
+def test_an_unstable_step_is_reported_not_raised(ns_file: Path) -> None:
+    truth = wp.truth_from_file(ns_file, samples=[0], context=1)
+    setting = wp.SolverSetting("rk3cn", 64, 0.5)  # on a 64² grid, far past the rk3cn CFL limit of this flow
+    (point,) = wp.sweep(truth, [setting])
+    assert point.relative_l2 is None and point.failure is not None and point.failure.startswith("unstable")
+
+
+def test_a_setting_over_the_time_budget_is_skipped(ns_file: Path) -> None:
+    truth = wp.truth_from_file(ns_file, samples=[0], context=1)
+    (point,) = wp.sweep(truth, [wp.SolverSetting("rk4cn", 16, 1e-4)], max_seconds=1e-3)
+    assert point.relative_l2 is None and point.failure is not None and point.failure.startswith("skipped")
+
+
+def test_default_settings_span_the_files_grid_and_step(ns_file: Path) -> None:
+    truth = wp.truth_from_file(ns_file, samples=[1], context=1)
+    settings = wp.default_settings(truth, cfls=(0.5,))
+    assert {s.resolution for s in settings} == {8, 16}
+    assert sorted({s.dt for s in settings if s.dt is not None}) == pytest.approx([0.05, 0.1, 0.2, 0.4])
+    assert [s for s in settings if s.dt is None] and all(s.scheme == "rk4cn" for s in settings)
+
+
+def test_equal_accuracy_picks_the_cheapest_setting_at_least_as_accurate() -> None:
+    def point(seconds: float | None, error: float | None) -> wp.WorkPrecisionPoint:
+        return wp.WorkPrecisionPoint(wp.SolverSetting("rk4cn", 16, 0.1), seconds, error, None if error else "unstable")
+
+    points = [point(1.0, 1e-6), point(0.1, 1e-2), point(0.01, 0.5), point(None, None), point(0.2, 1e-3)]
+    assert wp.cheapest_at_accuracy(points, 1e-2) is points[1]
+    assert wp.cheapest_at_accuracy(points, 1e-4) is points[0]
+    assert wp.cheapest_at_accuracy(points, 1e-7) is None
+    assert [p.relative_l2 for p in wp.pareto_front(points)] == [0.5, 1e-2, 1e-3, 1e-6]
+    result = wp.equal_accuracy(points, model_error=2e-2, model_seconds_per_frame=0.02)
+    assert result["speedup"] == pytest.approx(5.0) and result["solver"]["relative_l2"] == 1e-2
+    assert wp.equal_accuracy(points, 1e-9, 0.02)["speedup"] is None
+
+
+def test_a_file_without_a_known_solver_is_refused(tmp_path: Path) -> None:
+    import h5py
+
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as file:
+        file["u"] = [[0.0]]
+    with pytest.raises(ValueError, match="(not written by `pdeops generate`|format)"):
+        wp.truth_from_file(path)
+
+
+def test_the_command_writes_the_table_figure_and_json(ns_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    code = main(["work-precision", str(ns_file), "--samples", "0", "--dts", "0.05", "0.1", "--cfls", "--out", str(out)])
+    assert code == 0
+    rows = json.loads((out / "work_precision.json").read_text())["points"]
+    assert len(rows) == 4 and {r["resolution"] for r in rows} == {8, 16}
+    assert any(r["pareto"] for r in rows) and (out / "work_precision.png").stat().st_size > 0
+    assert "★" in (out / "work_precision.md").read_text()

@@ -24,8 +24,11 @@ Decomposition", ICML 2023 (arXiv:2302.10255). No official code is public.
   input. There are ``K = s_T·P`` sub-solvers (``P = ∏ s``), indexed ``k = m·P + p``; a rollout needs ``s_T`` initial
   frames. ``stagger_time``/``unstagger_time`` give the frames each temporal offset handles (``trajectory[:, m::s_T]``).
 - Sub-solvers: any coarse-grid operator ``(N, C_in, *S') -> (N, C, *S')`` with ``in_channels`` and ``out_channels``
-  arguments, given as a config tree, e.g. ``neuralop.models.FNO``. ``weights="separate"`` (default) builds K copies
-  of it (same initial weights, trained apart);
+  arguments, given as a config tree, e.g. ``neuralop.models.FNO``. ``sizing="per_piece"`` reads that tree as the
+  fine model and shrinks it for its piece (``piece_operator``: modes ÷ s per axis, width ÷ √(∏ s)), so that the K
+  sub-solvers together do about 1/∏ s of the fine model's per-frame work (the paper's premise that each sub-solver
+  is small; the rule is ours); ``sizing="given"`` builds the tree as it is. ``weights="separate"`` (default) builds
+  K copies of it (same initial weights, trained apart);
   ``weights="shared"`` uses one operator for every piece and tells it which by a one-hot piece index appended as K
   constant input channels (``C_in = C + K``), which its first layer turns into a learned piece embedding.
 - Inference folds the pieces into the batch axis: with shared weights all pieces are ONE call of the operator. Separate
@@ -49,6 +52,11 @@ from pdeops.config import RecordsArguments, instantiate
 Tensor = torch.Tensor
 
 WEIGHTS = ("separate", "shared")
+SIZINGS = ("given", "per_piece")
+MODE_KEYS = ("n_modes", "modes")
+"""The operator arguments ``piece_operator`` divides by the factors: Fourier modes per spatial axis."""
+WIDTH_KEYS = ("hidden_channels", "width")
+"""The operator arguments ``piece_operator`` divides by √(∏ s): the channel width."""
 
 
 def _factors(factors: Sequence[int], name: str = "factors") -> tuple[int, ...]:
@@ -152,6 +160,8 @@ class NeuralStagger(RecordsArguments, nn.Module):
         temporal_factor: ``s_T``, frames per stagger step.
         weights: ``"separate"`` (K sub-solvers with the same initial weights, trained apart: the paper's one solver
             per subtask) or ``"shared"`` (one operator for all pieces, told which by the one-hot piece index).
+        sizing: ``"given"`` (each sub-solver is ``operator`` as written) or ``"per_piece"`` (``operator`` is the fine
+            model, and each sub-solver is it shrunk for its coarse piece by ``piece_operator``).
 
     Shapes: ``(B, s_T·C, *S) -> (B, s_T·C, *S)``, frames folded into channels frame-major (as the tasks fold
     history); ``S`` divisible by ``spatial_factors``. With ``s = 1``, ``s_T = 1`` it is one operator.
@@ -171,11 +181,16 @@ class NeuralStagger(RecordsArguments, nn.Module):
         spatial_factors: list[int],
         temporal_factor: int = 1,
         weights: Literal["separate", "shared"] = "separate",
+        sizing: Literal["given", "per_piece"] = "given",
     ):
         super().__init__()
         if weights not in WEIGHTS:
             raise ValueError(f"weights must be 'separate' or 'shared', got {weights!r}.")
+        if sizing not in SIZINGS:
+            raise ValueError(f"sizing must be 'given' or 'per_piece', got {sizing!r}.")
         self.spatial_factors = _factors(spatial_factors, "spatial_factors")
+        if sizing == "per_piece":
+            operator = piece_operator(operator, self.spatial_factors)
         (self.temporal_factor,) = _factors([temporal_factor], "temporal_factor")
         if in_channels != self.temporal_factor * out_channels:
             raise ValueError(
@@ -260,6 +275,50 @@ class NeuralStagger(RecordsArguments, nn.Module):
             offset: ``o``, the sub-lattice's first point, each ``0 <= o_a < r_a`` (default zeros).
         """
         return CoarseStagger(self, stride, offset)
+
+
+def piece_operator(operator: dict[str, Any], spatial_factors: Sequence[int]) -> dict[str, Any]:
+    """The config tree of a fine operator shrunk for one strided piece: our sizing rule for the sub-solvers.
+
+    The paper does not say how its sub-solvers are sized, only that each is a coarse-resolution solver. Ours keeps
+    the fine model's architecture and its modes-to-grid ratio: a piece has ``n_a / s_a`` points per axis, so it gets
+    ``ceil(m_a / s_a)`` Fourier modes per axis (``n_modes`` or ``modes``), and the width (``hidden_channels`` or
+    ``width``) is divided by ``√P``, ``P = ∏ s``, rounded, at least 1. A layer's pointwise work (∝ points × width²)
+    and its spectral weights (∝ modes × width²) then shrink by ``P²`` per sub-solver, so the P sub-solvers of a frame
+    together do about ``1/P`` of the fine layer's work; FFTs (∝ width · n log n) shrink by about ``√P`` only.
+
+    Args:
+        operator: ``{"class_path": ..., "init_args": {...}}`` of the fine operator (without channels).
+        spatial_factors: ``(s_1, ..., s_d)``.
+
+    Returns:
+        A new tree; ``operator`` is left as it is.
+
+    Raises:
+        ValueError: the tree has none of the mode or width arguments, or a mode list of the wrong length.
+    """
+    s = _factors(spatial_factors, "spatial_factors")
+    if not isinstance(operator, dict) or "class_path" not in operator:
+        raise ValueError(
+            f"operator must be a config tree {{'class_path': ..., 'init_args': {{...}}}}, got {operator!r}."
+        )
+    init_args = dict(operator.get("init_args") or {})
+    modes = [key for key in MODE_KEYS if key in init_args]
+    widths = [key for key in WIDTH_KEYS if key in init_args]
+    if not modes and not widths:
+        raise ValueError(
+            f"sizing='per_piece' shrinks the operator's modes ({' or '.join(MODE_KEYS)}) and width "
+            f"({' or '.join(WIDTH_KEYS)}), but {operator['class_path']} is given none of them; give them in its "
+            "init_args, or use sizing='given' and size the sub-solver yourself."
+        )
+    for key in modes:
+        values = list(init_args[key])
+        if len(values) != len(s):
+            raise ValueError(f"operator {key}={values} needs one entry per spatial factor {s}.")
+        init_args[key] = [max(1, math.ceil(int(m) / f)) for m, f in zip(values, s, strict=True)]
+    for key in widths:
+        init_args[key] = max(1, round(int(init_args[key]) / math.sqrt(math.prod(s))))
+    return {**operator, "init_args": init_args}
 
 
 def _build_operator(config: dict[str, Any], in_channels: int, out_channels: int) -> nn.Module:

@@ -111,7 +111,7 @@ class StaggeredPhysicsTask(PhysicsTask):
         increment_scale: ``c`` above, or None to predict the frames themselves.
         pool_size: states in the ``StatePool`` (0: train on the data windows' input frames, as ``PhysicsTask``).
         pool_horizon: frames a pool state is advanced before it is re-seeded from the data.
-        optimizer, lr_scheduler: see ``pdeops.training.tasks.BaseOperatorTask``.
+        optimizer, lr_scheduler, compile: see ``pdeops.training.tasks.BaseOperatorTask``.
     """
 
     def __init__(
@@ -130,6 +130,7 @@ class StaggeredPhysicsTask(PhysicsTask):
         pool_horizon: int = 10,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
         super().__init__(
             model,
@@ -143,6 +144,7 @@ class StaggeredPhysicsTask(PhysicsTask):
             rollout_steps=rollout_steps,
             optimizer=optimizer,
             lr_scheduler=lr_scheduler,
+            compile=compile,
         )
         _check_block_settings(model, history, unroll, data_weight, pool_size)
         self.increment_scale = increment_scale

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from neuralop.models import FNO as FNOModel
 
-from pdeops.models.stagger import NeuralStagger, merge, split, stagger_time, unstagger_time
+from pdeops.evaluation.cost import count_flops
+from pdeops.models.stagger import NeuralStagger, merge, piece_operator, split, stagger_time, unstagger_time
 from tests._stagger import FNO, fields
 
 
@@ -125,3 +127,40 @@ def test_model_names_wrong_inputs() -> None:
         stagger.coarse([3, 2])
     with pytest.raises(ValueError, match="'separate' or 'shared'"):
         NeuralStagger(1, 1, FNO, [2, 2], weights="tied")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'given' or 'per_piece'"):
+        NeuralStagger(1, 1, FNO, [2, 2], sizing="small")  # type: ignore[arg-type]
+
+
+# --- sub-solvers sized for their piece --------------------------------------------------------------------------------
+FINE: dict[str, Any] = {
+    "class_path": "neuralop.models.FNO",
+    "init_args": {"n_modes": [12, 8], "hidden_channels": 32, "n_layers": 2},
+}
+
+
+def test_piece_operator_divides_modes_by_the_factors_and_width_by_their_root() -> None:
+    assert piece_operator(FINE, [2, 2])["init_args"] == {"n_modes": [6, 4], "hidden_channels": 16, "n_layers": 2}
+    # unequal factors: modes rounded up per axis; width 32/√8 = 11.3 -> 11
+    assert piece_operator(FINE, [4, 3])["init_args"]["n_modes"] == [3, 3]
+    assert piece_operator(FINE, [4, 2])["init_args"]["hidden_channels"] == 11
+    assert piece_operator(FINE, [1, 1]) == FINE and FINE["init_args"]["n_modes"] == [12, 8]  # the input is kept
+    width_only = {"class_path": "pdeops.models.UNet", "init_args": {"hidden_channels": 16}}
+    assert piece_operator(width_only, [2, 2])["init_args"] == {"hidden_channels": 8}
+    with pytest.raises(ValueError, match="none of them"):
+        piece_operator({"class_path": "neuralop.models.FNO", "init_args": {"n_layers": 2}}, [2, 2])
+    with pytest.raises(ValueError, match="one entry per spatial factor"):
+        piece_operator(FINE, [2, 2, 2])
+
+
+@pytest.mark.parametrize("weights", ["separate", "shared"])
+def test_per_piece_sub_solvers_together_do_a_fraction_of_the_fine_models_work(weights: str) -> None:
+    fine = NeuralStagger(1, 1, FINE, [1, 1])
+    stagger = NeuralStagger(1, 1, FINE, [2, 2], weights=weights, sizing="per_piece")  # type: ignore[arg-type]
+    operator = stagger.operators[0]
+    assert isinstance(operator, FNOModel) and list(operator.n_modes) == [6, 4] and operator.hidden_channels == 16
+    x = fields((1, 1, 32, 32), seed=7).float()
+    assert stagger(x).shape == x.shape
+    fine_flops, stagger_flops = count_flops(lambda: fine(x)), count_flops(lambda: stagger(x))
+    # pointwise work falls by P = 4 (a quarter of the points each, at half the width), FFTs by about √P only
+    assert 3 < fine_flops.dense / stagger_flops.dense < 5
+    assert 1.5 < fine_flops.fft / stagger_flops.fft < 3

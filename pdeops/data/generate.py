@@ -40,7 +40,7 @@ import torch
 from pdeops import __version__
 from pdeops.data._errors import DatasetError
 from pdeops.data.recipes import GenerationConfig, Resolved, resolve
-from pdeops.data.setups import build_setup, sample_generator
+from pdeops.data.setups import Setup, build_setup, sample_generator
 from solvers import Grid
 
 FORMAT_VERSION = "1"
@@ -57,8 +57,12 @@ FIELD_LONG_NAMES = {
     "convection-1d": "convected scalar u",
     "burgers-1d": "velocity u",
     "convection-diffusion-2d": "passive scalar concentration c",
+    "ns2d-pwc": "vorticity",
+    "ns2d-sines": "vorticity",
 }
 """Each recipe's stored field, as the CF ``long_name`` says it (the recipes are nondimensional: ``units = "1"``)."""
+DERIVED_LONG_NAMES = {"velocity_x": "velocity, x component u", "velocity_y": "velocity, y component v"}
+"""The CF ``long_name`` of each variable a recipe derives from its state (``Recipe.derived``)."""
 COORDINATE_ATTRS = {
     "time": {"long_name": "time", "units": "1", "axis": "T"},
     "x": {"long_name": "x, first spatial coordinate", "units": "1", "axis": "X"},
@@ -112,10 +116,12 @@ def _create(partial: Path, r: Resolved, samples: int, attrs: dict, compression: 
             f.create_variable(name, (name,), data=coordinate.cpu().double().numpy())
         for name in ("time", *dims[2:]):
             f.variables[name].attrs.update(COORDINATE_ATTRS[name])
-        field = f.create_variable(
-            r.recipe.field, dims, dtype=r.config.dtype, chunks=(1, 1, *grid.shape), **field_storage(compression)
-        )
-        field.attrs.update({"long_name": FIELD_LONG_NAMES[r.recipe.name], "units": "1"})
+        long_names = {r.recipe.field: FIELD_LONG_NAMES[r.recipe.name], **DERIVED_LONG_NAMES}
+        for name in r.recipe.fields:
+            field = f.create_variable(
+                name, dims, dtype=r.config.dtype, chunks=(1, 1, *grid.shape), **field_storage(compression)
+            )
+            field.attrs.update({"long_name": long_names[name], "units": "1"})
     with h5py.File(partial, "a") as f:  # h5py stores Python strings as variable-length UTF-8, as NetCDF-4 reads
         f.attrs.update(attrs)
         f.attrs["samples_written"] = 0
@@ -257,18 +263,31 @@ def _generate(
         indices = range(start, min(start + batch_size, stop))
         u0 = torch.stack([setup.initial_condition(sample_generator(config.seed, i, config.device)) for i in indices])
         callback = None if on_frame is None else _frame_reporter(on_frame, start - first, len(indices), r.horizon)
-        frames = _downsample(r, solve_grid, setup.solve(u0, r.times, callback=callback))
-        if not bool(torch.isfinite(frames).all()):
+        fields = _stored_fields(r, setup, solve_grid, setup.solve(u0, r.times, callback=callback))
+        if not all(bool(torch.isfinite(frames).all()) for frames in fields.values()):
             raise DatasetError(
                 f"Samples {indices.start}-{indices.stop - 1} for {out} became NaN/Inf; reduce dt (now {r.dt})."
             )
         with h5py.File(partial, "a") as f:
-            f[r.recipe.field][indices.start - first : indices.stop - first] = frames.cpu().numpy()
+            for name, frames in fields.items():
+                f[name][indices.start - first : indices.stop - first] = frames.cpu().numpy()
             f.attrs["samples_written"] = indices.stop - first
         if progress is not None:
             progress(indices.stop - first, stop - first)
     os.replace(partial, out)
     return out
+
+
+def _stored_fields(r: Resolved, setup: Setup, solve_grid: Grid, states: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every stored variable of a batch on the storage grid: the solved ``states (B, T, *solve_shape)`` and the
+    recipe's ``derived`` variables, computed on the solve grid (where they are exact) before downsampling."""
+    fields = {r.recipe.field: states}
+    if r.recipe.derived:
+        if setup.derive is None:
+            raise ValueError(f"Recipe {r.recipe.name!r} lists derived variables but its setup has no derive.")
+        derived = setup.derive(states)
+        fields.update({name: derived[name] for name in r.recipe.derived})
+    return {name: _downsample(r, solve_grid, frames) for name, frames in fields.items()}
 
 
 def _frame_reporter(
@@ -372,7 +391,7 @@ generous count, for the memory estimate."""
 def _bytes_per_sample(r: Resolved) -> int:
     points = r.solve_resolution ** (1 if r.recipe.name.endswith("-1d") else 2)
     itemsize = 8 if r.config.dtype == "float64" else 4
-    return points * itemsize * (WORK_ARRAYS + len(r.times))
+    return points * itemsize * (WORK_ARRAYS + len(r.recipe.fields) * len(r.times))
 
 
 DEFAULT_BATCH = 16
@@ -505,15 +524,19 @@ def merge_shards(
     partial = out.with_name(out.name + ".partial")
     first_path = shards[0][0]
     with h5py.File(first_path, "r") as f:
-        field = next(name for name, v in f.items() if v.ndim >= 3)
-        total = sum(h5py.File(p, "r")[field].shape[0] for p, _, _ in shards.values())
-    _copy_layout(first_path, partial, field, total)
+        fields = [name for name, v in f.items() if v.ndim >= 3]  # (sample, time, x[, y]): every stored variable
+    total = 0
+    for path, _, _ in shards.values():
+        with h5py.File(path, "r") as f:
+            total += f[fields[0]].shape[0]
+    _copy_layout(first_path, partial, fields, total)
     with h5py.File(partial, "a") as merged:
         offset = 0
         for i in range(n):
             with h5py.File(shards[i][0], "r") as f:
-                count = f[field].shape[0]
-                merged[field][offset : offset + count] = f[field][:]
+                count = f[fields[0]].shape[0]
+                for field in fields:
+                    merged[field][offset : offset + count] = f[field][:]
                 offset += count
         merged.attrs["samples_written"] = total
         for key in ("shard", "sample_offset"):
@@ -533,21 +556,22 @@ def _open_shard(path: Path) -> h5py.File:
         ) from None
 
 
-def _copy_layout(source: Path, target: Path, field: str, samples: int) -> None:
+def _copy_layout(source: Path, target: Path, fields: Sequence[str], samples: int) -> None:
     """A native file like ``source`` (coordinates, attributes, storage as they are) with ``samples`` empty
-    trajectories."""
+    trajectories of each of ``fields``."""
     with h5netcdf.File(source, "r") as f, h5netcdf.File(target, "w") as merged:
         merged.dimensions = {**{name: len(dim) for name, dim in f.dimensions.items()}, "sample": samples}
         for name, variable in f.variables.items():
-            if name != field:
+            if name not in fields:
                 merged.create_variable(name, variable.dimensions, data=variable[...])
                 merged.variables[name].attrs.update(dict(variable.attrs))
-        stored = f.variables[field]
-        compression = stored.compression  # None, gzip or lzf, as the shards were written
-        merged.create_variable(
-            field, stored.dimensions, dtype=stored.dtype, chunks=(1, 1, *stored.shape[2:]),
-            **field_storage(compression),
-        ).attrs.update(dict(stored.attrs))  # fmt: skip
+        for field in fields:
+            stored = f.variables[field]
+            compression = stored.compression  # None, gzip or lzf, as the shards were written
+            merged.create_variable(
+                field, stored.dimensions, dtype=stored.dtype, chunks=(1, 1, *stored.shape[2:]),
+                **field_storage(compression),
+            ).attrs.update(dict(stored.attrs))  # fmt: skip
     with h5py.File(source, "r") as f, h5py.File(target, "a") as merged:
         merged.attrs.update({key: f.attrs[key] for key in f.attrs if not key.startswith("_")})
 

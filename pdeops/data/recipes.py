@@ -84,7 +84,7 @@ class Recipe:
     Args:
         name: the key in ``RECIPES`` (recorded as the file's ``recipe`` attribute).
         description: one line, recorded as the file's ``description``.
-        field: the stored variable.
+        field: the solver's state, stored as the first variable (and what a reference solver restarts from).
         resolution: default stored points per axis.
         solve_resolution: default points per axis of the solve grid.
         horizon: default final time.
@@ -102,6 +102,9 @@ class Recipe:
         vorticity_forcing: for a recipe of the 2-D vorticity equation, its forcing (what a residual of the
             equation needs besides the recorded parameters, see ``pdeops.losses.physics.vorticity_equation``);
             None for other equations.
+        derived: further stored variables computed from the state on the solve grid by the setup's ``derive``
+            (``pdeops.data.setups.Setup``), e.g. the velocity ``("velocity_x", "velocity_y")`` of a vorticity
+            solve; each is downsampled like the state.
     """
 
     name: str
@@ -120,6 +123,7 @@ class Recipe:
     forcing: str | None = None
     scheme: Literal["rk4cn", "exact"] = "rk4cn"
     vorticity_forcing: VorticityForcing | None = None
+    derived: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if set(self.param_docs) != set(self.params):
@@ -127,6 +131,13 @@ class Recipe:
                 f"Recipe {self.name!r}: param_docs must describe exactly its parameters {sorted(self.params)}, "
                 f"got {sorted(self.param_docs)}."
             )
+        if len(set(self.fields)) != len(self.fields):
+            raise ValueError(f"Recipe {self.name!r}: its stored variables {self.fields} must have distinct names.")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every stored variable: the state ``field``, then the ``derived`` ones."""
+        return (self.field, *self.derived)
 
     @property
     def spatial_dims(self) -> int:
@@ -319,6 +330,59 @@ RECIPES: dict[str, Recipe] = {
             "u = (psi_y, -psi_x), psi = A sin x sin y",
             initial_condition="band-limited random Fourier series, |m| <= 4",
         ),
+        # Poseidon's incompressible NS-PwC and NS-Sines sets (Herde et al. 2024, "Poseidon: Efficient Foundation
+        # Models for PDEs", arXiv 2405.19101, appendix B; the PDEgym files camlab-ethz/NS-PwC and NS-Sines): [0,1]^2
+        # periodic, 21 frames over t in [0, 1] at 128^2, velocity (u, v). Poseidon solves the velocity form with
+        # azeban's spectral viscosity (eps_N = 0.05/N on modes above sqrt(N), i.e. nu ~ 4e-4 at N = 128); we solve the
+        # vorticity form with plain nu lap(w) on every mode, and store the velocity beside the vorticity.
+        Recipe(
+            name="ns2d-pwc",
+            description="Poseidon's NS-PwC: piecewise-constant initial vorticity on [0,1]^2 (Herde et al. 2024)",
+            field="vorticity",
+            derived=("velocity_x", "velocity_y"),
+            resolution=128,
+            solve_resolution=128,
+            horizon=1.0,
+            record_every=0.05,
+            dt=1e-3,
+            length=1.0,
+            params={"viscosity": 4e-4, "cells": 10, "amplitude": 1.0},
+            param_docs={
+                "viscosity": "kinematic viscosity nu (Poseidon: spectral viscosity ~4e-4 at 128^2)",
+                "cells": "squares per axis p of the piecewise-constant vorticity (a whole number)",
+                "amplitude": "A: each square's vorticity c_ij ~ U[-A, A]",
+            },
+            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w); "
+            "stored as w and u = (psi_y, -psi_x), -lap(psi) = w",
+            initial_condition="piecewise-constant vorticity c_ij ~ U[-A, A] on p x p squares, less its mean",
+            forcing="none",
+            vorticity_forcing="none",
+        ),
+        Recipe(
+            name="ns2d-sines",
+            description="Poseidon's NS-Sines: sum-of-sines initial velocity on [0,1]^2 (Herde et al. 2024)",
+            field="vorticity",
+            derived=("velocity_x", "velocity_y"),
+            resolution=128,
+            solve_resolution=128,
+            horizon=1.0,
+            record_every=0.05,
+            dt=1e-3,
+            length=1.0,
+            params={"viscosity": 4e-4, "modes": 10, "amplitude": 1.0},
+            param_docs={
+                "viscosity": "kinematic viscosity nu (Poseidon: spectral viscosity ~4e-4 at 128^2)",
+                "modes": "modes per axis p of the sums of sines (a whole number)",
+                "amplitude": "A: the amplitudes alpha_ij ~ U[-A, A]",
+            },
+            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w); "
+            "stored as w and u = (psi_y, -psi_x), -lap(psi) = w",
+            initial_condition="u0 = sum_{i,j<=p} alpha_ij / sqrt(2pi(i+j)) sin(2pi i x + beta_ij) sin(2pi j y + "
+            "gamma_ij), v0 the same with cos cos; alpha_ij ~ U[-A, A], beta_ij, gamma_ij ~ U[0, 2pi]; "
+            "its divergence-free part (the vorticity of (u0, v0))",
+            forcing="none",
+            vorticity_forcing="none",
+        ),
     )
 }
 
@@ -330,7 +394,8 @@ def catalogue() -> str:
     lines = []
     for name, recipe in RECIPES.items():
         grids = f"{_points(recipe.resolution, recipe)} from {_points(recipe.solve_resolution, recipe)}"
-        lines.append(f"{name:<{width}}  {recipe.description} ({recipe.field}, {grids}, t_end {recipe.horizon:g})")
+        fields = ", ".join(recipe.fields)
+        lines.append(f"{name:<{width}}  {recipe.description} ({fields}, {grids}, t_end {recipe.horizon:g})")
     return "\n".join(lines)
 
 
@@ -352,7 +417,7 @@ def explain(r: Resolved) -> str:
         *([("forcing", recipe.forcing)] if recipe.forcing is not None else []),
         ("initial condition", recipe.initial_condition),
         ("domain", f"{domain}, periodic"),
-        ("stored field", f"{recipe.field}, {config.dtype}"),
+        ("stored fields" if recipe.derived else "stored field", f"{', '.join(recipe.fields)}, {config.dtype}"),
         ("resolution", setting(_points(r.resolution, recipe), _points(recipe.resolution, recipe))),
         ("solve resolution", setting(_points(r.solve_resolution, recipe), _points(recipe.solve_resolution, recipe))),
         ("horizon t_end", setting(f"{r.horizon:g}", f"{recipe.horizon:g}")),
@@ -369,7 +434,7 @@ def explain(r: Resolved) -> str:
         changed = "" if value == recipe.params[name] else f" (recipe default {recipe.params[name]:g})"
         lines.append(f"    {f'{name} = {value:g}':<{pad}}  {recipe.param_docs[name]}{changed}")
     itemsize = 8 if config.dtype == "float64" else 4
-    stored = frames * r.resolution**recipe.spatial_dims * itemsize
+    stored = len(recipe.fields) * frames * r.resolution**recipe.spatial_dims * itemsize
     what = "closed-form evaluations" if recipe.scheme == "exact" else "steps"
     lines += [
         "",

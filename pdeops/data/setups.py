@@ -36,11 +36,15 @@ Tensor = torch.Tensor
 @dataclass(frozen=True)
 class Setup:
     """What generation needs: a solver with ``solve(u0, times, callback=None)`` (``callback(i, times[i])`` after
-    each recorded frame), sample i's initial condition, and attributes."""
+    each recorded frame), sample i's initial condition, and attributes.
+
+    ``derive`` (for a recipe with ``derived`` variables) maps solved states ``(..., *solve_shape)`` to those
+    variables on the same grid, ``{name: (..., *solve_shape)}`` in the recipe's ``derived`` order."""
 
     solve: Callable[..., Tensor]
     initial_condition: Callable[[torch.Generator], Tensor]
     attrs: dict[str, Any]
+    derive: Callable[[Tensor], dict[str, Tensor]] | None = None
 
 
 def sample_generator(seed: int, index: int, device: str = "cpu") -> torch.Generator:
@@ -122,6 +126,79 @@ def _convection_diffusion_2d(grid: Grid, p: dict[str, float], r: Resolved, stepp
     return Setup(solver.solve, initial, _attributes(r))
 
 
+# --- Poseidon's incompressible sets (Herde et al. 2024, PDEgym), solved in vorticity, stored as velocity too -------
+def _velocity_of(grid: Grid) -> Callable[[Tensor], dict[str, Tensor]]:
+    """``derive`` of the velocity recipes: the velocity ``(u, v) = ∇⊥ψ`` of vorticity frames ``(..., n, n)``."""
+
+    def derive(w: Tensor) -> dict[str, Tensor]:
+        u, v = grid.velocity(grid.rfft(w))
+        return {"velocity_x": u, "velocity_y": v}
+
+    return derive
+
+
+def _uniform(generator: torch.Generator, shape: tuple[int, ...], low: float, high: float) -> Tensor:
+    """U[low, high) draws in float64 on the generator's device (float32 and float64 runs draw the same numbers)."""
+    draw = torch.rand(shape, generator=generator, dtype=torch.float64, device=generator.device)
+    return low + (high - low) * draw
+
+
+def piecewise_constant_vorticity(grid: Grid, generator: torch.Generator, cells: int, amplitude: float) -> Tensor:
+    """Poseidon's NS-PwC initial vorticity: ``c_ij ~ U[−A, A]`` on each of ``cells × cells`` squares, less its mean.
+
+    The mean is removed because a periodic velocity carries no net vorticity (a constant ω has no periodic stream
+    function); the squares are sampled pointwise on ``grid`` (``(n, n)``, no smoothing: the jumps are the point).
+    """
+    c = _uniform(generator, (cells, cells), -amplitude, amplitude).to(device=grid.device, dtype=grid.dtype)
+    square = [
+        (x * cells / length).floor().long().clamp(max=cells - 1)
+        for x, length in zip(grid.mesh(), grid.lengths, strict=True)
+    ]
+    w = c[square[0], square[1]]
+    return w - w.mean()
+
+
+def sines_vorticity(grid: Grid, generator: torch.Generator, modes: int, amplitude: float) -> Tensor:
+    """Poseidon's NS-Sines initial velocity, as the vorticity ``∂x v − ∂y u`` of ``(n, n)`` on ``grid``::
+
+        u0 = Σ_{i,j=1..p} A α_ij / √(2π(i+j)) · sin(2π i x + β_ij) · sin(2π j y + γ_ij)
+        v0 = Σ_{i,j=1..p} A α_ij / √(2π(i+j)) · cos(2π i x + β_ij) · cos(2π j y + γ_ij)
+
+    with ``α_ij ~ U[−1, 1]``, ``β_ij, γ_ij ~ U[0, 2π]`` and p = ``modes`` (x, y in units of the domain length). This
+    (u0, v0) is not divergence-free; its vorticity keeps exactly its divergence-free part (the Leray projection,
+    which an incompressible solver applies at its first step; its mean is zero already).
+    """
+    i = torch.arange(1, modes + 1, dtype=torch.float64, device=grid.device)
+    alpha = _uniform(generator, (modes, modes), -amplitude, amplitude).to(grid.device)
+    beta, gamma = (_uniform(generator, (modes, modes), 0.0, 2 * math.pi).to(grid.device) for _ in range(2))
+    weight = alpha / torch.sqrt(2 * math.pi * (i[:, None] + i[None, :]))  # (i, j)
+    x, y = (c.to(torch.float64) / length for c, length in zip(grid.coordinates(), grid.lengths, strict=True))
+    phase_x = 2 * math.pi * i[:, None, None] * x + beta[:, :, None]  # (i, j, n_x)
+    phase_y = 2 * math.pi * i[None, :, None] * y + gamma[:, :, None]  # (i, j, n_y)
+    u = torch.einsum("ij,ijx,ijy->xy", weight, phase_x.sin(), phase_y.sin())
+    v = torch.einsum("ij,ijx,ijy->xy", weight, phase_x.cos(), phase_y.cos())
+    work = grid.with_(dtype=torch.float64)
+    return work.irfft(work.curl(work.rfft(u), work.rfft(v))).to(grid.dtype)
+
+
+def _ns2d_pwc(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], **stepping)
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return piecewise_constant_vorticity(grid, generator, int(p["cells"]), p["amplitude"])
+
+    return Setup(solver.solve, initial, _attributes(r), _velocity_of(grid))
+
+
+def _ns2d_sines(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], **stepping)
+
+    def initial(generator: torch.Generator) -> Tensor:
+        return sines_vorticity(grid, generator, int(p["modes"]), p["amplitude"])
+
+    return Setup(solver.solve, initial, _attributes(r), _velocity_of(grid))
+
+
 Builder = Callable[[Grid, dict[str, float], Resolved, SteppingOptions], Setup]
 
 BUILDERS: dict[str, Builder] = {
@@ -131,6 +208,8 @@ BUILDERS: dict[str, Builder] = {
     "convection-1d": _convection_1d,
     "burgers-1d": _burgers_1d,
     "convection-diffusion-2d": _convection_diffusion_2d,
+    "ns2d-pwc": _ns2d_pwc,
+    "ns2d-sines": _ns2d_sines,
 }
 
 

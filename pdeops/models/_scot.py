@@ -17,7 +17,11 @@ A layer is ``h = x + mixer(x, t)``, ``out = h + CLN(MLP(h), t)``; the mixer ends
 ``CLN(x, t) = LayerNorm(x) · (W_γ t + b_γ) + (W_β t + b_β)`` with ``Linear(1, C)`` maps and no affine LayerNorm; with
 ``time_conditioning=False`` every CLN is an ordinary affine ``nn.LayerNorm`` and the model takes no ``t`` (the
 reference code calls that LayerNorm with ``t`` and crashes; ours works both ways). Initialisation as the reference
-(transformers' Swin-V2): ``Linear`` and ``Conv2d`` weights N(0, 0.02²), biases 0, ConvNeXt layer scale 1e-6.
+(transformers' Swin-V2): ``Linear`` and ``Conv2d`` weights N(0, 0.02²), biases 0, ConvNeXt layer scale 1e-6. So
+every CLN gain starts at ``W_γ t ~ N(0, 0.02²) · 0.05 ≈ 1e-3`` for one-step lead times, which leaves most gradients
+of the mixers below AdamW's eps for the first steps. ``norm_init="unit"`` (beyond the paper; off by default)
+sets ``b_γ = 1``, so the gains start at ``1 + W_γ t``, as an affine LayerNorm's; it is an argument of both models
+(``ScOT``, ``DRIFTNet``), so a comparison changes both or neither.
 
 Resolution: the network runs on its ``image_size`` grid. An input of another size is resampled spectrally to it
 (``solvers.Grid.resample``: Fourier truncation or zero padding) and the output back to the input's size, as the
@@ -42,6 +46,8 @@ from solvers import Grid
 Tensor = torch.Tensor
 
 Size = Literal["mini", "T", "S", "B", "L"]
+NormInit = Literal["reference", "unit"]
+NORM_INITS = ("reference", "unit")
 
 
 @dataclass(frozen=True)
@@ -286,6 +292,8 @@ class BaseScOT(RecordsArguments, nn.Module):
         time_conditioning: CLNs conditioned on the lead time t (else affine LayerNorms, and no t).
         lead_time: the t used when ``forward`` gets none (conditioned models only).
         mixer: builds each layer's token mixer.
+        norm_init: ``"reference"`` (CLN gains ``W_γ t + 0``, ~1e-3) or ``"unit"`` (``W_γ t + 1``; see the module
+            docstring). Affine LayerNorms (no time conditioning) start at gain 1 either way.
     """
 
     def __init__(
@@ -297,8 +305,11 @@ class BaseScOT(RecordsArguments, nn.Module):
         time_conditioning: bool,
         lead_time: float,
         mixer: MixerFactory,
+        norm_init: NormInit = "reference",
     ):
         super().__init__()
+        if norm_init not in NORM_INITS:
+            raise ValueError(f"norm_init must be one of {NORM_INITS}, got {norm_init!r}.")
         multiple = size.patch_size * 2 ** (size.stages - 1)
         if image_size < multiple or image_size % multiple:
             raise ValueError(
@@ -330,6 +341,10 @@ class BaseScOT(RecordsArguments, nn.Module):
         self.recovery = nn.ConvTranspose2d(size.embed_dim, out_channels, kernel_size=p, stride=p)
         self.mixup = nn.Conv2d(out_channels, out_channels, kernel_size=5, padding=2, bias=False)
         self.apply(_init_weights)
+        if norm_init == "unit":
+            for module in self.modules():
+                if isinstance(module, ConditionalLayerNorm):
+                    nn.init.ones_(module.scale.bias)
 
     def _layers(self, size: ScOTSize, stage: int, grid: int, mixer: MixerFactory, *, decoder: bool) -> list[Layer]:
         """One stage's layers. Every other layer is shifted; the decoder's run in reverse order, as the reference's

@@ -36,6 +36,13 @@ github cruiseresearchgroup/DRIFT-Net (``driftnet/model.py``), built on camlab-et
 - Resolution. The reference builds the gate for one token grid; we build masks and bands per stage of the fixed
   ``image_size`` grid (other inputs are resampled, as in the skeleton).
 
+**Beyond the paper (options, off by default)**. Measured on our data, and true of the reference code, the gate is
+inert: with ``norm="forward"`` its inputs, band means of ``|X̂|``, are ~1e-4, so α ≈ 0.5 for every band and sample,
+a constant ½/½ mix. ``gate_input="log_energy"`` feeds the gate each band's log energy share instead,
+``ln(E_b / mean_b' E_b' + ε)`` with ``E_b`` the band mean of ``|X̂|²`` (O(1)–O(10), whatever the field's scale), so
+its gradients are not ~1e-4 times too small. ``norm_init="unit"`` (``pdeops.models._scot``) starts every CLN gain
+at 1 rather than ~1e-3; it applies to scOT too. ``gate_statistics`` reads the gate's α, per band, for logging.
+
 **scOT baseline**: Swin-V2 attention (Liu et al. 2022, transformers' ``Swinv2SelfAttention``, which the reference
 calls): cosine attention ``softmax(τ cos(q, k) + B + M) v`` with a learnable per-head ``τ = exp(min(s, log 100))``
 (``s`` initialised to ``log 10``), the continuous relative-position bias ``B = 16 σ(MLP(Δ̂))`` on log-spaced offsets
@@ -56,12 +63,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pdeops.models._scot import BaseScOT, MixerSite, Size, make_norm, size_spec
+from pdeops.models._scot import BaseScOT, MixerSite, NormInit, Size, make_norm, size_spec
 
 Tensor = torch.Tensor
 
 Frequencies = Literal["signed", "index"]
 FREQUENCIES = ("signed", "index")
+GateInput = Literal["mean", "log_energy"]
+GATE_INPUTS = ("mean", "log_energy")
+_LOG_EPS = 1e-12  # floor of the energy share under the log (an empty band of a constant field)
 
 
 # --- frequency geometry of an rfft2 grid --------------------------------------------------------------------------
@@ -122,6 +132,11 @@ class SpectralMixing(nn.Module):
         cutoff, frequencies: the low-frequency set (``low_frequency_mask``) and band radius (``radial_bands``).
         num_bands: radial bands of the gate.
         gate_hidden: hidden width of the gate's MLP.
+        gate_input: ``"mean"`` (the paper's band means of ``|X̂|``) or ``"log_energy"`` (beyond the paper: the log
+            energy share of each band; see the module docstring).
+
+    Attributes:
+        record_gate: when True, ``forward`` keeps the gate's α per band, ``last_gate (B, C, bands)``, detached.
     """
 
     def __init__(
@@ -132,8 +147,12 @@ class SpectralMixing(nn.Module):
         frequencies: Frequencies,
         num_bands: int,
         gate_hidden: int,
+        gate_input: GateInput = "mean",
     ):
         super().__init__()
+        self.gate_input = gate_input
+        self.record_gate = False
+        self.last_gate: Tensor | None = None
         self.weight = nn.Parameter(torch.complex(0.02 * torch.randn(dim, dim), 0.02 * torch.randn(dim, dim)))
         self.low: Tensor
         self.band_average: Tensor
@@ -147,9 +166,16 @@ class SpectralMixing(nn.Module):
         )
 
     def band_gate(self, magnitude: Tensor) -> Tensor:
-        """α per mode from the band means of ``|X̂|``: ``(B, C, h, w//2+1) -> (B, C, h, w//2+1)`` in (0, 1)."""
-        means = magnitude.flatten(2) @ self.band_average  # (B, C, bands)
-        return (self.gate(means) @ self.band_members.T).view_as(magnitude)
+        """α per mode from the bands of ``|X̂|``: ``(B, C, h, w//2+1) -> (B, C, h, w//2+1)`` in (0, 1)."""
+        if self.gate_input == "mean":
+            features = magnitude.flatten(2) @ self.band_average  # (B, C, bands)
+        else:
+            energy = magnitude.flatten(2).square() @ self.band_average
+            features = torch.log(energy / energy.mean(-1, keepdim=True).clamp_min(_LOG_EPS) + _LOG_EPS)
+        alpha = self.gate(features)  # (B, C, bands)
+        if self.record_gate:
+            self.last_gate = alpha.detach()
+        return (alpha @ self.band_members.T).view_as(magnitude)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, C, h, w) -> (B, C, h, w)``; the names are the paper's symbols (X̂ = ``X_hat``, ...).
@@ -172,10 +198,20 @@ class SpectralImageBlock(nn.Module):
         cutoff, frequencies, num_bands, gate_hidden: see ``SpectralMixing``.
     """
 
-    def __init__(self, site: MixerSite, cutoff: float, frequencies: Frequencies, num_bands: int, gate_hidden: int):
+    def __init__(
+        self,
+        site: MixerSite,
+        cutoff: float,
+        frequencies: Frequencies,
+        num_bands: int,
+        gate_hidden: int,
+        gate_input: GateInput = "mean",
+    ):
         super().__init__()
         dim = site.dim
-        self.spectral = SpectralMixing(dim, (site.grid, site.grid), cutoff, frequencies, num_bands, gate_hidden)
+        self.spectral = SpectralMixing(
+            dim, (site.grid, site.grid), cutoff, frequencies, num_bands, gate_hidden, gate_input
+        )
         self.local = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False)
         self.pointwise = nn.Linear(dim, dim)
         self.norm = make_norm(dim, site.conditioned)
@@ -309,6 +345,9 @@ class DRIFTNet(BaseScOT):
         frequencies: ``"signed"`` (the paper's symmetric set and radius) or ``"index"`` (the reference code's).
         num_bands: radial bands of the gate.
         gate_hidden: hidden width of the gate's MLP.
+        gate_input: ``"mean"`` (the paper's) or ``"log_energy"`` (beyond the paper; see the module docstring).
+        norm_init: ``"reference"`` (the paper's CLN gains, ~1e-3 at t = 0.05) or ``"unit"`` (beyond the paper: gains
+            start at 1); see ``pdeops.models._scot.BaseScOT``.
     """
 
     def __init__(
@@ -323,6 +362,8 @@ class DRIFTNet(BaseScOT):
         frequencies: Frequencies = "signed",
         num_bands: int = 6,
         gate_hidden: int = 128,
+        gate_input: GateInput = "mean",
+        norm_init: NormInit = "reference",
     ):
         if not 0 < cutoff <= 1:
             raise ValueError(f"cutoff must be in (0, 1], got {cutoff!r}.")
@@ -330,6 +371,8 @@ class DRIFTNet(BaseScOT):
             raise ValueError(f"frequencies must be one of {FREQUENCIES}, got {frequencies!r}.")
         if num_bands < 1 or gate_hidden < 1:
             raise ValueError(f"num_bands and gate_hidden must be >= 1, got {num_bands} and {gate_hidden}.")
+        if gate_input not in GATE_INPUTS:
+            raise ValueError(f"gate_input must be one of {GATE_INPUTS}, got {gate_input!r}.")
         super().__init__(
             in_channels,
             out_channels,
@@ -337,14 +380,16 @@ class DRIFTNet(BaseScOT):
             image_size,
             time_conditioning,
             lead_time,
-            lambda site: SpectralImageBlock(site, cutoff, frequencies, num_bands, gate_hidden),
+            lambda site: SpectralImageBlock(site, cutoff, frequencies, num_bands, gate_hidden, gate_input),
+            norm_init,
         )
 
 
 class ScOT(BaseScOT):
     """scOT (Herde et al. 2024): the same skeleton with Swin-V2 windowed attention in every layer.
 
-    Shapes and arguments as ``DRIFTNet`` (without the spectral ones); heads and window come with ``size``.
+    Shapes and arguments as ``DRIFTNet`` (without the spectral ones, with ``norm_init``); heads and window come
+    with ``size``.
     """
 
     def __init__(
@@ -355,6 +400,7 @@ class ScOT(BaseScOT):
         image_size: int = 128,
         time_conditioning: bool = True,
         lead_time: float = 0.05,
+        norm_init: NormInit = "reference",
     ):
         spec = size_spec(size)
         super().__init__(
@@ -365,4 +411,30 @@ class ScOT(BaseScOT):
             time_conditioning,
             lead_time,
             lambda site: WindowAttention(site, spec.window_size),
+            norm_init,
         )
+
+
+# --- diagnostics ---------------------------------------------------------------------------------------------------
+def gate_modules(model: nn.Module) -> list[SpectralMixing]:
+    """Every DRIFT spectral block's ``SpectralMixing`` in ``model`` (none for scOT or any other network)."""
+    return [module for module in model.modules() if isinstance(module, SpectralMixing)]
+
+
+def record_gates(model: nn.Module, on: bool) -> None:
+    """Have every gate of ``model`` keep (``on``) or drop its α of the next forward passes."""
+    for module in gate_modules(model):
+        module.record_gate = on
+        if not on:
+            module.last_gate = None
+
+
+def gate_statistics(model: nn.Module) -> dict[str, Tensor]:
+    """The recorded gates' α per band over every layer, sample and channel: ``{"band{b}/mean"|"std"|"min"|"max":
+    scalar}`` (empty when nothing was recorded; see ``record_gates``). Layers of different widths are pooled."""
+    gates = [module.last_gate for module in gate_modules(model) if module.last_gate is not None]
+    if not gates:
+        return {}
+    alpha = torch.cat([gate.flatten(0, 1) for gate in gates]).float()  # (layers · B · C, bands)
+    stats = {"mean": alpha.mean(0), "std": alpha.std(0, correction=0), "min": alpha.amin(0), "max": alpha.amax(0)}
+    return {f"band{band}/{name}": values[band] for name, values in stats.items() for band in range(alpha.shape[1])}

@@ -314,3 +314,54 @@ def test_the_automatic_batch_fills_half_the_free_gpu_memory() -> None:
     assert auto_batch_size(config, free_bytes=10 * per_sample) == 5
     assert auto_batch_size(config, free_bytes=1e15) == 1000 and auto_batch_size(config, free_bytes=1.0) == 1
     assert auto_batch_size(dataclasses.replace(config, device="cpu")) == 16
+
+
+# --- recipes with several stored variables (Poseidon's velocity sets) ----------------------------------------------
+def test_a_velocity_recipe_stores_the_vorticity_and_its_velocity(tmp_path: Path) -> None:
+    config = small("ns2d-sines", dtype="float64", samples=2, record_every=0.05, horizon=0.1, dt=1e-3)
+    path = generate(config, tmp_path / "sines.h5")
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert [name for name in ds.data_vars] == ["vorticity", "velocity_x", "velocity_y"]
+        assert ds["velocity_x"].attrs["long_name"] == "velocity, x component u"
+        w, u, v = (torch.from_numpy(ds[name].values) for name in ("vorticity", "velocity_x", "velocity_y"))
+    # Spectral truncation commutes with the (diagonal) velocity operator: the stored velocity is that of the stored
+    # vorticity, and it is divergence-free with the stored vorticity as its curl.
+    grid = Grid((16, 16), 1.0, dtype=torch.float64)
+    expected_u, expected_v = grid.velocity(grid.rfft(w))
+    torch.testing.assert_close(u, expected_u, rtol=0, atol=1e-12)
+    torch.testing.assert_close(v, expected_v, rtol=0, atol=1e-12)
+    assert float(grid.irfft(grid.divergence(grid.rfft(u), grid.rfft(v))).abs().max()) < 1e-10
+    assert float(u.abs().max()) > 0.1
+    layout = read_layout(path, ["velocity_x", "velocity_y"])
+    assert layout.fields == ("velocity_x", "velocity_y")
+
+
+def test_shards_of_a_velocity_recipe_merge_every_variable(tmp_path: Path) -> None:
+    config = small("ns2d-pwc", samples=4, record_every=0.25, horizon=0.5)
+    whole = generate(config, tmp_path / "whole.h5")
+    shards = [generate(config, tmp_path / f"part{i}.h5", shard=(i, 2)) for i in range(2)]
+    merged = merge_shards(shards, tmp_path / "merged.h5")
+    with h5py.File(whole) as a, h5py.File(merged) as b:
+        for name in ("vorticity", "velocity_x", "velocity_y"):
+            assert b[name].shape == (4, 3, 16, 16) and np.array_equal(a[name][:], b[name][:]), name
+            assert b[name].attrs["long_name"] == a[name].attrs["long_name"]
+
+
+def test_poseidon_initial_conditions_follow_their_formulas() -> None:
+    from pdeops.data.setups import piecewise_constant_vorticity, sines_vorticity
+
+    grid = Grid((20, 20), 1.0, dtype=torch.float64)
+    w = piecewise_constant_vorticity(grid, torch.Generator().manual_seed(3), cells=10, amplitude=1.0)
+    blocks = w.reshape(10, 2, 10, 2)
+    assert torch.equal(blocks, blocks[:, :1, :, :1].expand_as(blocks))  # constant on each 2x2 square
+    assert abs(float(w.mean())) < 1e-12 and 0.5 < float(w.abs().max()) < 2.0
+    # One mode: u0 = a/√(4π) sin(2πx+β) sin(2πy+γ), v0 = a/√(4π) cos(2πx+β) cos(2πy+γ), so
+    # ω0 = ∂x v0 − ∂y u0 = −4π a/√(4π) sin(2πx+β) cos(2πy+γ); a, β, γ are drawn in that order.
+    generator = torch.Generator().manual_seed(5)
+    a = -1 + 2 * torch.rand((1, 1), generator=generator, dtype=torch.float64)
+    beta, gamma = (2 * math.pi * torch.rand((1, 1), generator=generator, dtype=torch.float64) for _ in range(2))
+    x, y = grid.mesh()
+    scale = -4 * math.pi * a / math.sqrt(4 * math.pi)
+    expected = scale * torch.sin(2 * math.pi * x + beta) * torch.cos(2 * math.pi * y + gamma)
+    w = sines_vorticity(grid, torch.Generator().manual_seed(5), modes=1, amplitude=1.0)
+    torch.testing.assert_close(w, expected, rtol=0, atol=1e-10)

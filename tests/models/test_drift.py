@@ -24,10 +24,12 @@ from pdeops.models.drift import (
     ScOT,
     SpectralMixing,
     WindowAttention,
+    gate_statistics,
     log_spaced_offsets,
     low_frequency_mask,
     partition,
     radial_bands,
+    record_gates,
     relative_position_index,
     shifted_window_mask,
 )
@@ -135,8 +137,10 @@ def test_conditional_layer_norm_by_hand() -> None:
         (lambda: DRIFTNet(1, 1, size="mini", image_size=32, num_bands=0), "num_bands and gate_hidden must be >= 1"),
         (lambda: ScOTSize(24, (2, 2), (3,), (1, 1)), "one entry per stage"),
         (lambda: WindowAttention(MixerSite(10, 3, 4, False, False), 4), "width 10 must be divisible by .* heads 3"),
+        (lambda: DRIFTNet(1, 1, size="mini", image_size=32, gate_input="max"), "gate_input must be one of"),  # type: ignore[arg-type]
+        (lambda: ScOT(1, 1, size="mini", image_size=32, norm_init="zero"), "norm_init must be one of"),  # type: ignore[arg-type]
     ],
-    ids=["image_size", "channels", "size", "cutoff", "frequencies", "bands", "stages", "heads"],
+    ids=["image_size", "channels", "size", "cutoff", "frequencies", "bands", "stages", "heads", "gate", "norm"],
 )
 def test_bad_arguments_are_refused(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -185,6 +189,54 @@ def test_band_gate_is_the_sigmoid_of_band_means_by_hand() -> None:
     means = torch.tensor([0.0, 0.0, 13 / 3, 7.0, 31 / 5, 8.0])
     bands = radial_bands((4, 4), 6, "signed")
     torch.testing.assert_close(mixing.band_gate(magnitude)[0, 0], torch.sigmoid(means)[bands])
+
+
+def test_log_energy_gate_input_by_hand_and_scale_free() -> None:
+    """Beyond the paper: the gate sees ln(E_b / mean_b E_b) with E_b the band mean of |X̂|²."""
+    mixing = SpectralMixing(1, (4, 4), 0.56, "signed", num_bands=6, gate_hidden=6, gate_input="log_energy")
+    _identity_gate(mixing)
+    magnitude = torch.arange(1.0, 13.0).reshape(1, 1, 4, 3)  # bands as in the test above; band 1 is empty
+    values = magnitude.flatten()
+    energy = torch.stack(
+        [values[list(members)].square().mean() if members else torch.tensor(0.0) for members in
+         [(0,), (), (1, 3, 9), (4, 10), (2, 5, 6, 7, 11), (8,)]]
+    )  # fmt: skip
+    features = torch.log(energy / energy.mean() + 1e-12)
+    bands = radial_bands((4, 4), 6, "signed")
+    expected = torch.sigmoid(features.clamp_min(0))  # the identity gate's ReLU zeroes the negative log shares
+    torch.testing.assert_close(mixing.band_gate(magnitude)[0, 0], expected[bands])
+    torch.testing.assert_close(mixing.band_gate(1e-4 * magnitude), mixing.band_gate(magnitude))
+
+
+def test_gate_statistics_per_band_when_recorded() -> None:
+    torch.manual_seed(0)
+    model = DRIFTNet(2, 2, size="mini", image_size=32)
+    x = torch.randn(3, 2, 32, 32)
+    model(x)
+    assert gate_statistics(model) == {}  # nothing kept unless asked
+    record_gates(model, True)
+    model(x)
+    stats = gate_statistics(model)
+    assert sorted(stats) == sorted(f"band{b}/{s}" for b in range(6) for s in ("mean", "std", "min", "max"))
+    for b in range(6):
+        low, mean, high = stats[f"band{b}/min"], stats[f"band{b}/mean"], stats[f"band{b}/max"]
+        assert 0 < low <= mean <= high < 1 and stats[f"band{b}/std"] >= 0
+    # The paper's gate at initialisation: inputs ~1e-4 leave every α at 1/2 to within 1e-2.
+    assert all(abs(float(stats[f"band{b}/mean"]) - 0.5) < 1e-2 for b in range(6))
+    record_gates(model, False)
+    assert gate_statistics(model) == {}
+    assert gate_statistics(ScOT(2, 2, size="mini", image_size=32)) == {}
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_unit_norm_init_starts_every_conditional_gain_at_one(cls) -> None:
+    t = torch.tensor([0.05])
+    for norm_init, low, high in (("reference", 0.0, 0.01), ("unit", 0.99, 1.01)):
+        torch.manual_seed(0)
+        model = cls(2, 2, size="mini", image_size=32, norm_init=norm_init)
+        norms = [m for m in model.modules() if isinstance(m, ConditionalLayerNorm)]
+        gains = torch.cat([m.scale(t).detach().abs().flatten() for m in norms])
+        assert norms and low <= float(gains.min()) and float(gains.max()) <= high, norm_init
 
 
 @pytest.mark.parametrize("gate", [1.0, 0.0], ids=["low-mixed", "high-kept"])

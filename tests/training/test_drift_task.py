@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
@@ -10,7 +11,7 @@ from pdeops.config import init_arguments
 from pdeops.data import Normalizer
 from pdeops.evaluation import load_task
 from pdeops.losses.drift import DRIFTLoss
-from pdeops.models.drift import DRIFTNet
+from pdeops.models.drift import DRIFTNet, ScOT
 from pdeops.training.drift import NormalizedLossTask
 
 
@@ -39,10 +40,43 @@ def test_load_task_round_trips_a_drift_net_checkpoint(tmp_path: Path) -> None:
     assert isinstance(loaded, NormalizedLossTask) and isinstance(loaded.model, DRIFTNet)
     assert init_arguments(loaded.model) == init_arguments(network)
     assert init_arguments(loaded.model)["frequencies"] == "index" and init_arguments(loaded.model)["cutoff"] == 0.5
+    assert isinstance(loaded.loss_fn, DRIFTLoss)
     assert init_arguments(loaded.loss_fn) == {
         "channel_groups": [0, 1, 2],
         "spectral_weight": 0.2,
         "spectral_exponent": 1.5,
+        "penalty": "mean",
     }
     frames = torch.randn(1, 1, 2, 32, 32)
     torch.testing.assert_close(loaded(frames), task.eval()(frames))
+
+
+# --- diagnostics --------------------------------------------------------------------------------------------------
+def test_training_logs_the_gate_and_the_loss_terms_when_the_trainer_writes(tmp_path: Path) -> None:
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    torch.manual_seed(0)
+    rows = {}
+    for name, network in (
+        ("drift", DRIFTNet(2, 2, size="mini", image_size=32)),
+        ("scot", ScOT(2, 2, size="mini", image_size=32)),
+    ):
+        task = NormalizedLossTask(network, DRIFTLoss(), channels=2)
+        batches = [{"input": torch.randn(2, 1, 2, 32, 32), "target": torch.randn(2, 1, 2, 32, 32)}] * 4
+        trainer = L.Trainer(
+            max_steps=4, log_every_n_steps=2, logger=CSVLogger(tmp_path, name=name), enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False,
+        )  # fmt: skip
+        trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None))  # type: ignore[arg-type]
+        with open(Path(str(trainer.log_dir)) / "metrics.csv") as file:
+            rows[name] = [row for row in csv.DictReader(file) if row.get("train/hf_to_l1")]
+    drift, scot = rows["drift"], rows["scot"]
+    assert [int(row["step"]) for row in drift] == [1, 3]  # the steps Lightning writes, nothing in between
+    for row in drift:
+        ratio = float(row["train/hf_to_l1"])
+        assert ratio == pytest.approx(float(row["train/hf_penalty"]) / float(row["train/relative_l1"]), rel=1e-4)
+        assert 0 < ratio < 1e-3  # the paper's penalty hardly counts
+        assert 0 < float(row["gate/band0/min"]) <= float(row["gate/band0/mean"]) <= float(row["gate/band0/max"]) < 1
+    assert scot and all("gate/band0/mean" not in row or not row["gate/band0/mean"] for row in scot)

@@ -22,7 +22,7 @@ import time
 import warnings
 
 import torch
-from bench_solver import keep_freed_memory, sync
+from bench_solver import keep_freed_memory, timed
 from neuralop.models import FNO
 
 from pdeops.models import DRIFTNet
@@ -48,15 +48,6 @@ def train_step(task: AutoregressiveTask, optimizer: torch.optim.Optimizer, x: to
 def rollout(task: AutoregressiveTask, x: torch.Tensor, steps: int) -> None:
     with torch.no_grad():
         task.rollout(x, steps)
-
-
-def timed(fn, device: torch.device, repeats: int) -> float:
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    sync(device)
-    return (time.perf_counter() - start) / repeats
 
 
 def bench(name: str, device: torch.device, batch: int, rounds: int, steps: int) -> dict:

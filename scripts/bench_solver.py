@@ -3,7 +3,7 @@
 One ``rk4cn`` step has 5 stages; each stage transforms 4 fields back (u, v, ∂x ω, ∂y ω) and 1 forward (the
 advection term). The floor is those transforms timed alone, in the same process, sampled round-robin with the step
 (step, floor, step, floor, …); we report medians. Two floors are timed: the transforms as our step issues them
-(one batched irfft2 of the 4 fields + one rfft2) and as 4 separate irfft2 + 1 rfft2 calls (BENCHMARKING.md's
+(one batched irfft2 of the 4 fields + one rfft2) and as 4 separate irfft2 + 1 rfft2 calls (docs/benchmarking.md's
 definition); the ratio uses the faster of the two.
 
 ``--peer torch-cfd`` also times torch-cfd 0.2.6's RK4-Crank–Nicolson step (``NavierStokes2DSpectral`` with
@@ -44,7 +44,7 @@ TORCH_CFD_INSTALL = "pip install --no-deps torch-cfd==0.2.6 einops"
 
 
 def keep_freed_memory() -> bool:
-    """glibc: never return freed memory to the OS (page faults are slow on this VM, see BENCHMARKING.md)."""
+    """glibc: never return freed memory to the OS (page faults are slow on some VMs, see docs/benchmarking.md)."""
     if platform.system() != "Linux":
         return False
     libc = ctypes.CDLL("libc.so.6")

@@ -46,7 +46,7 @@ from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig, resolve
 from pdeops.data.setups import build_setup
 from pdeops.evaluation import plots
-from pdeops.evaluation.evaluate import evaluate
+from pdeops.evaluation.evaluate import evaluate, median
 from pdeops.evaluation.work_precision import (
     WorkPrecisionPoint,
     default_settings,
@@ -323,13 +323,16 @@ def _scores(report: Mapping[str, Any]) -> dict[str, Any]:
 def _score_block(scores: Mapping[str, Any]) -> dict[str, Any]:
     l2, l1 = scores["relative_l2"], scores["relative_l1"]
     curve = [float(v) for v in l2["per_step_mean"]]
+    curve_l1 = [float(v) for v in l1["per_step_mean"]]
     correlation = scores["correlation"].get("time_until_below_0.95", {})
     frmse = scores.get("pdebench_frmse") or {}
     return {
         "rollout_l2": l2["spacetime_mean"],
         "rollout_l1": l1["spacetime_mean"],
+        "rollout_l1_median": l1["spacetime_median"],
         "l2_per_step": curve,
         "one_step_l2": curve[0],
+        "one_step_l1": curve_l1[0],
         "l2_middle": curve[(len(curve) - 1) // 2],
         "l2_last": curve[-1],
         "nrmse": scores["pdebench_nrmse"],
@@ -342,7 +345,8 @@ def _score_block(scores: Mapping[str, Any]) -> dict[str, Any]:
 
 def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
     """The reference solver as a row: the file's recipe solved at the stored resolution with the file's dt, from
-    the last given frame, scored like the models on the test split (None for a file pdeops did not generate).
+    the last given frame, scored like the models on the test split (None for a file pdeops did not generate, or
+    when the suite's models predict other fields than the solver's state).
 
     A solver on the grid the models see is the baseline a surrogate has to beat at equal cost; the speed-up the
     models' rows quote is against the solver at the file's solve resolution instead.
@@ -357,6 +361,8 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
         config = GenerationConfig(**json.loads(attrs["config"]))
         resolved = resolve(dataclasses.replace(config, solve_resolution=int(attrs["resolution"]), device="cpu"))
         field = resolved.recipe.field
+        if not _models_predict_only(suite, field):
+            return None
         samples = _test_samples(suite, dataset.sizes["sample"])
         frames = dataset[field].isel(sample=samples).values
         times = dataset["time"].values
@@ -384,6 +390,13 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
     return result
 
 
+def _models_predict_only(suite: Suite, field: str) -> bool:
+    """Whether the models are scored on the solver's state alone (else the solver's rows would score another field:
+    e.g. a recipe solved in vorticity whose models predict the stored velocity)."""
+    fields = suite.data.get("fields")
+    return fields is None or list(fields) == [field]
+
+
 def _test_samples(suite: Suite, count: int) -> list[int]:
     return list(split_trajectories(count, tuple(suite.data.get("split", DEFAULT_SPLIT)))["test"])
 
@@ -401,6 +414,8 @@ def solver_sweep(suite: Suite, data: Path, out: Path, *, device: str = "cpu") ->
         truth = truth_from_file(data, samples=_test_samples(suite, count), context=suite.context, steps=suite.steps)
     except ValueError:
         return None
+    if not _models_predict_only(suite, truth.resolved.recipe.field):
+        return None
     points = sweep(truth, default_settings(truth), device=device)
     write_sweep(points, folder, title=f"{suite.name}, test trajectories", device=device)
     return points
@@ -409,14 +424,17 @@ def solver_sweep(suite: Suite, data: Path, out: Path, *, device: str = "cpu") ->
 def _block(pred: torch.Tensor, true: torch.Tensor, lead: torch.Tensor, lengths: Sequence[float]) -> dict[str, Any]:
     """``_score_block``'s scores of a prediction ``(N, T, C, *S)`` computed directly."""
     curve = relative_lp_per_step(pred, true).mean(0).tolist()
+    window_l1 = relative_lp_window(pred, true, 1)
     correlation = time_until_below(correlation_per_step(pred, true), 0.95, lead)
     bands = pdebench_frmse(pred, true, lengths=lengths).mean(dim=(0, 1)).tolist()
     blowup = first_blowup_step(pred, true)
     return {
         "rollout_l2": float(relative_lp_window(pred, true).mean()),
-        "rollout_l1": float(relative_lp_window(pred, true, 1).mean()),
+        "rollout_l1": float(window_l1.mean()),
+        "rollout_l1_median": float(median(window_l1)),
         "l2_per_step": curve,
         "one_step_l2": curve[0],
+        "one_step_l1": float(relative_lp_per_step(pred[:, :1], true[:, :1], 1).mean()),
         "l2_middle": curve[(len(curve) - 1) // 2],
         "l2_last": curve[-1],
         "nrmse": float(pdebench_nrmse(pred, true).mean()),
@@ -430,8 +448,10 @@ def _block(pred: torch.Tensor, true: torch.Tensor, lead: torch.Tensor, lengths: 
 # --- the leaderboard -------------------------------------------------------------------------------------------------
 COLUMNS = {
     "one_step_l2": "1-step rel. L2",
+    "one_step_l1": "1-step rel. L1",
     "rollout_l2": "rollout rel. L2",
     "rollout_l1": "rollout rel. L1",
+    "rollout_l1_median": "rollout rel. L1, median trajectory",
     "l2_middle": "rel. L2, middle step",
     "l2_last": "rel. L2, last step",
     "nrmse": "nRMSE (PDEBench)",

@@ -66,7 +66,8 @@ def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     fno = board["rows"]["FNO"]
     assert fno["seeds"] == 2 and fno["rollout_l2"]["std"] > 0  # two seeds, two different runs
     assert len(fno["l2_per_step"]["mean"]) == 4 and fno["parameters"]["mean"] > 0
-    for key in ("one_step_l2", "nrmse", "frmse_low", "frmse_mid", "vrmse", "train_seconds", "frames_per_second"):
+    keys = ("one_step_l2", "one_step_l1", "rollout_l1_median", "nrmse", "frmse_low", "vrmse", "frames_per_second")
+    for key in (*keys, "frmse_mid", "train_seconds"):
         assert key in fno, key
     # every model is scored on the same frames: persistence is one number whatever the model
     assert board["rows"]["persistence"]["rollout_l2"]["std"] == 0
@@ -74,6 +75,7 @@ def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     solver = board["rows"]["solver, stored grid"]
     assert 1e-4 < solver["rollout_l2"]["mean"] < 0.05 * board["rows"]["persistence"]["rollout_l2"]["mean"]
     assert solver["frames_per_second"]["mean"] > 0
+    assert all(key in solver for key in keys)
     # one solver sweep for all runs; a model's equal-accuracy speed-up is against its cheapest accurate setting
     points = read_sweep(out / "runs" / "solver" / "work_precision.json")
     speedups = []

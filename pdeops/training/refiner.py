@@ -25,8 +25,11 @@ class SpectralRefinerTask(SpatiotemporalTask):
     Args:
         model: a trajectory network, e.g. ``SpatiotemporalFNO``; a network with an ``output_steps`` attribute must
             have ``output_steps`` equal to the task's.
-        input_steps, output_steps, channels, spatial_dims: see ``SpatiotemporalTask``.
+        input_steps, channels, spatial_dims: see ``SpatiotemporalTask``.
+        output_steps: frames out; None (the default) takes the network's ``output_steps``, so a config states it
+            once, on the network.
         start_step: frames to skip at the start of every stored trajectory (a warm-up recorded in the file).
+        compile: see ``BaseOperatorTask``.
         optimizer, lr_scheduler: see ``BaseOperatorTask``; the reference trains with Adam and a one-cycle schedule
             stepped every batch (``configs/ns2d/st_fno.yaml``).
     """
@@ -35,20 +38,24 @@ class SpectralRefinerTask(SpatiotemporalTask):
         self,
         model: nn.Module,
         input_steps: int = 10,
-        output_steps: int = 10,
+        output_steps: int | None = None,
         channels: int = 1,
         spatial_dims: int = 2,
         start_step: int = 0,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
+        compile: bool = False,
     ):
-        super().__init__(model, input_steps, output_steps, channels, spatial_dims, optimizer, lr_scheduler)
-        model_steps = getattr(model, "output_steps", output_steps)
-        if model_steps != output_steps or start_step < 0:
+        model_steps = getattr(model, "output_steps", None)
+        output_steps = output_steps if output_steps is not None else model_steps
+        if output_steps is None or (model_steps is not None and model_steps != output_steps) or start_step < 0:
             raise ValueError(
                 f"SpectralRefinerTask needs start_step >= 0 and the model's output_steps ({model_steps}) equal to "
-                f"the task's output_steps ({output_steps}); got start_step={start_step}. Set both to one value."
+                f"the task's output_steps ({output_steps}); got start_step={start_step}. Give output_steps once, "
+                "on the network (or on the task for a network without that attribute)."
             )
+        # the resolved output_steps is what the checkpoint records (save_task_hyperparameters reads this frame)
+        super().__init__(model, input_steps, output_steps, channels, spatial_dims, optimizer, lr_scheduler, compile)
         self.start_step = start_step
 
     @property

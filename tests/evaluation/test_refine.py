@@ -1,5 +1,5 @@
-"""The Spectral-Refiner's refinement: per trajectory and amortised, its report, ``refine_checkpoint`` and
-``pdeops refine``."""
+"""The Spectral-Refiner's refinement: per trajectory and amortised, its report, choosing its options on validation
+trajectories, ``refine_checkpoint``, ``pdeops refine``, and the reproduction protocol."""
 
 import json
 from pathlib import Path
@@ -9,6 +9,7 @@ import torch
 from neuralop.models import FNO
 
 from pdeops.cli import main
+from pdeops.data import open_dataset
 from pdeops.data.datasets import Normalizer
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -18,7 +19,17 @@ from pdeops.evaluation.refine import (
     refine,
     refine_amortised,
     refine_checkpoint,
+    refinement_grid,
     refinement_report,
+    select_refinement,
+)
+from pdeops.evaluation.refine_protocol import (
+    RefinerProtocol,
+    markdown_summary,
+    mean_std,
+    paired_comparison,
+    run_protocol,
+    summarize_seeds,
 )
 from pdeops.losses.sobolev import SpaceTimeVorticityResidual
 from pdeops.models.st_fno import SpatiotemporalFNO
@@ -27,7 +38,8 @@ from pdeops.training.refiner import SpectralRefinerTask
 from solvers import Grid
 from tests._spectral_refiner import fno_trajectories, small_model
 
-CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "ns2d" / "st_fno.yaml")
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "ns2d"
+CONFIG = str(CONFIGS / "st_fno.yaml")
 
 
 def test_bad_settings_are_named() -> None:
@@ -35,6 +47,10 @@ def test_bad_settings_are_named() -> None:
         RefinementOptions(steps=-1)
     with pytest.raises(ValueError, match="dtype must be"):
         RefinementOptions(dtype="float16")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="schedule must be"):
+        RefinementOptions(schedule="linear")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="positive bias_ratio"):
+        refinement_grid([1e-2], bias_ratio=0)
     fno_task = SpatiotemporalTask(FNO((4, 4), in_channels=1, out_channels=1, hidden_channels=4))
     with pytest.raises(ValueError, match="output layer of a SpatiotemporalFNO"):
         refine(fno_task, torch.randn(1, 5, 1, 16, 16), SpaceTimeVorticityResidual(1e-3, 0.2))
@@ -82,6 +98,39 @@ def test_frozen_parameters_stay_bit_identical_through_refinement(trained) -> Non
     assert amortised(frames[:, :6].float()).shape == (3, 6, 1, 32, 32)
 
 
+def test_selection_on_validation_trajectories_picks_the_lowest_error_and_records_the_residuals_pick(trained) -> None:
+    task, frames = trained
+    inputs, truth = frames[:2, :6], frames[:2, 6:]
+    residual = SpaceTimeVorticityResidual(1e-3, 0.2, forcing="fno")
+    candidates = refinement_grid([1e-6, 3e-2], ("cosine", "constant"), steps=10)
+    assert [(c.weight_lr, c.bias_lr, c.schedule) for c in candidates] == [
+        (1e-6, 3e-7, "cosine"), (3e-2, 9e-3, "cosine"), (1e-6, 3e-7, "constant"), (3e-2, 9e-3, "constant")
+    ]  # fmt: skip
+    selection = select_refinement(task, inputs, truth, residual, candidates)
+    errors = [row["rel_l2_after"] for row in selection.rows]
+    assert selection.chosen == errors.index(min(errors)) and selection.options.weight_lr == 3e-2
+    assert all(row["rel_l2_before"] == selection.rows[0]["rel_l2_before"] for row in selection.rows)
+    assert errors[0] == pytest.approx(selection.rows[0]["rel_l2_before"], rel=1e-4)  # lr 1e-6: nothing moves
+    truth_free = select_refinement(task, inputs, None, residual, candidates[:2], criterion="residual")
+    residuals = [row["residual_after"] for row in truth_free.rows]
+    assert truth_free.chosen == truth_free.chosen_by_residual == residuals.index(min(residuals))
+    assert "rel_l2_after" not in truth_free.rows[0]
+    with pytest.raises(ValueError, match="with truth"):
+        select_refinement(task, inputs, None, residual, candidates)
+
+
+def test_seed_statistics_match_a_hand_computation() -> None:
+    assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(2**0.5)}
+    assert mean_std([5.0]) == {"mean": 5.0, "std": 0.0}
+    paired = paired_comparison([1.0, 2.0, 6.0], [2.0, 4.0, 3.0])
+    assert paired["ratio"] == [0.5, 0.5, 2.0] and paired["ratio_mean"] == 1.0
+    assert paired["ratio_std"] == pytest.approx(0.75**0.5)  # sample variance ((0.5² + 0.5² + 1²) / 2)
+    assert paired["difference"] == [-1.0, -2.0, 3.0] and paired["difference_mean"] == 0.0
+    assert paired["a_lower"] == 2 and paired["seeds"] == 3
+    with pytest.raises(ValueError, match="one value per seed"):
+        paired_comparison([1.0], [1.0, 2.0])
+
+
 # --- checkpoint, config and CLI -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -95,7 +144,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     args = [
         "fit", "-c", CONFIG, "--data.path", str(data), "--trainer.default_root_dir", str(root), "--trainer.max_epochs",
         "1", "--trainer.enable_progress_bar", "false", "--model.init_args.start_step", "2",
-        "--model.init_args.input_steps", "5", "--model.init_args.output_steps", "6", f"{net}output_steps", "6",
+        "--model.init_args.input_steps", "5", f"{net}output_steps", "6",  # output_steps once: the network's
         f"{net}modes", "[4, 4, 3]", f"{net}width", "6", f"{net}latent_steps", "5",
     ]  # fmt: skip
     assert main(args) == 0
@@ -133,3 +182,43 @@ def test_refine_cli_prints_and_writes_rows_at_another_resolution(checkpoint, tmp
     assert "rel_l2_after" in capsys.readouterr().out
     assert main([*common, "--samples", "10"]) == 2
     assert "has 10 trajectories (indices 0 to 9), but samples= asks for [10]" in capsys.readouterr().err
+
+
+# --- the reproduction protocol --------------------------------------------------------------------------------------
+def test_protocol_runs_every_step_on_real_files_and_does_not_rerun_a_finished_seed(tmp_path) -> None:
+    """The whole protocol at toy size: generated files, two fits through the configs, selection, test, amortised."""
+    net = "--model.init_args.model.init_args."
+    protocol = RefinerProtocol(
+        32, 16, 32, 10, 2, 2, 1.0, input_steps=5, output_steps=5, epochs=1, seeds=(0,), learning_rates=(1e-2, 3e-2),
+        schedules=("cosine",), refine_steps=3, amortised_samples=2, amortised_steps=2,
+    )  # fmt: skip
+    overrides = {
+        "st_fno": [f"{net}modes", "[4, 4, 3]", f"{net}width", "6", f"{net}latent_steps", "5"],
+        "fno": [f"{net}n_modes", "[4, 4]", f"{net}hidden_channels", "8"],
+    }
+
+    def run() -> dict:
+        return run_protocol(
+            protocol,
+            tmp_path,
+            st_fno_config=CONFIGS / "st_fno.yaml",
+            fno_config=CONFIGS / "fno.yaml",
+            overrides=overrides,
+            echo=lambda _: None,
+        )
+
+    results = run()
+    result = results["seeds"][0]
+    assert len(result["rows"]) == 2 and len(result["selection"]["validation"]) == 2
+    assert {"fno_rel_l2", "rel_l2_after", "amortised_rel_l2", "amortised_fit_residual_after"} <= set(result["mean"])
+    with open_dataset(tmp_path / "test.h5") as test, open_dataset(tmp_path / "train.h5") as train:
+        assert test["vorticity"].shape == (2, 10, 32, 32) and test["vorticity"].dtype == "float64"
+        assert train["vorticity"].shape == (10, 10, 16, 16)  # warm-up of 5 frames dropped
+    fno_config = (tmp_path / "seed0" / "fno" / "config.yaml").read_text()
+    assert "torch.optim.Adam\n" in fno_config and "weight_decay: 0.0\n" in fno_config  # the ST-FNO's optimiser
+    stamp = (tmp_path / "seed0" / "result.json").stat().st_mtime_ns
+    again = run()
+    assert again["seeds"][0] == result and (tmp_path / "seed0" / "result.json").stat().st_mtime_ns == stamp
+    summary = summarize_seeds(again["seeds"])
+    assert summary["comparisons"]["rel_l2_after vs rel_l2_before"]["seeds"] == 1
+    assert "| ST-FNO refined vs ST-FNO |" in markdown_summary(summary, again["seeds"])

@@ -1,0 +1,528 @@
+"""The Spectral-Refiner's reproduction protocol (``scripts/reproduce_spectral_refiner.py``), at CPU and GPU scale.
+
+Per training seed, on one set of files (FNO-style forced turbulence, ``ns2d-fno``: ν = 1e-3 on [0, 1]², frames
+``record_every`` apart, the first ``warmup`` time units dropped so that the flow has forgotten its random initial
+field):
+
+1. **Data** (``prepare_data``, once for all seeds): a training file at ``train_resolution`` (float32, spectrally
+   truncated from the ``solve_resolution`` solve), and validation and test files at ``test_resolution`` in float64,
+   each from its own seed (0, 2 and 1), so the three sets of trajectories are distinct.
+2. **Training** (``train_models``): the ST-FNO on its config and neuraloperator's FNO (10 frames → 1, rolled out) on
+   its config, through ``pdeops fit`` (``lightning_cli``), with the same data, epochs, optimiser and schedule (the
+   ST-FNO config's Adam and one-cycle schedule; the FNO's clipping off) and the seed as ``seed_everything``. The
+   models evaluated are those at the end of training.
+3. **Choosing the refinement** (``select_refinement``): every candidate of ``refinement_grid`` (learning rates ×
+   schedules, ``refine_steps`` steps) refines the *validation* trajectories; the lowest mean validation error wins.
+   The choice the residual alone would have made (no truth needed) is recorded next to it.
+4. **Test** (``evaluate_seed``): zero-shot at ``test_resolution``, the FNO, the ST-FNO before and after refinement
+   with the chosen options, and amortised refinement (one output layer fitted on the residual of
+   ``amortised_samples`` training inputs, spectrally upsampled), with the residual η of each, the truth's η (the
+   floor of the ∂t stencil), and the amortised layer's η on the very trajectories it was fitted on.
+
+``run_protocol`` runs it all and keeps each seed's result in ``<out>/seed<k>/result.json`` (written atomically; a
+finished seed is not run again, and its checkpoints are reused); ``summarize_seeds`` gives mean ± std over seeds and
+paired per-seed comparisons, and ``markdown_summary`` their table.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import yaml
+
+from pdeops.data import open_dataset
+from pdeops.data.generate import generate
+from pdeops.data.recipes import GenerationConfig
+from pdeops.evaluation.checkpoints import load_task
+from pdeops.evaluation.refine import (
+    refine,
+    refine_amortised,
+    refinement_grid,
+    refinement_report,
+    select_refinement,
+)
+from pdeops.evaluation.rollout import rollout
+from pdeops.losses.sobolev import SpaceTimeVorticityResidual
+from pdeops.metrics import relative_lp_window
+from pdeops.training import AutoregressiveTask, SpectralRefinerTask
+from pdeops.training.cli import lightning_cli
+from solvers import Grid
+
+Tensor = torch.Tensor
+
+QUIET_TRAINER = (
+    "--trainer.logger", "false",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+    "--trainer.num_sanity_val_steps", "0",
+)  # fmt: skip
+"""Trainer overrides of every run: no logger, no progress output, no sanity check."""
+
+
+@dataclass(frozen=True)
+class RefinerProtocol:
+    """One setting of the protocol (``CPU`` or ``GPU``); see the module docstring for the steps.
+
+    Args:
+        solve_resolution: grid of every solve.
+        train_resolution: grid of the training file.
+        test_resolution: grid of the validation and test files (zero-shot for both models).
+        train_samples: trajectories of the training file (``pdeops fit`` splits them 0.8/0.1/0.1).
+        validation_samples, test_samples: trajectories of the validation and test files.
+        warmup: time units dropped at the start of every trajectory.
+        input_steps, output_steps: frames in and out.
+        epochs: training epochs of both models.
+        seeds: training seeds (``seed_everything``); the data are the same for all.
+        learning_rates, schedules, bias_ratio, refine_steps: the refinement candidates (``refinement_grid``).
+        amortised_samples, amortised_steps: training inputs and Adam steps (batch 4) of amortised refinement.
+        record_every: time between frames.
+        dt: solver time step.
+        batch_size: the ST-FNO's; the FNO's is 4 times larger (one frame out per window, not a block).
+    """
+
+    solve_resolution: int
+    train_resolution: int
+    test_resolution: int
+    train_samples: int
+    validation_samples: int
+    test_samples: int
+    warmup: float
+    input_steps: int = 10
+    output_steps: int = 10
+    epochs: int = 10
+    seeds: tuple[int, ...] = (0, 1, 2)
+    learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
+    schedules: tuple[Literal["cosine", "constant"], ...] = ("cosine", "constant")
+    bias_ratio: float = 0.3
+    refine_steps: int = 50
+    amortised_samples: int = 16
+    amortised_steps: int = 100
+    record_every: float = 0.2
+    dt: float = 1e-2
+    batch_size: int = 4
+
+    @property
+    def start_step(self) -> int:
+        """Frames dropped as warm-up."""
+        return round(self.warmup / self.record_every)
+
+    @property
+    def horizon(self) -> float:
+        """The last stored time."""
+        return (self.start_step + self.input_steps + self.output_steps - 1) * self.record_every
+
+
+CPU = RefinerProtocol(128, 64, 128, 40, 3, 8, 10.0)
+"""Train 64², test 128² float64 (solves at 128², dt 1e-2), warm-up 10, 10 → 10 frames, 10 epochs, 3 seeds."""
+
+GPU = RefinerProtocol(256, 64, 256, 1440, 16, 16, 30.0, output_steps=40, dt=1e-3, amortised_samples=64)
+"""The paper's setting: solves at 256² (dt 1e-3), train 64² (1152 of 1440), test 256² float64, warm-up 30,
+10 → 40 frames."""
+
+
+@dataclass(frozen=True)
+class ProtocolData:
+    """The three files of ``prepare_data`` (warm-up dropped: frame 0 is the first input frame)."""
+
+    train: Path
+    validation: Path
+    test: Path
+
+
+def prepare_data(protocol: RefinerProtocol, out: Path, *, device: str = "cpu") -> ProtocolData:
+    """Generate (once) the training, validation and test files into ``out``; existing ones are reused."""
+    base = GenerationConfig(
+        recipe="ns2d-fno",
+        record_every=protocol.record_every,
+        dt=protocol.dt,
+        horizon=protocol.horizon,
+        solve_resolution=protocol.solve_resolution,
+        device=device,
+    )
+    files = {
+        "train": (protocol.train_samples, protocol.train_resolution, 0, "float32"),
+        "validation": (protocol.validation_samples, protocol.test_resolution, 2, "float64"),
+        "test": (protocol.test_samples, protocol.test_resolution, 1, "float64"),
+    }
+    paths = {}
+    for name, (samples, resolution, seed, dtype) in files.items():
+        path = paths[name] = out / f"{name}.h5"
+        if not path.exists():
+            config = dataclasses.replace(base, samples=samples, resolution=resolution, seed=seed, dtype=dtype)
+            _generate_after_warmup(config, path, protocol.start_step)
+    return ProtocolData(**paths)
+
+
+def _generate_after_warmup(config: GenerationConfig, path: Path, skip: int) -> None:
+    """``generate`` into a scratch file, then keep frames ``[skip, …)`` in ``path`` (written atomically)."""
+    raw, partial = path.with_suffix(".raw.h5"), path.with_suffix(".h5.partial")
+    generate(config, raw, overwrite=True, batch_size=16)
+    with open_dataset(raw) as dataset:
+        dataset.isel(time=slice(skip, None)).to_netcdf(partial, engine="h5netcdf")
+    os.replace(partial, path)
+    raw.unlink()
+
+
+def fit_config(args: Sequence[str], root: Path, *, resume: bool = True) -> tuple[Path, float]:
+    """``pdeops fit ARGS`` into ``root`` (quietly), unless ``resume`` and ``root`` holds a finished run.
+
+    Returns:
+        The run's ``last.ckpt`` (the model at the end of training) and the seconds the fit took (the whole
+        ``lightning_cli`` call; read back from ``root/fit.json`` for a finished run).
+    """
+    checkpoint, record = root / "checkpoints" / "last.ckpt", root / "fit.json"
+    if resume and checkpoint.exists() and record.exists():
+        return checkpoint, float(json.loads(record.read_text())["seconds"])
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # an unfinished run starts again cleanly
+    start = time.perf_counter()
+    lightning_cli([*args, "--trainer.default_root_dir", str(root), *QUIET_TRAINER])
+    seconds = time.perf_counter() - start
+    _write_json(record, {"seconds": seconds, "args": list(args)})
+    return checkpoint, seconds
+
+
+def train_models(
+    protocol: RefinerProtocol,
+    train: Path,
+    run: Path,
+    seed: int,
+    *,
+    st_fno_config: Path,
+    fno_config: Path,
+    overrides: Mapping[str, Sequence[str]] | None = None,
+    device: str = "cpu",
+) -> tuple[SpectralRefinerTask, AutoregressiveTask, dict[str, float]]:
+    """Train the ST-FNO and the FNO on ``train`` (same epochs, seed, optimiser and schedule) into ``run``.
+
+    ``overrides`` adds ``pdeops fit`` arguments per model (``"st_fno"``, ``"fno"``), e.g. smaller networks.
+
+    Returns:
+        Both tasks (end of training, eval mode, on ``device``) and their training seconds.
+    """
+    common = [
+        "--data.path", str(train),
+        "--trainer.max_epochs", str(protocol.epochs),
+        "--seed_everything", str(seed),
+        "--trainer.accelerator", "gpu" if device.startswith("cuda") else "cpu",
+        "--trainer.devices", "1",
+    ]  # fmt: skip
+    st_path, st_seconds = fit_config(
+        [
+            "fit", "-c", str(st_fno_config), *common,
+            "--data.batch_size", str(protocol.batch_size),
+            "--model.init_args.input_steps", str(protocol.input_steps),
+            "--model.init_args.model.init_args.output_steps", str(protocol.output_steps),
+            "--model.init_args.start_step", "0",  # the file starts after the warm-up
+            *(overrides or {}).get("st_fno", ()),
+        ],
+        run / "st_fno",
+    )  # fmt: skip
+    same_training = run / "fno_optimizer.yaml"
+    _write_text(same_training, yaml.safe_dump(_same_optimizer(run / "st_fno" / "config.yaml"), sort_keys=False))
+    fno_path, fno_seconds = fit_config(
+        [
+            "fit", "-c", str(fno_config), "-c", str(same_training), *common,
+            "--data.batch_size", str(4 * protocol.batch_size),
+            "--data.history", str(protocol.input_steps),
+            "--data.eval_horizon", str(protocol.output_steps),
+            *(overrides or {}).get("fno", ()),
+        ],
+        run / "fno",
+    )  # fmt: skip
+    st_fno, fno = load_task(st_path, device=device), load_task(fno_path, device=device)
+    if not isinstance(st_fno, SpectralRefinerTask) or not isinstance(fno, AutoregressiveTask):
+        raise TypeError(
+            f"{run}: expected a SpectralRefinerTask and an AutoregressiveTask, got {type(st_fno)}, {type(fno)}."
+        )
+    return st_fno, fno, {"train_st_fno_s": st_seconds, "train_fno_s": fno_seconds}
+
+
+def _same_optimizer(resolved: Path) -> dict[str, Any]:
+    """A config layer giving another model the optimiser and schedule of a run (its resolved ``config.yaml``, every
+    argument written out, so nothing of the other model's own optimiser carries over), and no gradient clipping."""
+    task = (yaml.safe_load(resolved.read_text()) or {}).get("model", {}).get("init_args", {})
+    if "optimizer" not in task:
+        raise ValueError(f"{resolved} names no model.init_args.optimizer to train the FNO baseline with.")
+    layer = {name: task[name] for name in ("optimizer", "lr_scheduler") if name in task}
+    return {"model": {"init_args": layer}, "trainer": {"gradient_clip_val": None}}
+
+
+def read_window(path: Path, protocol: RefinerProtocol) -> tuple[Tensor, Tensor, SpaceTimeVorticityResidual]:
+    """Input frames ``(B, T_in, 1, X, Y)``, true output frames ``(B, T_out, 1, X, Y)`` (float64) and the residual
+    of a file's equation."""
+    with open_dataset(path) as dataset:
+        frames = torch.from_numpy(dataset["vorticity"].values).double().unsqueeze(2)
+        residual = SpaceTimeVorticityResidual.from_attributes(dataset.attrs)
+    stop = protocol.input_steps + protocol.output_steps
+    if frames.shape[1] < stop:
+        raise ValueError(f"{path} has {frames.shape[1]} frames per trajectory; this protocol needs {stop}.")
+    return frames[:, : protocol.input_steps], frames[:, protocol.input_steps : stop], residual
+
+
+def evaluate_seed(
+    protocol: RefinerProtocol,
+    data: ProtocolData,
+    st_fno: SpectralRefinerTask,
+    fno: AutoregressiveTask,
+) -> dict[str, Any]:
+    """Steps 3 and 4 of the module docstring for one pair of trained models.
+
+    Returns:
+        ``selection`` (the validation grid, the chosen options and the residual's choice), ``rows`` (one per
+        test trajectory), ``mean`` (their means) and ``seconds`` (selection, test refinement, amortised fit).
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    val_inputs, val_truth, residual = read_window(data.validation, protocol)
+    candidates = refinement_grid(
+        protocol.learning_rates, protocol.schedules, steps=protocol.refine_steps, bias_ratio=protocol.bias_ratio
+    )
+    selection = select_refinement(st_fno, val_inputs, val_truth, residual, candidates)
+    timings["select_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    inputs, truth, residual = read_window(data.test, protocol)
+    result = refine(st_fno, inputs, residual, selection.options)
+    rows = refinement_report(result, residual, inputs, truth)
+    timings["refine_test_s"] = time.perf_counter() - start
+    baseline = rollout(fno, inputs, protocol.output_steps).double()
+
+    start = time.perf_counter()
+    fitting = _upsampled_training_inputs(data.train, protocol)
+    amortised_options = dataclasses.replace(selection.options, steps=protocol.amortised_steps)
+    amortised = refine_amortised(st_fno, fitting, residual, amortised_options)
+    timings["amortised_s"] = time.perf_counter() - start
+    predicted = rollout(amortised, inputs, protocol.output_steps).double()
+    columns = {
+        "fno_rel_l2": relative_lp_window(baseline, truth),
+        "fno_residual": residual(baseline, inputs),
+        "amortised_rel_l2": relative_lp_window(predicted, truth),
+        "amortised_residual": residual(predicted, inputs),
+    }
+    for b, row in enumerate(rows):
+        row.update({name: float(values[b]) for name, values in columns.items()})
+    fitted_before = residual(rollout(st_fno, fitting, protocol.output_steps).double(), fitting)
+    fitted_after = residual(rollout(amortised, fitting, protocol.output_steps).double(), fitting)
+    mean = {key: statistics.fmean(row[key] for row in rows) for key in rows[0] if key != "sample"}
+    mean["amortised_fit_residual_before"] = float(fitted_before.mean())
+    mean["amortised_fit_residual_after"] = float(fitted_after.mean())
+    return {
+        "selection": {
+            "candidates": [dataclasses.asdict(options) for options in selection.candidates],
+            "labels": [options.describe() for options in selection.candidates],
+            "validation": list(selection.rows),
+            "chosen": selection.chosen,
+            "chosen_by_residual": selection.chosen_by_residual,
+        },
+        "rows": rows,
+        "mean": mean,
+        "seconds": timings,
+    }
+
+
+def _upsampled_training_inputs(train: Path, protocol: RefinerProtocol) -> Tensor:
+    """The first ``amortised_samples`` training trajectories' input frames, spectrally upsampled to the test grid:
+    ``(N, T_in, 1, X, Y)`` float64."""
+    with open_dataset(train) as dataset:
+        values = dataset["vorticity"].isel(sample=slice(protocol.amortised_samples)).values[:, : protocol.input_steps]
+    frames = torch.from_numpy(values).double()
+    grid = Grid(frames.shape[-2:], dtype=torch.float64)
+    return grid.resample(frames, (protocol.test_resolution,) * 2).unsqueeze(2)
+
+
+def run_protocol(
+    protocol: RefinerProtocol,
+    out: str | os.PathLike[str],
+    *,
+    st_fno_config: Path,
+    fno_config: Path,
+    seeds: Sequence[int] | None = None,
+    overrides: Mapping[str, Sequence[str]] | None = None,
+    device: str = "cpu",
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the protocol for every seed that has no ``<out>/seed<k>/result.json`` yet; return every seed's result.
+
+    ``overrides``: see ``train_models``.
+
+    Returns:
+        ``{"protocol": its fields, "data_s": seconds to generate, "seeds": {seed: result}}``, each result as
+        ``evaluate_seed``'s plus ``seconds`` of training.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    data = prepare_data(protocol, out, device=device)
+    data_seconds = time.perf_counter() - start
+    results = {}
+    for seed in seeds if seeds is not None else protocol.seeds:
+        path = out / f"seed{seed}" / "result.json"
+        if not path.exists():
+            echo(f"seed {seed}: training the ST-FNO and the FNO, then refining")
+            st_fno, fno, train_seconds = train_models(
+                protocol,
+                data.train,
+                out / f"seed{seed}",
+                seed,
+                st_fno_config=st_fno_config,
+                fno_config=fno_config,
+                overrides=overrides,
+                device=device,
+            )
+            result = evaluate_seed(protocol, data, st_fno, fno)
+            result["seconds"].update(train_seconds)
+            _write_json(path, result)
+        results[seed] = json.loads(path.read_text())
+    return {"protocol": dataclasses.asdict(protocol), "data_s": data_seconds, "seeds": results}
+
+
+# --- across seeds ----------------------------------------------------------------------------------------------------
+METHODS = {
+    "fno_rel_l2": "FNO",
+    "rel_l2_before": "ST-FNO",
+    "rel_l2_after": "ST-FNO refined",
+    "amortised_rel_l2": "ST-FNO amortised",
+}
+"""The methods compared, by their column of ``evaluate_seed``'s means."""
+
+COMPARISONS = (
+    ("rel_l2_after", "rel_l2_before"),
+    ("rel_l2_after", "fno_rel_l2"),
+    ("rel_l2_before", "fno_rel_l2"),
+    ("amortised_rel_l2", "rel_l2_before"),
+)
+"""The paired comparisons ``summarize_seeds`` makes: (a, b) reads "a against b"."""
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for one value) of per-seed values."""
+    if not values:
+        raise ValueError("mean_std needs at least one value.")
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
+def paired_comparison(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """Two methods measured on the same seeds, seed by seed.
+
+    Args:
+        a, b: one value per seed (lower is better), in the same seed order.
+
+    Returns:
+        ``ratio`` (a / b per seed), ``ratio_mean``, ``ratio_std``, ``difference`` (a − b per seed) with its
+        ``difference_mean`` and ``difference_std``, and ``a_lower`` (in how many of the ``seeds`` a is lower).
+    """
+    if len(a) != len(b) or not a:
+        raise ValueError(f"paired_comparison needs one value per seed for both methods, got {len(a)} and {len(b)}.")
+    ratio = [x / y for x, y in zip(a, b, strict=True)]
+    difference = [x - y for x, y in zip(a, b, strict=True)]
+    ratios, differences = mean_std(ratio), mean_std(difference)
+    return {
+        "ratio": ratio,
+        "ratio_mean": ratios["mean"],
+        "ratio_std": ratios["std"],
+        "difference": difference,
+        "difference_mean": differences["mean"],
+        "difference_std": differences["std"],
+        "a_lower": sum(x < y for x, y in zip(a, b, strict=True)),
+        "seeds": len(a),
+    }
+
+
+def summarize_seeds(results: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
+    """Mean ± std over seeds of every mean column of ``evaluate_seed``, the ``COMPARISONS``, and each seed's choice.
+
+    Args:
+        results: ``run_protocol``'s ``seeds``.
+    """
+    seeds = list(results)
+    means = [results[seed]["mean"] for seed in seeds]
+    columns = {key: mean_std([mean[key] for mean in means]) for key in means[0]}
+    comparisons = {
+        f"{a} vs {b}": paired_comparison([mean[a] for mean in means], [mean[b] for mean in means])
+        for a, b in COMPARISONS
+    }
+    chosen = {
+        seed: {
+            "by_validation_error": results[seed]["selection"]["labels"][results[seed]["selection"]["chosen"]],
+            "by_residual": results[seed]["selection"]["labels"][results[seed]["selection"]["chosen_by_residual"]],
+        }
+        for seed in seeds
+    }
+    return {"seeds": seeds, "columns": columns, "comparisons": comparisons, "chosen": chosen}
+
+
+def markdown_summary(summary: Mapping[str, Any], results: Mapping[Any, Mapping[str, Any]]) -> str:
+    """Tables of ``summarize_seeds``: errors and residuals with their seed spread, the paired comparisons, and the
+    validation grid of every seed."""
+    columns, seeds = summary["columns"], summary["seeds"]
+    residual_of = {"fno_rel_l2": "fno_residual", "rel_l2_before": "residual_before", "rel_l2_after": "residual_after"}
+    residual_of["amortised_rel_l2"] = "amortised_residual"
+    lines = [
+        f"Test trajectories, mean over them, then mean ± std over {len(seeds)} training seeds {seeds}:",
+        "",
+        "| method | relative L2 | per seed | residual η |",
+        "|---|---|---|---|",
+    ]
+    for key, name in METHODS.items():
+        per_seed = ", ".join(f"{results[seed]['mean'][key]:.3e}" for seed in seeds)
+        lines.append(f"| {name} | {_pm(columns[key])} | {per_seed} | {_pm(columns[residual_of[key]])} |")
+    lines.append(f"| ground truth (the ∂t stencil's floor) | 0 | | {_pm(columns['residual_truth'])} |")
+    lines += ["", "| paired per seed: a against b | a / b per seed | mean ± std | a lower in |", "|---|---|---|---|"]
+    for label, comparison in summary["comparisons"].items():
+        a, b = label.split(" vs ")
+        ratios = ", ".join(f"{r:.3f}" for r in comparison["ratio"])
+        lines.append(
+            f"| {METHODS[a]} vs {METHODS[b]} | {ratios} | {comparison['ratio_mean']:.3f} ± "
+            f"{comparison['ratio_std']:.3f} | {comparison['a_lower']} of {comparison['seeds']} |"
+        )
+    fit_before, fit_after = columns["amortised_fit_residual_before"], columns["amortised_fit_residual_after"]
+    cost = columns["cost_forward_passes"]
+    lines += [
+        "",
+        f"Amortised layer, η on the training inputs it was fitted on: {_pm(fit_before)} before, "
+        f"{_pm(fit_after)} after.",
+        f"Refinement cost per test trajectory: {_pm(cost)} forward passes of the ST-FNO.",
+        "",
+        "Validation grid (mean over the validation trajectories; relative L2 after refinement, residual η after):",
+        "",
+        "| options | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    labels = results[seeds[0]]["selection"]["labels"]
+    for i, label in enumerate(labels):
+        cells = []
+        for seed in seeds:
+            selection = results[seed]["selection"]
+            row = selection["validation"][i]
+            mark = (" **(chosen)**" if i == selection["chosen"] else "") + (
+                " (η's pick)" if i == selection["chosen_by_residual"] else ""
+            )
+            cells.append(f"{row['rel_l2_after']:.3e} / {row['residual_after']:.3g}{mark}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    before = [results[seed]["selection"]["validation"][0]["rel_l2_before"] for seed in seeds]
+    lines.append("| (unrefined) | " + " | ".join(f"{value:.3e}" for value in before) + " |")
+    return "\n".join(lines)
+
+
+def _pm(stat: Mapping[str, float]) -> str:
+    return f"{stat['mean']:.3e} ± {stat['std']:.1e}"
+
+
+def _write_json(path: Path, value: Any) -> None:
+    _write_text(path, json.dumps(value, indent=1))
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write atomically: a temporary name, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)

@@ -31,263 +31,55 @@ its magnitude.
     python scripts/reproduce_drift_net.py [--quick]                       # CPU, minutes
     python scripts/reproduce_drift_net.py --size T --resolution 128 --samples 200 --epochs 20 --lr 5e-4 --device cuda
 
-Prints a table and, last, one JSON line.
+Prints a table and, last, one JSON line. The protocol is ``pdeops.evaluation.drift_reproduction``.
 """
 
 import argparse
 import json
-import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import lightning as L
 import torch
-import yaml
-from bench_solver import keep_freed_memory, sync
-from torch import nn
 
-from pdeops.data.generate import generate
-from pdeops.data.recipes import GenerationConfig
-from pdeops.evaluation.rollout import persistence, prepare_rollout, rollout
-from pdeops.metrics import relative_lp_per_step, relative_lp_window
-from pdeops.models._scot import count_parameters
-from pdeops.training.cli import lightning_cli
+from pdeops.evaluation import drift_reproduction as protocol
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "ns2d"
-TASK_CONFIG = CONFIGS / "drift_task.yaml"
-SPLIT = (0.75, 0.05, 0.2)
-SEED = 0
-QUICK = {"samples": 40, "frames": 11, "epochs": 8, "batch_size": 8}
 
 
-@dataclass(frozen=True)
-class Budget:
-    """What every model gets: the same epochs, batches, optimiser, schedule, clipping and loss."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    weight_decay: float = 1e-6
-    gradient_clip: float = 5.0
-
-
-# --- data ---------------------------------------------------------------------------------------------------------
-def dataset(args: argparse.Namespace) -> Path:
-    """The generated file (made once, then reused: generation is resumable and deterministic)."""
-    path = Path(args.data_dir) / f"drift_net_ns2d_{args.resolution}_{args.samples}x{args.frames}.h5"
-    if path.exists():  # generate refuses to replace a finished file
-        return path
-    config = GenerationConfig(
-        recipe="ns2d-fno",
-        samples=args.samples,
-        resolution=args.resolution,
-        solve_resolution=args.resolution,
-        horizon=float(args.frames - 1),
-        record_every=1.0,
-        dt=1e-2 * 64 / args.resolution,
-        device=args.device,
-    )
-    return generate(config, path)
-
-
-# --- models and training ------------------------------------------------------------------------------------------
-def networks(args: argparse.Namespace) -> dict[str, tuple[list[Path], dict[str, Any]]]:
-    """Per model, the shipped network config (none for the FNO) and the network's overrides, ``(B, 1, N, N) -> (B, 1,
-    N, N)`` (channels are linked from the data)."""
-    n, size = args.resolution, args.size
-    fno = yaml.safe_load((CONFIGS / "fno.yaml").read_text())["model"]["init_args"]["model"]
-    fno["init_args"].update(n_modes=[args.fno_modes, args.fno_modes], hidden_channels=args.fno_width)
-    return {
-        "DRIFT-Net": ([CONFIGS / "drift_net.yaml"], {"init_args": {"size": size, "image_size": n}}),
-        "scOT": ([CONFIGS / "scot.yaml"], {"init_args": {"size": size, "image_size": n}}),
-        "FNO": ([], fno),
-    }
-
-
-class EpochClock(L.Callback):
-    """Wall-clock seconds of each training epoch (synchronised on CUDA); given to the trainer by class path."""
-
-    def __init__(self, device: str = "cpu"):
-        self.device, self._start = torch.device(device), 0.0
-        self.seconds: list[float] = []
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        sync(self.device)
-        self._start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        sync(self.device)
-        self.seconds.append(time.perf_counter() - self._start)
-
-
-def fit_overrides(network: dict[str, Any], data_path: Path, budget: Budget, device: torch.device, root: Path) -> dict:
-    """The budget as a config that goes after the shipped ones: what this script fixes, nothing else."""
-    return {
-        "seed_everything": SEED,
-        "model": {
-            "init_args": {
-                "model": network,
-                "optimizer": {"init_args": {"lr": budget.lr, "weight_decay": budget.weight_decay}},
-            }
-        },
-        # No validation (as the scores come from the test rollouts below), so val windows are plain pairs: any
-        # --frames works.
-        "data": {"path": str(data_path), "batch_size": budget.batch_size, "split": list(SPLIT), "eval_horizon": None},
-        "trainer": {
-            "accelerator": device.type,
-            "devices": 1,
-            "max_epochs": budget.epochs,
-            "gradient_clip_val": budget.gradient_clip,
-            "default_root_dir": str(root),
-            "logger": False,
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
-            "num_sanity_val_steps": 0,
-            "limit_val_batches": 0,
-        },
-        "checkpoint": {"monitor": None},  # no validation metric: keep the final weights (last.ckpt)
-    }
-
-
-def train(
-    configs: list[Path], network: dict[str, Any], data_path: Path, budget: Budget, device: torch.device, root: Path
-) -> tuple[Path, float, nn.Module]:
-    """Train one network on the budget with ``pdeops fit``; returns its last checkpoint (the final weights), training
-    samples/s over epochs 2.. (all if there is one) and the trained network."""
-    root.mkdir(parents=True, exist_ok=True)
-    overrides = root / "fit.yaml"
-    overrides.write_text(yaml.safe_dump(fit_overrides(network, data_path, budget, device, root), sort_keys=False))
-    clock = {"class_path": f"{EpochClock.__module__}.{EpochClock.__name__}", "init_args": {"device": str(device)}}
-    files = [arg for path in [TASK_CONFIG, *configs, overrides] for arg in ("-c", str(path))]
-    cli = lightning_cli(["fit", *files, "--trainer.callbacks", json.dumps([clock])])
-    seconds = next(c for c in cli.trainer.callbacks if isinstance(c, EpochClock)).seconds  # type: ignore[attr-defined]
-    timed = seconds[1:] or seconds
-    pairs = len(cli.datamodule.datasets["train"])
-    checkpoint = Path(cli.trainer.checkpoint_callback.last_model_path)  # type: ignore[union-attr]
-    return checkpoint, pairs * len(timed) / sum(timed), cli.model.model
-
-
-# --- scores -------------------------------------------------------------------------------------------------------
-def summary(per_trajectory_step: torch.Tensor, window: torch.Tensor) -> dict[str, Any]:
-    """Mean and median over trajectories of ``(N, T)`` per-step and ``(N,)`` space–time errors, in %."""
-    return {
-        "per_step_mean": (100 * per_trajectory_step.mean(0)).tolist(),
-        "per_step_median": (100 * per_trajectory_step.median(0).values).tolist(),
-        "spacetime_mean": 100 * window.mean().item(),
-        "spacetime_median": 100 * window.median().item(),
-    }
-
-
-def score(checkpoint: Path, data_path: Path, device: torch.device) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Roll the reloaded checkpoint out over the test trajectories: (model scores and speed, persistence scores)."""
-    inputs = prepare_rollout(checkpoint, data_path, device=str(device))
-    truth = inputs.read(inputs.history + inputs.steps)
-    initial, target = truth[:, : inputs.history], truth[:, inputs.history :]
-    rollout(inputs.task, initial, 1)  # warm-up
-    sync(device)
-    start = time.perf_counter()
-    prediction = rollout(inputs.task, initial, inputs.steps)  # returns on the CPU, hence synchronised
-    seconds = time.perf_counter() - start
-    model = summary(relative_lp_per_step(prediction, target, 1), relative_lp_window(prediction, target, 1))
-    model["inference_frames_per_s"] = prediction.shape[0] * prediction.shape[1] / seconds
-    held = persistence(initial, inputs.steps)
-    return model, summary(relative_lp_per_step(held, target, 1), relative_lp_window(held, target, 1))
-
-
-# --- report -------------------------------------------------------------------------------------------------------
-def table(results: dict[str, dict[str, Any]], floor: dict[str, Any]) -> str:
-    steps = len(floor["per_step_mean"])
-    shown = sorted({1, max(1, steps // 2), steps})
-    head = ["model", "params", "params (2 reals)", "train samples/s", "rollout frames/s", "L1% mean", "L1% median"]
-    head += [f"step {s} mean/median" for s in shown]
-    lines = [" | ".join(head), " | ".join("---" for _ in head)]
-    for name, r in {**results, "persistence": floor}.items():
-        row = [name]
-        row += [f"{r[k]:,}" if k in r else "-" for k in ("params", "params_complex_as_two_reals")]
-        row += [f"{r[k]:.1f}" if k in r else "-" for k in ("train_samples_per_s", "inference_frames_per_s")]
-        row += [f"{r['spacetime_mean']:.2f}", f"{r['spacetime_median']:.2f}"]
-        row += [f"{r['per_step_mean'][s - 1]:.2f} / {r['per_step_median'][s - 1]:.2f}" for s in shown]
-        lines.append(" | ".join(row))
-    return "\n".join(lines)
-
-
-def comparison(drift: dict[str, Any], scot: dict[str, Any]) -> dict[str, float]:
-    """DRIFT-Net against scOT, as the paper states its claim (positive: DRIFT-Net lower / faster)."""
-    return {
-        "error_reduction_mean_pct": 100 * (1 - drift["spacetime_mean"] / scot["spacetime_mean"]),
-        "error_reduction_median_pct": 100 * (1 - drift["spacetime_median"] / scot["spacetime_median"]),
-        "param_reduction_pct": 100 * (1 - drift["params"] / scot["params"]),
-        "param_reduction_complex_as_two_reals_pct": 100
-        * (1 - drift["params_complex_as_two_reals"] / scot["params_complex_as_two_reals"]),
-        "train_throughput_ratio": drift["train_samples_per_s"] / scot["train_samples_per_s"],
-        "inference_throughput_ratio": drift["inference_frames_per_s"] / scot["inference_frames_per_s"],
-    }
-
-
-def arguments(argv: list[str] | None) -> argparse.Namespace:
+def arguments(argv: list[str] | None) -> protocol.Options:
+    defaults = protocol.Options(configs=CONFIGS)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help=f"a few-minute run: defaults {QUICK} (flags still win)")
-    parser.add_argument("--size", default="mini", choices=["mini", "T", "S", "B", "L"])
-    parser.add_argument("--resolution", type=int, default=64)
-    parser.add_argument("--samples", type=int, default=64, help="trajectories in the generated file")
-    parser.add_argument("--frames", type=int, default=21, help="frames per trajectory, 1 time unit apart")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--fno-modes", type=int, default=12)
-    parser.add_argument("--fno-width", type=int, default=32)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--out", default="runs/reproduce_drift_net", help="where the runs go (<out>/<model>/)")
+    parser.add_argument("--quick", action="store_true", help=f"a few-minute run: defaults {protocol.QUICK} (flags win)")
+    parser.add_argument("--size", default=defaults.size, choices=["mini", "T", "S", "B", "L"])
+    parser.add_argument("--resolution", type=int, default=defaults.resolution)
+    parser.add_argument("--samples", type=int, default=defaults.samples, help="trajectories in the generated file")
+    parser.add_argument("--frames", type=int, default=defaults.frames, help="frames per trajectory, 1 time unit apart")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--fno-modes", type=int, default=defaults.fno_modes)
+    parser.add_argument("--fno-width", type=int, default=defaults.fno_width)
+    parser.add_argument("--device", default=defaults.device)
+    parser.add_argument("--data-dir", default=defaults.data_dir)
+    parser.add_argument("--out", default=defaults.out, help="where the runs go (<out>/<model>/)")
     if parser.parse_args(argv).quick:
-        parser.set_defaults(**QUICK)
-    return parser.parse_args(argv)
+        parser.set_defaults(**protocol.QUICK)
+    options = vars(parser.parse_args(argv))
+    options.pop("quick")
+    return protocol.Options(configs=CONFIGS, **options)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = arguments(argv)
-    started = time.perf_counter()
-    malloc = "keep-freed (mallopt)" if keep_freed_memory() else "glibc default"
-    device = torch.device(args.device)
-    budget = Budget(args.epochs, args.batch_size, args.lr)
-    data_path = dataset(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
-    floor: dict[str, Any] = {}
-    for name, (configs, network_config) in networks(args).items():
-        checkpoint, train_speed, network = train(configs, network_config, data_path, budget, device, out / name)
-        scores, floor = score(checkpoint, data_path, device)
-        results[name] = {
-            "params": count_parameters(network),
-            "params_complex_as_two_reals": count_parameters(network, complex_as_two=True),
-            "train_samples_per_s": train_speed,
-            **scores,
-        }
-        print(f"# {name}: trained and scored ({time.perf_counter() - started:.0f} s so far)", flush=True)
-    wall = time.perf_counter() - started
+    options = arguments(argv)
+    record = protocol.reproduce(options)
     print(
-        f"# device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, malloc {malloc}; "
-        f"size {args.size} at {args.resolution}², {args.samples} trajectories x {args.frames} frames "
-        f"(split {SPLIT}); {asdict(budget)}; wall {wall:.0f} s"
+        f"# device {record['device']}, torch {torch.__version__}, threads {torch.get_num_threads()}, malloc "
+        f"{record['malloc']}; size {options.size} at {options.resolution}², {options.samples} trajectories x "
+        f"{options.frames} frames (split {protocol.SPLIT}); {record['budget']}; wall {record['wall_s']:.0f} s"
     )
-    print(table(results, floor))
-    versus = comparison(results["DRIFT-Net"], results["scOT"])
+    print(protocol.table(record["models"], record["persistence"]))
+    versus = record["drift_vs_scot"]
     print("DRIFT-Net vs scOT: " + ", ".join(f"{key} {value:.3g}" for key, value in versus.items()))
-    record = {
-        "benchmark": "drift_net_reproduction",
-        "device": str(device),
-        "size": args.size,
-        "resolution": args.resolution,
-        "data": {"path": str(data_path), "samples": args.samples, "frames": args.frames, "split": SPLIT},
-        "budget": asdict(budget),
-        "models": results,
-        "persistence": floor,
-        "drift_vs_scot": versus,
-        "wall_s": wall,
-    }
-    print(json.dumps(record))
+    print(json.dumps({key: value for key, value in record.items() if key != "malloc"}))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@
 - ``NormalizedLossTask``: a one-step task with any loss on normalised fields (DRIFT-Net's loss for DRIFT-Net/scOT).
 - ``StaggeredPhysicsTask``: NeuralStagger's physics-constrained training on the fine residual (``StatePool`` for
   data-free training, ``block_residual`` over every consecutive frame pair).
-- ``PINNTask``, ``LagrangianPINNTask``: collocation training (Adam then L-BFGS), ``fit_curriculum`` across β.
+- ``PINNTask``, ``LagrangianPINNTask``: collocation training (Adam then L-BFGS), warm-started for a curriculum across β.
 - ``rollout``: the one autoregressive rollout every task steps through; ``CosineAnnealing``: a cosine schedule
   over the whole run, for a task's ``lr_scheduler`` argument.
 """
 
-from .collocation import BaseCollocationTask, LagrangianPINNTask, OptimizerSchedule, PINNTask, fit_curriculum
+from .collocation import BaseCollocationTask, LagrangianPINNTask, OptimizerSchedule, PINNTask
 from .drift import NormalizedLossTask
 from .optim import CosineAnnealing
 from .refiner import SpectralRefinerTask
@@ -36,6 +36,5 @@ __all__ = [
     "StatePool",
     "Task",
     "block_residual",
-    "fit_curriculum",
     "rollout",
 ]

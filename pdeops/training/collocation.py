@@ -17,8 +17,11 @@ logs the relative L2 error on the grid against the reference solution (``val/rel
 - ``PINNTask``: the Eulerian PINN; ``MSE(IC) + MSE(seam) + MSE(residual)``, with the seam mismatch of ``u_x`` too
   when ν > 0 (Krishnapriyan et al., ``net_pbc.py::loss_pinn``).
 - ``LagrangianPINNTask``: the Lagrangian PINN; ``w_X RMS(R_X) + w_u RMS(R_u) + w_0 RMS(u(·, 0) − u₀)``.
-- ``fit_curriculum``: the curriculum baseline, warm-starting each stage from the previous one as the transport speed
-  grows (Krishnapriyan et al.'s curriculum regularisation).
+- ``warm_start``: a task starts from another run's weights, which is how a curriculum stage starts from the previous
+  one (Krishnapriyan et al.'s curriculum regularisation; the chain of ``pdeops fit`` runs is
+  ``pdeops.evaluation.pinn_reproduction.fit_curriculum``).
+- ``held_out_loss``: the training loss on fresh random points of the domain, a criterion that needs no reference
+  solution (used to choose a curriculum schedule).
 - ``pdeops fit -c configs/convection1d/lpinn.yaml`` trains one: a config whose task is a collocation task has no
   ``data:`` section.
 
@@ -38,13 +41,10 @@ What differs from the papers, and why:
 """
 
 import math
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
-import lightning as L
 import torch
-from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from pdeops.losses.pinn_reference import evaluate_pinn, evaluation_grid
@@ -115,6 +115,27 @@ def collocation_points(
         interior = interior[torch.randperm(interior.shape[0], generator=generator)[:residual_points]]
     points = {"residual": interior, "initial": space_time_points(x, t[:1]), "boundary": t}
     return {name: value.to(torch.float32) for name, value in points.items()}
+
+
+def held_out_points(problem: TransportProblem, count: int, *, generator: torch.Generator) -> Points:
+    """Fresh points of the domain ``[0, L) × [0, T)``, off the grid the training points come from, float32.
+
+    Args:
+        problem: gives L and T.
+        count: residual points, uniform in the domain; as many initial points ``(x, 0)`` and seam times.
+        generator: the randomness of the draw (keep it apart from the training seed).
+
+    Returns:
+        ``{"residual": (count, 2), "initial": (count, 2), "boundary": (count,)}``, as ``collocation_points``.
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}.")
+    scale = torch.tensor([problem.length, problem.final_time], dtype=torch.float64)
+    residual = torch.rand(count, 2, dtype=torch.float64, generator=generator) * scale
+    x0 = torch.rand(count, dtype=torch.float64, generator=generator) * problem.length
+    initial = torch.stack([x0, torch.zeros_like(x0)], dim=1)
+    boundary = torch.rand(count, dtype=torch.float64, generator=generator) * problem.final_time
+    return {"residual": residual.float(), "initial": initial.float(), "boundary": boundary.float()}
 
 
 class FullBatch(Dataset[Points]):
@@ -196,6 +217,14 @@ class BaseCollocationTask(Task):
     def loss(self, terms: dict[str, Tensor]) -> Tensor:
         """The training loss from ``loss_terms``."""
         raise NotImplementedError
+
+    def held_out_loss(self, count: int = 2000, seed: int = 1234) -> float:
+        """The training loss on ``held_out_points`` (fresh points of the domain): how well the network satisfies the
+        equation, its initial condition and its seam away from its own training points. Needs no reference
+        solution, so it can choose among schedules without touching the test error."""
+        points = held_out_points(self.problem, count, generator=torch.Generator().manual_seed(seed))
+        with torch.enable_grad():  # the residual differentiates the network with respect to its inputs
+            return float(self.loss(self.loss_terms(points)).detach())
 
     # --- data: the points themselves, one full batch ---------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:
@@ -320,35 +349,3 @@ class LagrangianPINNTask(BaseCollocationTask):
 
     def loss(self, terms: dict[str, Tensor]) -> Tensor:
         return sum((weight * terms[name] for name, weight in self.weights.items()), torch.zeros(()))
-
-
-def fit_curriculum(
-    make_task: Callable[[TransportProblem], BaseCollocationTask],
-    problems: Sequence[TransportProblem],
-    make_trainer: Callable[[], L.Trainer],
-    *,
-    start: nn.Module | None = None,
-) -> Iterator[BaseCollocationTask]:
-    """Curriculum training: fit on each problem in turn, each stage starting from the previous stage's weights.
-
-    Krishnapriyan et al. (2021) warm-start the network at a small β and raise β to the target; pass the
-    stages in order, e.g. ``[problem.with_transport_speed(b) for b in (10, 20, 30)]``.
-
-    Args:
-        make_task: builds the task of one stage.
-        problems: the stages, in training order.
-        make_trainer: a fresh Trainer per stage (its ``max_steps`` is the stage's budget).
-        start: a trained network whose weights the first stage starts from (e.g. a PINN fitted at β = 1); None
-            starts it from ``make_task``'s initialisation.
-
-    Yields:
-        Each stage's trained task, as soon as it is trained (so a caller can evaluate and time every stage).
-    """
-    previous = start
-    for problem in problems:
-        task = make_task(problem)
-        if previous is not None:
-            task.model.load_state_dict(previous.state_dict())
-        make_trainer().fit(task)
-        yield task
-        previous = task.model

@@ -78,7 +78,8 @@ def test_residual_from_a_generated_files_attributes_is_the_equation_its_frames_s
 
 
 def test_equation_of_a_file_that_is_not_a_pdeops_vorticity_dataset_is_refused_with_the_reason(vorticity_files):
-    with pytest.raises(ValueError, match=r"recipe one of \['ns2d-decaying', 'ns2d-fno', 'ns2d-kolmogorov'\]"):
+    recipes = r"\['ns2d-decaying', 'ns2d-fno', 'ns2d-kolmogorov', 'ns2d-pwc', 'ns2d-sines'\]"
+    with pytest.raises(ValueError, match=f"recipe one of {recipes}"):
         vorticity_equation({"recipe": "burgers-1d", "param_viscosity": 0.01})
     with pytest.raises(ValueError, match="recipe is None"):
         vorticity_equation({"param_viscosity": 0.01})

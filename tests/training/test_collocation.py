@@ -1,4 +1,4 @@
-"""Collocation training (``pdeops.training.collocation``): points, PINN tasks, the curriculum and the configs."""
+"""Collocation training (``pdeops.training.collocation``): points, PINN tasks, held-out loss and the configs."""
 
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from pdeops.training.collocation import (
     OptimizerSchedule,
     PINNTask,
     collocation_points,
-    fit_curriculum,
+    held_out_points,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,21 +97,32 @@ def test_a_short_lagrangian_run_lowers_each_loss_term(tmp_path: Path) -> None:
     assert all(after[name] < 0.5 * before[name] for name in before), (before, after)
 
 
-def test_curriculum_starts_each_stage_from_the_previous_weights(tmp_path: Path) -> None:
-    start = small_pinn_task(TransportProblem("convection", beta=1.0)).model
-    problems = [TransportProblem("convection", beta=beta) for beta in (2.0, 3.0)]
+def test_held_out_points_cover_the_domain_off_the_training_grid() -> None:
+    problem = TransportProblem("convection", beta=1.0)
+    drawn = held_out_points(problem, 500, generator=torch.Generator().manual_seed(0))
+    assert {name: tuple(value.shape) for name, value in drawn.items()} == {
+        "residual": (500, 2),
+        "initial": (500, 2),
+        "boundary": (500,),
+    }
+    x, t = drawn["residual"][:, 0], drawn["residual"][:, 1]
+    assert x.min() >= 0 and x.max() < problem.length and t.min() >= 0 and t.max() < 1
+    assert x.max() > 0.9 * problem.length and t.max() > 0.9  # spread over the whole domain
+    assert (drawn["initial"][:, 1] == 0).all()
+    grid_x = torch.linspace(0, problem.length, 257)[:-1]
+    assert (x[:, None] - grid_x[None]).abs().min() > 0  # not the grid's columns
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        held_out_points(problem, 0, generator=torch.Generator())
 
-    def fresh_task(problem: TransportProblem) -> PINNTask:
-        torch.manual_seed(int(problem.beta))  # each stage would start elsewhere on its own
-        return PINNTask(PINN(width=20, depth=2), problem, grid=(32, 10), residual_points=100)
 
-    def untrained() -> L.Trainer:
-        return trainer(tmp_path, 1, limit_train_batches=0)
-
-    stages = list(fit_curriculum(fresh_task, problems, untrained, start=start))
-    assert [stage.problem.beta for stage in stages] == [2.0, 3.0]
-    for stage in stages:  # nothing trained, so every stage still holds the start's weights
-        torch.testing.assert_close(stage.model.state_dict(), start.state_dict())
+def test_held_out_loss_tells_a_fitted_network_from_an_untrained_one(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    task = small_pinn_task(TransportProblem("convection", beta=1.0))
+    untrained = task.held_out_loss(count=300)
+    assert untrained == task.held_out_loss(count=300)  # a fixed draw: comparable across runs
+    trainer(tmp_path, 15, limit_val_batches=0).fit(task)
+    fitted = task.held_out_loss(count=300)
+    assert fitted < 0.1 * untrained, (untrained, fitted)
 
 
 def test_lagrangian_task_rejects_a_model_of_another_period() -> None:

@@ -1,0 +1,68 @@
+"""The PINN reproduction protocol (``pdeops.evaluation.pinn_reproduction``): schedules, the curriculum chain through
+``pdeops fit`` on the shipped configs, and the paired comparison."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from pdeops.evaluation import pinn_reproduction as protocol
+from pdeops.losses.pinn_residuals import TransportProblem
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TINY = protocol.Budget(
+    pinn_lbfgs_steps=2, lpinn_adam_steps=2, lpinn_lbfgs_steps=1, curriculum_steps=2, lbfgs_iterations=2
+)
+
+
+def test_curriculum_speeds_pass_through_every_target() -> None:
+    assert protocol.curriculum_speeds(1, [20, 30, 40], 10) == [1, 10, 20, 30, 40]
+    assert protocol.curriculum_speeds(1, [20, 30], 5) == [1, 5, 10, 15, 20, 25, 30]
+    assert protocol.curriculum_speeds(1, [5, 7], 3) == [1, 3, 5, 6, 7]  # 7 is no multiple of 3 but a target
+    assert len(protocol.curriculum_speeds(1, [40], 1)) == 40
+    with pytest.raises(ValueError, match="must be positive"):
+        protocol.curriculum_speeds(1, [10], 0)
+
+
+def run(seed: int, error: float, method: str = "pinn") -> protocol.Run:
+    return protocol.Run(TransportProblem("convection", beta=30.0), method, seed, error, 1e-3, 1.0)
+
+
+def test_paired_log_ratio_pairs_by_seed() -> None:
+    a = [run(0, 0.01), run(1, 0.5)]
+    b = [run(1, 0.5), run(0, 1.0)]  # order does not matter, seeds do
+    paired = protocol.paired_log_ratio(a, b)
+    assert paired["per_seed"] == {0: pytest.approx(-2.0), 1: pytest.approx(0.0)}
+    assert paired["mean"] == pytest.approx(-1.0) and paired["std"] == pytest.approx(math.sqrt(2))
+    assert paired["wins"] == 1
+    with pytest.raises(ValueError, match="same seeds"):
+        protocol.paired_log_ratio(a, [run(2, 1.0)])
+
+
+def test_summary_and_table_give_mean_and_std_over_seeds() -> None:
+    runs = [run(0, 0.7), run(1, 0.9), run(0, 0.01, "curriculum"), run(1, 0.03, "curriculum")]
+    (row,) = protocol.summarize(runs, [TransportProblem("convection", beta=30.0)])
+    assert row["pinn"]["relative_l2"] == {"mean": pytest.approx(0.8), "std": pytest.approx(math.sqrt(0.02))}
+    assert "lpinn" not in row
+    table = protocol.markdown_table([row])
+    assert "| convection β=30 | 0.8 ± 0.14 | 0.02 ± 0.014 | – |" in table
+    assert table.rstrip().endswith("| 0.897 | 0.0202 |")  # the paper's figures at β = 30
+
+
+def test_curriculum_chain_warm_starts_each_stage_from_the_previous_one(tmp_path: Path) -> None:
+    stages = list(protocol.fit_curriculum(CONFIGS, [1.0, 2.0, 3.0], 0, tmp_path, TINY, targets=[3.0]))
+    assert [stage.problem.beta for stage in stages] == [3.0]  # only the targets are scored
+    (stage,) = stages
+    assert stage.method == "curriculum" and stage.relative_l2 > 0 and math.isfinite(stage.held_out_loss)
+    assert stage.extra == {"stages": 2, "stage_steps": 1}  # 2 L-BFGS steps shared by the 2 stages after the first
+    for beta, previous in ((2, 1), (3, 2)):
+        config = yaml.safe_load((tmp_path / f"beta{beta}" / "config.yaml").read_text())
+        assert config["model"]["init_args"]["problem"]["beta"] == beta
+        assert config["model"]["init_args"]["warm_start"] == str(tmp_path / f"beta{previous}" / "checkpoints/last.ckpt")
+        assert config["trainer"]["max_steps"] == 1
+    first = torch.load(tmp_path / "beta1" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert first["global_step"] == 2  # last.ckpt holds the final weights, whatever the budget
+    with pytest.raises(ValueError, match="must increase"):
+        next(protocol.fit_curriculum(CONFIGS, [2.0, 1.0], 0, tmp_path, TINY))

@@ -21,7 +21,6 @@ Prints a table and, last, one JSON line with every ratio.
 
 import argparse
 import contextlib
-import ctypes
 import importlib.metadata
 import json
 import platform
@@ -33,6 +32,7 @@ from typing import Any
 
 import torch
 
+from pdeops.training.timing import keep_freed_memory
 from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
 
 STAGES = 5  # rk4cn (Carpenter–Kennedy) stages per step
@@ -41,15 +41,6 @@ PEER_CASES = ((64, 1), (128, 16), (256, 16))  # (N, batch) timed against torch-c
 PEER_TARGET = 1.5  # torch-cfd step time / ours, every case
 CHECK_STEPS = 10  # steps from one band-limited state before comparing the two solvers' vorticity
 TORCH_CFD_INSTALL = "pip install --no-deps torch-cfd==0.2.6 einops"
-
-
-def keep_freed_memory() -> bool:
-    """glibc: never return freed memory to the OS (page faults are slow on some VMs, see docs/benchmarking.md)."""
-    if platform.system() != "Linux":
-        return False
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_max = -1, -4
-    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
 def sync(device: torch.device) -> None:

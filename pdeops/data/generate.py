@@ -442,8 +442,8 @@ def generate_on_devices(
     """Generate ``config`` with one process per device, each writing shard i/n, then merge the shards into ``out``.
 
     Shard i goes to ``<out>.shard<i>of<n>`` (resumable like any run: rerun the same call after an interruption);
-    the shards are deleted once merged. The data equal a single-process run's, since sample i draws from its own
-    generator wherever it is solved.
+    the shards are deleted once merged. The data equal a single-process run's to rounding, since sample i draws from
+    its own generator wherever it is solved.
 
     Args:
         devices: e.g. ``["cuda:0", "cuda:1"]``; ``config.device`` is ignored.

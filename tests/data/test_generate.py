@@ -298,13 +298,15 @@ def test_the_run_is_described_before_it_starts() -> None:
 
 
 def test_one_process_per_device_writes_the_same_data_as_one_run(tmp_path: Path) -> None:
-    """``--devices`` (here two CPU processes) shards, merges and cleans up: the file equals a single run's."""
+    """``--devices`` (here two CPU processes) shards, merges and cleans up: the file equals a single run's to
+    float32 rounding (batch size and the worker processes' thread counts change the FFTs' rounding)."""
     config = GenerationConfig("ns2d-fno", samples=4, resolution=16, horizon=0.2, record_every=0.1, dt=1e-2)
     single = generate(config, tmp_path / "single.h5")
     merged = generate_on_devices(config, tmp_path / "merged.h5", ["cpu", "cpu"], batch_size=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged.h5", "single.h5"]  # shards removed
     with h5py.File(single) as a, h5py.File(merged) as b:
-        assert np.array_equal(a["vorticity"][...], b["vorticity"][...])
+        expected = a["vorticity"][...]
+        np.testing.assert_allclose(b["vorticity"][...], expected, rtol=0, atol=1e-5 * np.abs(expected).max())
 
 
 def test_the_automatic_batch_fills_half_the_free_gpu_memory() -> None:

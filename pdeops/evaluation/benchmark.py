@@ -195,7 +195,7 @@ def run_benchmark(
     data = prepare_data(suite, out)
     solver_result(suite, data, out)
     solver_sweep(suite, data, out, device=device)
-    todo = [(model, seed) for model, seed in runs if not _result_path(out, model, seed).exists()]
+    todo = [(model, seed) for model, seed in runs if not result_path(out, model, seed).exists()]
     echo(f"benchmark {suite.name}: {len(runs) - len(todo)} of {len(runs)} run(s) done; {len(todo)} to run on {device}")
     durations: list[float] = []
     for number, (model, seed) in enumerate(todo, start=1):
@@ -234,7 +234,8 @@ def _run_dir(out: Path, model: str, seed: int) -> Path:
     return out / "runs" / model / f"seed{seed}"
 
 
-def _result_path(out: Path, model: str, seed: int) -> Path:
+def result_path(out: Path, model: str, seed: int) -> Path:
+    """Where a finished (model, seed) run's scores are kept; the run is done once this file exists."""
     return _run_dir(out, model, seed) / "result.json"
 
 
@@ -363,7 +364,7 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
         field = resolved.recipe.field
         if not _models_predict_only(suite, field):
             return None
-        samples = _test_samples(suite, dataset.sizes["sample"])
+        samples = scored_samples(suite, dataset.sizes["sample"])
         frames = dataset[field].isel(sample=samples).values
         times = dataset["time"].values
     truth = torch.from_numpy(frames).to(torch.float64)[:, :, None]  # (N, T, 1, *S)
@@ -397,7 +398,8 @@ def _models_predict_only(suite: Suite, field: str) -> bool:
     return fields is None or list(fields) == [field]
 
 
-def _test_samples(suite: Suite, count: int) -> list[int]:
+def scored_samples(suite: Suite, count: int) -> list[int]:
+    """The test trajectories every model (and the solver) is scored on, of a file holding ``count``."""
     return list(split_trajectories(count, tuple(suite.data.get("split", DEFAULT_SPLIT)))["test"])
 
 
@@ -411,7 +413,7 @@ def solver_sweep(suite: Suite, data: Path, out: Path, *, device: str = "cpu") ->
     with open_dataset(data) as dataset:
         count = dataset.sizes["sample"]
     try:
-        truth = truth_from_file(data, samples=_test_samples(suite, count), context=suite.context, steps=suite.steps)
+        truth = truth_from_file(data, samples=scored_samples(suite, count), context=suite.context, steps=suite.steps)
     except ValueError:
         return None
     if not _models_predict_only(suite, truth.resolved.recipe.field):
@@ -480,7 +482,7 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
     total = len(suite.runs())
     points = None
     for model, seed in suite.runs():
-        path = _result_path(out, model, seed)
+        path = result_path(out, model, seed)
         if path.exists():
             run = json.loads(path.read_text())
             points = points or solver_sweep(suite, prepare_data(suite, out), out, device=device) or []

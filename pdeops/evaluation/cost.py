@@ -305,7 +305,7 @@ def trade_off(
         ValueError: ``reference`` is not a model of the suite or has no finished run.
     """
     from pdeops.data import open_dataset
-    from pdeops.evaluation.benchmark import _result_path, _test_samples, prepare_data
+    from pdeops.evaluation.benchmark import prepare_data, result_path, scored_samples
     from pdeops.evaluation.checkpoints import load_task
     from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep
     from pdeops.training.tasks import BaseOperatorTask
@@ -319,7 +319,7 @@ def trade_off(
     with open_dataset(data) as dataset:
         field = next(iter(suite.data.get("fields") or [name for name in dataset.data_vars]))
         times = dataset["time"].values
-        samples = _test_samples(suite, dataset.sizes["sample"])
+        samples = scored_samples(suite, dataset.sizes["sample"])
         given = dataset[field].isel(sample=samples, time=slice(0, suite.context)).values
     interval = float(times[1] - times[0])
     frames = torch.from_numpy(given).float().unsqueeze(2).to(device)  # (N, context, 1, *S)
@@ -329,7 +329,7 @@ def trade_off(
     per_model: dict[str, dict[int, dict[str, Any]]] = {}
     persistence: dict[int, float] = {}
     for model, seed in suite.runs():
-        path = _result_path(out, model, seed)
+        path = result_path(out, model, seed)
         if not path.exists():
             continue
         result = json.loads(path.read_text())

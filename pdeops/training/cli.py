@@ -65,6 +65,11 @@ DATA_LINKS = {
 """Task and network arguments computed from the data module (skipped for a task or network without them)."""
 
 
+class LastCheckpoint(ModelCheckpoint):
+    """The ``last.ckpt`` callback: a ``ModelCheckpoint`` of its own class, so that Lightning's callback-state key
+    (class name + settings) differs from the best-checkpoint callback's even when both monitor nothing."""
+
+
 class PDEopsCLI(LightningCLI):
     """LightningCLI with pdeops' links, checkpointing defaults and recording of every network it builds."""
 
@@ -77,7 +82,7 @@ class PDEopsCLI(LightningCLI):
         # Two checkpoints: the best by the validation rollout error, and last.ckpt after every epoch. (Lightning's own
         # save_last rewrites last.ckpt only when the best improves, so resuming could lose epochs.)
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/rollout_l2",

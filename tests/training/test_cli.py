@@ -159,3 +159,13 @@ def test_a_config_naming_adam_gets_adams_defaults(capsys: pytest.CaptureFixture)
     optimizer = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]["optimizer"]
     assert optimizer["class_path"] == "torch.optim.Adam"
     assert optimizer["init_args"]["lr"] == 1e-2 and optimizer["init_args"]["weight_decay"] == 0
+
+
+def test_a_run_without_a_monitored_metric_still_keeps_both_checkpoints(ns_tiny: Path, tmp_path: Path) -> None:
+    """``checkpoint.monitor: null`` (keep the latest instead of the best) must not collide with ``last.ckpt``'s
+    callback: two ModelCheckpoints with equal settings would share Lightning's callback-state key."""
+    args = [*small(ns_tiny, tmp_path), "--checkpoint.monitor", "null"]
+    assert main(["fit", *args, "--trainer.max_epochs", "1"]) == 0
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert main(["fit", *args, "--trainer.max_epochs", "2", "--ckpt_path", "last"]) == 0
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1

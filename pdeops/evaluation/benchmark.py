@@ -40,6 +40,7 @@ from typing import Any
 import torch
 import yaml
 
+from pdeops._io import write_text_atomic
 from pdeops.data import open_dataset
 from pdeops.data.datamodule import split_trajectories
 from pdeops.data.generate import generate
@@ -387,7 +388,7 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
         },
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, json.dumps(result, indent=1))
+    write_text_atomic(path, json.dumps(result, indent=1))
     return result
 
 
@@ -536,20 +537,14 @@ def _std(numbers: Sequence[float]) -> float:
 def write_leaderboard(board: Mapping[str, Any], out: Path) -> None:
     """``leaderboard.json``, ``.md``, ``.csv`` and ``figures/`` in ``out`` (each written atomically)."""
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "leaderboard.json", json.dumps(board, indent=1))
-    _atomic_write(out / "leaderboard.md", markdown_leaderboard(board))
-    _atomic_write(out / "leaderboard.csv", _csv(board))
+    write_text_atomic(out / "leaderboard.json", json.dumps(board, indent=1))
+    write_text_atomic(out / "leaderboard.md", markdown_leaderboard(board))
+    write_text_atomic(out / "leaderboard.csv", _csv(board))
     if board["rows"]:
         figures = out / "figures"
         figures.mkdir(exist_ok=True)
         plots.plot_benchmark_errors(board, figures / "error_per_step.png")
         plots.plot_pareto(board, figures / "pareto.png")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def markdown_leaderboard(board: Mapping[str, Any]) -> str:

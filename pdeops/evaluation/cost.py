@@ -36,6 +36,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
+from pdeops._io import write_text_atomic
+
 Tensor = torch.Tensor
 aten = torch.ops.aten
 
@@ -387,11 +389,7 @@ def write_trade_off(rows: Sequence[Mapping[str, Any]], out: str | os.PathLike[st
     """``trade_off.json`` and ``trade_off.md`` (``markdown_table`` under a heading) in ``out``, written atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "trade_off.json", json.dumps({"title": title, "rows": rows}, indent=1, default=str))
-    _atomic_write(out / "trade_off.md", f"# Accuracy and cost: {title}\n\n{markdown_table(rows, TRADE_OFF_COLUMNS)}")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    write_text_atomic(out / "trade_off.json", json.dumps({"title": title, "rows": rows}, indent=1, default=str))
+    write_text_atomic(
+        out / "trade_off.md", f"# Accuracy and cost: {title}\n\n{markdown_table(rows, TRADE_OFF_COLUMNS)}"
+    )

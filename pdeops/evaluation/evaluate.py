@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pdeops._io import write_text_atomic
 from pdeops.config import class_path
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.generate import require_writable
@@ -572,16 +573,10 @@ def write_report(
         plots.animate_rollout(true[0], pred[0], lead, fields, axes, figures_dir / name, sample=samples[0])
         figures.append((name, f"Rollout of test trajectory {samples[0]}: truth | prediction | error, step by step."))
 
-    _write_atomic(out_dir / "report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     links = [f"![{caption}](figures/{name})" for name, caption in figures]
-    _write_atomic(out_dir / "report.md", markdown(report) + "\n## Figures\n\n" + "\n\n".join(links) + "\n")
-    _write_atomic(out_dir / "report.html", report_html(report, [(figures_dir / n, c) for n, c in figures]))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomic(out_dir / "report.md", markdown(report) + "\n## Figures\n\n" + "\n\n".join(links) + "\n")
+    write_text_atomic(out_dir / "report.html", report_html(report, [(figures_dir / n, c) for n, c in figures]))
 
 
 @dataclasses.dataclass(frozen=True)

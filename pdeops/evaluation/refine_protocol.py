@@ -38,6 +38,7 @@ from typing import Any, Literal
 import torch
 import yaml
 
+from pdeops._io import write_text_atomic
 from pdeops.data import open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -226,7 +227,7 @@ def train_models(
         run / "st_fno",
     )  # fmt: skip
     same_training = run / "fno_optimizer.yaml"
-    _write_text(same_training, yaml.safe_dump(_same_optimizer(run / "st_fno" / "config.yaml"), sort_keys=False))
+    write_text_atomic(same_training, yaml.safe_dump(_same_optimizer(run / "st_fno" / "config.yaml"), sort_keys=False))
     fno_path, fno_seconds = fit_config(
         [
             "fit", "-c", str(fno_config), "-c", str(same_training), *common,
@@ -517,12 +518,4 @@ def _pm(stat: Mapping[str, float]) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    _write_text(path, json.dumps(value, indent=1))
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write atomically: a temporary name, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    write_text_atomic(path, json.dumps(value, indent=1))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdeops._io import write_text_atomic
 from pdeops.data.recipes import GenerationConfig, Resolved, resolve
 from pdeops.data.setups import build_setup
 from pdeops.metrics import relative_lp_window
@@ -331,8 +332,10 @@ def write_sweep(points: Sequence[WorkPrecisionPoint], out: Path, *, title: str, 
     out.mkdir(parents=True, exist_ok=True)
     front = {id(p) for p in pareto_front(points)}
     rows = [{**p.to_json(), "pareto": id(p) in front} for p in points]
-    _atomic_write(out / "work_precision.json", json.dumps({"title": title, "device": device, "points": rows}, indent=1))
-    _atomic_write(out / "work_precision.md", markdown_table(points, title=title, device=device))
+    write_text_atomic(
+        out / "work_precision.json", json.dumps({"title": title, "device": device, "points": rows}, indent=1)
+    )
+    write_text_atomic(out / "work_precision.md", markdown_table(points, title=title, device=device))
     plots.plot_work_precision(points, out / "work_precision.png", title=title)
 
 
@@ -359,9 +362,3 @@ def markdown_table(points: Sequence[WorkPrecisionPoint], *, title: str, device: 
         error = p.failure.split(":")[0] if p.relative_l2 is None and p.failure else f"{p.relative_l2:.3g}"
         lines.append(f"| {p.setting.label} | {ms} | {error} | {'★' if id(p) in front else ''} |")
     return "\n".join(lines) + "\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)

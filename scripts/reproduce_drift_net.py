@@ -1,37 +1,12 @@
 """DRIFT-Net's claim at our scale: DRIFT-Net against scOT (and the FNO baseline) on the same data and budget.
 
-The claim (arXiv 2509.24868): on Navier–Stokes, under identical training settings and budget, DRIFT-Net has 7–54%
-lower relative L1 error than scOT in autoregressive rollouts, ~15% fewer parameters (complex weights counted once;
-~8% as two reals) and higher throughput. Here:
-
-- data: one generated ``ns2d-fno`` file (Li et al. forced Navier–Stokes, vorticity, ν = 1e-3), ``--frames`` frames
-  1 time unit apart, solved at the stored resolution with dt = 0.01·64/resolution; trajectories split 75/5/20
-  (train/val/test);
-- training, identical for the three models, through ``pdeops fit``'s own configs (``lightning_cli``):
-  ``configs/ns2d/drift_task.yaml`` (one-step pairs t -> t+1, ``NormalizedLossTask`` with the DRIFT-Net loss:
-  channel-group relative L1 + 0.3 × high-frequency penalty on z-scored fields, the normaliser fitted on the training
-  split; AdamW, weight decay 1e-6; ``CosineAnnealing``, a cosine schedule per step over the whole run; gradient
-  clip 5) plus the network's file, overridden by ``<out>/<model>/fit.yaml`` with this script's budget: ``--lr``,
-  ``--epochs`` epochs of ``--batch-size``, seed 0, the 75/5/20 split, and no validation (the scores below are the
-  evaluation), so the final weights are scored (``<out>/<model>/checkpoints/last.ckpt``);
-- models: ``DRIFTNet`` (``drift_net.yaml``) and ``ScOT`` (``scot.yaml``) of ``--size`` at ``image_size`` = the
-  resolution, and ``neuralop.models.FNO``, the network of ``configs/ns2d/fno.yaml`` (4 layers) with ``--fno-modes``
-  and ``--fno-width``, trained on the same task file;
-- scores: each checkpoint is reloaded (``prepare_rollout``) and rolled out from the first frame of every test
-  trajectory for all remaining frames; relative L1 in % = 100·Σ|ŷ − y|/Σ|y| per trajectory and step (the paper's
-  metric), mean and median over trajectories, per step and over the space–time window; persistence (the first
-  frame held) as the floor to beat;
-- throughput: training samples/s over epochs 2.. (all epochs if there is one) and rollout frames/s (all test
-  trajectories in one batch, after a warm-up step).
-
-The paper trains size T at 128² on ~400k pairs per epoch with lr 5e-5; the default here is the ``mini`` size at 64²
-for a CPU in minutes (lr 1e-3, which this small budget needs), so the numbers test the direction of the claim, not
-its magnitude.
+The protocol (data, training through the shipped configs, scores, throughput, and how it differs from the paper's)
+is described and implemented in ``pdeops.evaluation.drift_reproduction``; this script only parses arguments.
 
     python scripts/reproduce_drift_net.py [--quick]                       # CPU, minutes
     python scripts/reproduce_drift_net.py --size T --resolution 128 --samples 200 --epochs 20 --lr 5e-4 --device cuda
 
-Prints a table and, last, one JSON line. The protocol is ``pdeops.evaluation.drift_reproduction``.
+Prints a table and, last, one JSON line.
 """
 
 import argparse

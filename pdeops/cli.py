@@ -223,6 +223,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         allow_modules=args.allow_module,
         animate=args.animate,
+        equal_accuracy=args.equal_accuracy,
     )
     print(markdown(report))
     if args.out:
@@ -476,6 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["gif", "mp4"],
         help="also write figures/rollout.gif (or .mp4, which needs ffmpeg): truth | prediction | error over the "
         "rollout of the first trajectory; needs --out",
+    )
+    evaluation.add_argument(
+        "--no-equal-accuracy",
+        dest="equal_accuracy",
+        action="store_false",
+        help="skip the solver sweep behind the speed-up at equal accuracy (it runs the recipe's solver over a ladder "
+        "of grids and steps on up to 8 trajectories, each setting capped at 30 s)",
     )
     _add_allow_module(evaluation)
     _add_format(evaluation)

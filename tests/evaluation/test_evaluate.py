@@ -483,3 +483,10 @@ def test_a_longer_context_compares_later_frames(trained, data: Path):
     assert report["model"]["relative_l2"]["spacetime_mean"] == pytest.approx(float(expected.mean()), rel=1e-5)
     with pytest.raises(ValueError, match="context=1 is shorter than the task's 2 input frames"):
         evaluate(trained[1], data, context=1)
+
+
+def test_the_solver_sweep_can_be_skipped_from_the_command_line(trained, data: Path, tmp_path: Path) -> None:
+    args = ["evaluate", "--ckpt", str(trained[1]), "--data", str(data), "--samples", "8,9", "--steps", "2"]
+    assert main([*args, "--no-equal-accuracy", "--out", str(tmp_path)]) == 0
+    speed = json.loads((tmp_path / "report.json").read_text())["speed"]
+    assert "equal_accuracy" not in speed and speed["speedup"] > 0  # the fixed-dt figure stays

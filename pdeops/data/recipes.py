@@ -333,8 +333,10 @@ RECIPES: dict[str, Recipe] = {
         # Poseidon's incompressible NS-PwC and NS-Sines sets (Herde et al. 2024, "Poseidon: Efficient Foundation
         # Models for PDEs", arXiv 2405.19101, appendix B; the PDEgym files camlab-ethz/NS-PwC and NS-Sines): [0,1]^2
         # periodic, 21 frames over t in [0, 1] at 128^2, velocity (u, v). Poseidon solves the velocity form with
-        # azeban's spectral viscosity (eps_N = 0.05/N on modes above sqrt(N), i.e. nu ~ 4e-4 at N = 128); we solve the
-        # vorticity form with plain nu lap(w) on every mode, and store the velocity beside the vorticity.
+        # azeban's spectral viscosity (Tadmor): eps_N = 0.05/N on the modes |n| >= m_N = sqrt(N) only, none below, at
+        # N = 128 (nu = 3.90625e-4, m = 11.3137). We solve the vorticity form with the same spectral viscosity on
+        # nu lap(w) (solvers.NavierStokes2D's viscosity_cutoff) and store the velocity beside the vorticity. Both
+        # numbers are parameters fixed at N = 128: a run at another solve resolution keeps them unless given others.
         Recipe(
             name="ns2d-pwc",
             description="Poseidon's NS-PwC: piecewise-constant initial vorticity on [0,1]^2 (Herde et al. 2024)",
@@ -346,14 +348,16 @@ RECIPES: dict[str, Recipe] = {
             record_every=0.05,
             dt=1e-3,
             length=1.0,
-            params={"viscosity": 4e-4, "cells": 10, "amplitude": 1.0},
+            params={"viscosity": 3.90625e-4, "viscosity_cutoff": 11.3137, "cells": 10, "amplitude": 1.0},
             param_docs={
-                "viscosity": "kinematic viscosity nu (Poseidon: spectral viscosity ~4e-4 at 128^2)",
+                "viscosity": "spectral viscosity nu on the modes |n| >= m (Poseidon: eps_N = 0.05/N at N = 128)",
+                "viscosity_cutoff": "m: the smallest |n| (n in units of 2pi/L) nu acts on; none below "
+                "(Poseidon: m_N = sqrt(N) at N = 128)",
                 "cells": "squares per axis p of the piecewise-constant vorticity (a whole number)",
                 "amplitude": "A: each square's vorticity c_ij ~ U[-A, A]",
             },
-            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w); "
-            "stored as w and u = (psi_y, -psi_x), -lap(psi) = w",
+            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w) on "
+            "modes |n| >= m (spectral viscosity); stored as w and u = (psi_y, -psi_x), -lap(psi) = w",
             initial_condition="piecewise-constant vorticity c_ij ~ U[-A, A] on p x p squares, less its mean",
             forcing="none",
             vorticity_forcing="none",
@@ -369,14 +373,16 @@ RECIPES: dict[str, Recipe] = {
             record_every=0.05,
             dt=1e-3,
             length=1.0,
-            params={"viscosity": 4e-4, "modes": 10, "amplitude": 1.0},
+            params={"viscosity": 3.90625e-4, "viscosity_cutoff": 11.3137, "modes": 10, "amplitude": 1.0},
             param_docs={
-                "viscosity": "kinematic viscosity nu (Poseidon: spectral viscosity ~4e-4 at 128^2)",
+                "viscosity": "spectral viscosity nu on the modes |n| >= m (Poseidon: eps_N = 0.05/N at N = 128)",
+                "viscosity_cutoff": "m: the smallest |n| (n in units of 2pi/L) nu acts on; none below "
+                "(Poseidon: m_N = sqrt(N) at N = 128)",
                 "modes": "modes per axis p of the sums of sines (a whole number)",
                 "amplitude": "A: the amplitudes alpha_ij ~ U[-A, A]",
             },
-            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w); "
-            "stored as w and u = (psi_y, -psi_x), -lap(psi) = w",
+            equation="2-D incompressible Navier-Stokes, vorticity form, unforced: w_t + u.grad(w) = nu lap(w) on "
+            "modes |n| >= m (spectral viscosity); stored as w and u = (psi_y, -psi_x), -lap(psi) = w",
             initial_condition="u0 = sum_{i,j<=p} alpha_ij / sqrt(2pi(i+j)) sin(2pi i x + beta_ij) sin(2pi j y + "
             "gamma_ij), v0 the same with cos cos; alpha_ij ~ U[-A, A], beta_ij, gamma_ij ~ U[0, 2pi]; "
             "its divergence-free part (the vorticity of (u0, v0))",

@@ -182,7 +182,7 @@ def sines_vorticity(grid: Grid, generator: torch.Generator, modes: int, amplitud
 
 
 def _ns2d_pwc(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], **stepping)
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], viscosity_cutoff=p["viscosity_cutoff"], **stepping)
 
     def initial(generator: torch.Generator) -> Tensor:
         return piecewise_constant_vorticity(grid, generator, int(p["cells"]), p["amplitude"])
@@ -191,7 +191,7 @@ def _ns2d_pwc(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOp
 
 
 def _ns2d_sines(grid: Grid, p: dict[str, float], r: Resolved, stepping: SteppingOptions) -> Setup:
-    solver = NavierStokes2D(grid, viscosity=p["viscosity"], **stepping)
+    solver = NavierStokes2D(grid, viscosity=p["viscosity"], viscosity_cutoff=p["viscosity_cutoff"], **stepping)
 
     def initial(generator: torch.Generator) -> Tensor:
         return sines_vorticity(grid, generator, int(p["modes"]), p["amplitude"])

@@ -157,7 +157,12 @@ def truth_from_file(
 
 
 def resolved_from_attributes(attrs: dict[str, Any], where: str) -> Resolved:
-    """The generation config a native file records (``attrs["config"]``), resolved."""
+    """The generation config a native file records (``attrs["config"]``), resolved.
+
+    Raises:
+        ValueError: a file pdeops did not write, an exactly solved recipe, or a file whose ``param_*`` attributes
+            differ from the parameters its config resolves to today (made by another version of pdeops).
+    """
     if attrs.get("source_format") != "pdeops" or "config" not in attrs:
         raise ValueError(f"{where} was not written by `pdeops generate`, so the solver that made it is unknown.")
     try:
@@ -167,6 +172,20 @@ def resolved_from_attributes(attrs: dict[str, Any], where: str) -> Resolved:
     if resolved.recipe.scheme not in SCHEMES:
         raise ValueError(
             f"{where}: recipe {resolved.recipe.name!r} is solved exactly in time; there is no step to trade for speed."
+        )
+    # The config records overrides only: a file made when the recipe's defaults differed (e.g. ns2d-pwc before its
+    # spectral viscosity) would be rebuilt with today's. Its param_* attributes say what it was made with.
+    recorded = {name: attrs.get(f"param_{name}") for name in resolved.params}
+    differ = {
+        name: value
+        for name, value in recorded.items()
+        if value is None or float(np.ravel(value)[0]) != float(resolved.params[name])
+    }
+    if differ:
+        now = {name: resolved.params[name] for name in differ}
+        raise ValueError(
+            f"{where} records the parameters {differ} (None: not recorded), but its recipe now gives {now}: it was "
+            "made by another version of pdeops, so its solver cannot be rebuilt. Regenerate it."
         )
     return resolved
 

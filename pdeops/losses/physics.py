@@ -9,7 +9,7 @@ from typing import Any, TypedDict, get_args
 
 import torch
 from torch import nn
-from typing_extensions import Self
+from typing_extensions import NotRequired, Self
 
 from pdeops.config import RecordsArguments
 from pdeops.data.recipes import RECIPES, VorticityForcing
@@ -29,6 +29,7 @@ class VorticityEquation(TypedDict):
     length: float
     drag: float
     forcing: Forcing
+    viscosity_cutoff: NotRequired[float]
 
 
 def vorticity_equation(attrs: Mapping[str, Any]) -> VorticityEquation:
@@ -39,11 +40,12 @@ def vorticity_equation(attrs: Mapping[str, Any]) -> VorticityEquation:
 
     Args:
         attrs: the file's attributes (``open_dataset(path).attrs``): ``recipe``, ``param_viscosity``,
-            ``domain_length``, and the recipe's ``param_drag``, ``param_forcing_wavenumber`` and
-            ``param_forcing_amplitude`` where it has them.
+            ``domain_length``, and the recipe's ``param_drag``, ``param_forcing_wavenumber``,
+            ``param_forcing_amplitude`` where it has them, and ``param_viscosity_cutoff`` (0 where absent).
 
     Returns:
-        ``{"viscosity", "length", "drag", "forcing"}`` (drag 0 for a recipe without drag), e.g.
+        ``{"viscosity", "length", "drag", "forcing"}`` (drag 0 for a recipe without drag), and
+        ``"viscosity_cutoff"`` for a recipe with a spectral viscosity (``ns2d-pwc``, ``ns2d-sines``), e.g.
         ``VorticityResidual(dt=..., **vorticity_equation(attrs))``.
 
     Raises:
@@ -67,12 +69,15 @@ def vorticity_equation(attrs: Mapping[str, Any]) -> VorticityEquation:
                 f"The residual knows the Kolmogorov forcing of wavenumber 4 and amplitude 1 only; this file has "
                 f"(wavenumber, amplitude) = {kolmogorov}."
             )
-    return VorticityEquation(
+    equation = VorticityEquation(
         viscosity=float(attrs["param_viscosity"]),
         length=float(attrs["domain_length"]),
         drag=float(attrs.get("param_drag", 0.0)),
         forcing=recipe.vorticity_forcing,
     )
+    if "viscosity_cutoff" in recipe.params:  # a file of an older pdeops, without the attribute, had none
+        equation["viscosity_cutoff"] = float(attrs.get("param_viscosity_cutoff", 0.0))
+    return equation
 
 
 def _require(attrs: Mapping[str, Any], keys: list[str], what: str) -> None:
@@ -96,13 +101,23 @@ class VorticityOperators(RecordsArguments, nn.Module):
         length: domain length (square, periodic).
         drag: linear drag α.
         forcing: ``"fno"`` (Li et al.), ``"kolmogorov"`` (wavenumber 4, with ``drag``) or ``"none"``.
+        viscosity_cutoff: ν acts only on modes of integer wavenumber magnitude ≥ this (spectral viscosity, see
+            ``solvers.NavierStokes2D``); 0: on every mode.
     """
 
-    def __init__(self, viscosity: float, length: float = 1.0, drag: float = 0.0, forcing: Forcing = "none"):
+    def __init__(
+        self,
+        viscosity: float,
+        length: float = 1.0,
+        drag: float = 0.0,
+        forcing: Forcing = "none",
+        viscosity_cutoff: float = 0.0,
+    ):
         super().__init__()
         if forcing not in FORCINGS:
             raise ValueError(f"forcing must be one of {FORCINGS}, got {forcing!r}.")
         self.viscosity, self.length, self.drag, self.forcing = viscosity, length, drag, forcing
+        self.viscosity_cutoff = viscosity_cutoff
         self._solvers: dict[tuple, NavierStokes2D] = {}
 
     @staticmethod
@@ -118,7 +133,11 @@ class VorticityOperators(RecordsArguments, nn.Module):
             grid = Grid(w.shape[-2:], self.length, dtype=w.dtype, device=w.device)
             f = {"fno": fno_forcing, "kolmogorov": kolmogorov_forcing, "none": None}[self.forcing]
             self._solvers[key] = NavierStokes2D(
-                grid, viscosity=self.viscosity, drag=self.drag, forcing=None if f is None else f(grid)
+                grid,
+                viscosity=self.viscosity,
+                viscosity_cutoff=self.viscosity_cutoff,
+                drag=self.drag,
+                forcing=None if f is None else f(grid),
             )
         return self._solvers[key]
 
@@ -137,6 +156,7 @@ class VorticityResidual(VorticityOperators):
         length: domain length (square, periodic).
         drag: linear drag α.
         forcing: ``"fno"`` (Li et al.), ``"kolmogorov"`` (wavenumber 4, with ``drag``) or ``"none"``.
+        viscosity_cutoff: ν acts only on modes ``|n| ≥`` this (spectral viscosity); 0: on every mode.
 
     Call: ``residual(previous (B, 1, n, n), predicted (B, 1, n, n)) -> scalar`` (channels-first, one channel), or
     ``pointwise(previous, predicted) -> (B, n, n)``.
@@ -149,8 +169,9 @@ class VorticityResidual(VorticityOperators):
         length: float = 1.0,
         drag: float = 0.0,
         forcing: Forcing = "none",
+        viscosity_cutoff: float = 0.0,
     ):
-        super().__init__(viscosity, length, drag, forcing)
+        super().__init__(viscosity, length, drag, forcing, viscosity_cutoff)
         self.dt = dt
 
     @classmethod

@@ -145,6 +145,7 @@ class SpaceTimeVorticityResidual(VorticityOperators):
         time_order: order of the ∂t stencil.
         sobolev_index: s of the norm (−1: the paper's H⁻¹).
         alpha: α of the weight ``(α + |k|²)^s``.
+        viscosity_cutoff: ν acts only on modes ``|n| ≥`` this (spectral viscosity); 0: on every mode.
 
     Call: ``residual(frames, history=None) -> η (B,)``; ``spectral(...)`` and ``pointwise(...)`` give ``R̂`` and
     ``R``. ``frames`` and ``history`` are vorticity trajectories ``(B, T, n, n)`` or ``(B, T, 1, n, n)`` in physical
@@ -161,8 +162,9 @@ class SpaceTimeVorticityResidual(VorticityOperators):
         time_order: int = 4,
         sobolev_index: float = -1.0,
         alpha: float = DEFAULT_ALPHA,
+        viscosity_cutoff: float = 0.0,
     ):
-        super().__init__(viscosity, length, drag, forcing)
+        super().__init__(viscosity, length, drag, forcing, viscosity_cutoff)
         if not frame_dt > 0 or time_order < 1 or not alpha > 0:
             raise ValueError(
                 f"frame_dt and alpha must be positive and time_order >= 1, got frame_dt={frame_dt!r}, "

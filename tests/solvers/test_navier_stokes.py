@@ -209,3 +209,50 @@ def test_the_batched_and_separate_transform_paths_agree(generator):
     separate = ns.nonlinear(w_hat, 0.0)
     batched = torch.cat([ns.nonlinear(w_hat[i : i + 1], 0.0) for i in range(3)])
     assert torch.allclose(batched, separate, rtol=0, atol=1e-12 * float(separate.abs().max()))
+
+
+# --- spectral viscosity (viscosity_cutoff) -------------------------------------------------------------------------
+@pytest.mark.parametrize("axis", [0, 1])
+def test_spectral_viscosity_damps_only_the_modes_at_or_above_the_cutoff(axis):
+    """ω = cos(2π·3 s/L) + cos(2π·12 s/L) along one axis is a steady Euler flow (u·∇ω ≡ 0): with the cutoff 11.3
+    the n = 3 mode keeps its amplitude exactly and the n = 12 mode decays as exp(−ν (2π·12/L)² t). The lengths differ
+    per axis (1 and 2), so a cutoff read off |k| with the wrong length misplaces the modes."""
+    grid = Grid((32, 64), (1.0, 2.0), dtype=torch.float64)
+    s, length = grid.mesh()[axis], grid.lengths[axis]
+    low, high = (torch.cos(2 * math.pi * n * s / length) for n in (3, 12))
+    nu, t = 4e-4, 1.0
+    ns = NavierStokes2D(grid, viscosity=nu, viscosity_cutoff=11.3, scheme="etdrk4", dt=0.05)  # exact in L
+    w = ns.solve((low + high)[None], [t])[0, 0]
+    decay = math.exp(-nu * (2 * math.pi * 12 / length) ** 2 * t)  # 0.10 on the unit axis, 0.57 on the other
+    torch.testing.assert_close(w, low + decay * high, rtol=0, atol=1e-12)
+    plain = NavierStokes2D(grid, viscosity=nu, scheme="etdrk4", dt=0.05).solve((low + high)[None], [t])[0, 0]
+    damped = math.exp(-nu * (2 * math.pi * 3 / length) ** 2 * t)  # plain viscosity damps n = 3 too
+    torch.testing.assert_close(plain, damped * low + decay * high, rtol=0, atol=1e-12)
+
+
+def test_spectral_viscosity_symbol_is_zero_exactly_below_the_cutoff():
+    """A mode with |n| at the cutoff is damped (n = (8, 8) at √128, float32 grid); −ν|k|² − α above, −α below."""
+    grid = Grid((32, 32), 1.0, dtype=torch.float32)
+    nu, drag = 1e-3, 0.1
+    n = grid.modes[0] ** 2 + grid.modes[1] ** 2
+    for cutoff, at_128 in ((math.sqrt(128), True), (math.sqrt(128) + 1e-6, False)):
+        linear = NavierStokes2D(grid, viscosity=nu, viscosity_cutoff=cutoff, drag=drag, dt=1e-3).linear
+        above = n >= (128 if at_128 else 129)
+        assert torch.equal(linear, torch.where(above, -nu * grid.k2 - drag, torch.full_like(grid.k2, -drag)))
+        assert bool(above[8, 8]) is at_128
+
+
+def test_a_zero_cutoff_changes_nothing(generator):
+    grid = Grid((32, 32), 1.0, dtype=torch.float64)
+    w0 = gaussian_random_field(grid, 2, generator=generator)
+    forcing = fno_forcing(grid)
+    default = NavierStokes2D(grid, viscosity=1e-3, drag=0.1, forcing=forcing, dt=1e-2)
+    zero = NavierStokes2D(grid, viscosity=1e-3, viscosity_cutoff=0.0, drag=0.1, forcing=forcing, dt=1e-2)
+    assert zero.viscosity_cutoff == 0.0 and torch.equal(zero.linear, default.linear)
+    assert torch.equal(zero.solve(w0, [0.1, 0.2]), default.solve(w0, [0.1, 0.2]))
+
+
+@pytest.mark.parametrize("cutoff", [-1.0, float("nan"), float("inf")])
+def test_a_bad_cutoff_is_named(cutoff):
+    with pytest.raises(ValueError, match="viscosity_cutoff must be a finite number >= 0"):
+        NavierStokes2D(Grid((16, 16), 1.0), viscosity=1e-3, viscosity_cutoff=cutoff, dt=1e-3)

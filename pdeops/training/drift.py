@@ -47,6 +47,7 @@ class NormalizedLossTask(AutoregressiveTask):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
         compile: bool = False,
+        increment_scale: float | None = None,
         diagnostics: bool = True,
     ):
         super().__init__(
@@ -61,6 +62,7 @@ class NormalizedLossTask(AutoregressiveTask):
             optimizer,
             lr_scheduler,
             compile,
+            increment_scale,
         )
         self.loss_fn = loss_fn
         self.diagnostics = diagnostics

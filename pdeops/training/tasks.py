@@ -266,6 +266,10 @@ class AutoregressiveTask(BaseOperatorTask):
     Gaussian noise of std ``noise_std`` (in normalised units) to the inputs. Validation logs the one-step loss and
     the relative L2 of a ``rollout_steps``-step rollout, per step and mean.
 
+    With ``increment_scale = s`` the network predicts the change instead of the frame: ``next = last + s · out`` in
+    normalised units (PDEArena's and NeuralStagger's choice). Where a frame differs from the last by a few percent,
+    a network that must return the whole frame spends its budget learning the identity, and persistence beats it.
+
     Args:
         model: network ``(B, history·channels, *S) -> (B, channels, *S)``.
         history: input frames k (linked from ``data.history``).
@@ -275,6 +279,7 @@ class AutoregressiveTask(BaseOperatorTask):
         noise_std: input noise, in normalised units.
         rollout_steps: validation rollout length (``data.eval_horizon`` is linked to it).
         optimizer, lr_scheduler, compile: see ``BaseOperatorTask``.
+        increment_scale: ``s`` above, or None (the default) for a network that returns the next frame itself.
     """
 
     def __init__(
@@ -290,6 +295,7 @@ class AutoregressiveTask(BaseOperatorTask):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
         compile: bool = False,
+        increment_scale: float | None = None,
     ):
         super().__init__(model, channels, spatial_dims, optimizer, lr_scheduler, compile)
         if history < 1 or unroll < 1 or rollout_steps < 1:
@@ -299,6 +305,7 @@ class AutoregressiveTask(BaseOperatorTask):
         self.save_task_hyperparameters()
         self.history, self.unroll, self.pushforward = history, unroll, pushforward
         self.noise_std, self.rollout_steps = noise_std, rollout_steps
+        self.increment_scale = increment_scale
 
     @property
     def input_frames(self) -> int:
@@ -317,6 +324,8 @@ class AutoregressiveTask(BaseOperatorTask):
                 f"The network returned {tuple(out.shape)} for input {tuple(x.flatten(1, 2).shape)}; a one-step "
                 f"operator returns the next frame (B, channels, *S) = {tuple(x[:, 0].shape)}."
             )
+        if self.increment_scale is not None:
+            out = x[:, -1] + self.increment_scale * out
         return self.denormalize(out).unsqueeze(1)
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:

@@ -103,6 +103,29 @@ def test_a_small_fno_learns_and_beats_persistence(ns_tiny: Path, tmp_path: Path)
     assert rollout < 0.5 * persistence, f"rollout {rollout:.3f} vs persistence {persistence:.3f}"
 
 
+class Constant(nn.Module):
+    """``(B, k·C, X, Y) -> (B, C, X, Y)`` filled with one number (a network whose output we know)."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(x[:, :1], self.value)
+
+
+def test_an_increment_network_adds_its_scaled_output_to_the_last_frame_in_normalised_units() -> None:
+    window = torch.randn(3, 2, 1, 8, 8)
+    for value, scale in ((0.0, 0.1), (2.0, 0.1), (2.0, 1.0)):
+        task = AutoregressiveTask(Constant(value), history=2, increment_scale=scale)
+        task.normalizer.load_statistics(Normalizer(torch.tensor([0.5]), torch.tensor([4.0]), spatial_dims=2))
+        expected = window[:, -1:] + 4.0 * scale * value  # the std times the normalised increment
+        torch.testing.assert_close(task.step(window), expected)
+    frame = AutoregressiveTask(Constant(2.0), history=2)  # the default: the network returns the frame itself
+    frame.normalizer.load_statistics(Normalizer(torch.tensor([0.5]), torch.tensor([4.0]), spatial_dims=2))
+    torch.testing.assert_close(frame.step(window), torch.full_like(window[:, -1:], 0.5 + 4.0 * 2.0))
+
+
 def test_resume_from_last_checkpoint_continues_exactly(ns_tiny: Path, tmp_path: Path) -> None:
     def run(root: Path, epochs: int, ckpt: str | None = None) -> AutoregressiveTask:
         L.seed_everything(0)

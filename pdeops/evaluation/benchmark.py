@@ -15,6 +15,10 @@ A suite is a YAML file (``configs/benchmarks/<name>.yaml``)::
       FNO:
         configs: [../ns2d/fno.yaml]              # the files users train with, relative to the suite
         overrides: {model.init_args.model.init_args.hidden_channels: 24}
+      U-Net:
+        configs: [../ns2d/fno.yaml, ../ns2d/unet.yaml]
+    compare: [[FNO, U-Net]]              # optional: A / B paired seed by seed (``paired_per_seed``)
+    training_metrics: ["train/*"]        # optional: fnmatch patterns over the logged columns (``training_diagnostics``)
 
 Each (model, seed) is an ordinary ``pdeops fit`` on the model's configs plus the suite's data, budget and seed
 (written to ``<out>/runs/<model>/seed<k>/suite.yaml``), then ``pdeops.evaluation.evaluate`` of its best
@@ -26,6 +30,7 @@ leaderboard (``leaderboard.md``, ``.json``, ``.csv`` and two figures) is built f
 
 import csv
 import dataclasses
+import fnmatch
 import io
 import json
 import math
@@ -47,6 +52,7 @@ from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig, resolve
 from pdeops.data.setups import build_setup
 from pdeops.evaluation import plots
+from pdeops.evaluation.cost import paired_ratio, stat
 from pdeops.evaluation.evaluate import evaluate, median
 from pdeops.evaluation.work_precision import (
     WorkPrecisionPoint,
@@ -71,7 +77,7 @@ from pdeops.training.cli import lightning_cli
 from solvers import Grid
 
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
-SUITE_KEYS = {"name", "description", "data", "budget", "seeds", "protocol", "models"}
+SUITE_KEYS = {"name", "description", "data", "budget", "seeds", "protocol", "models", "compare", "training_metrics"}
 BUDGET_KEYS = {"max_epochs", "max_steps", "max_time", "batch_size"}
 
 
@@ -97,6 +103,10 @@ class Suite:
     context: int
     steps: int
     models: Mapping[str, ModelEntry]
+    compare: tuple[tuple[str, str], ...] = ()
+    """Pairs (A, B) of the suite's models whose scores the leaderboard compares seed by seed (``paired_per_seed``)."""
+    training_metrics: tuple[str, ...] = ()
+    """fnmatch patterns over the CSV log's columns that the leaderboard summarises (``training_diagnostics``)."""
 
     def runs(self, models: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> list[tuple[str, int]]:
         """The (model, seed) pairs to run, in the suite's order."""
@@ -144,7 +154,44 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         context=int(protocol["context"]),
         steps=int(protocol["steps"]),
         models=models,
+        compare=_compare_pairs(raw.get("compare"), models, str(path)),
+        training_metrics=_patterns(raw.get("training_metrics"), str(path)),
     )
+
+
+def _compare_pairs(value: Any, models: Mapping[str, ModelEntry], where: str) -> tuple[tuple[str, str], ...]:
+    """The suite's ``compare`` key: a list of [A, B] pairs of its models' names."""
+    if value is None:
+        return ()
+    names = list(models)
+    example = f"[[{names[0]}, {names[-1]}]]" if len(names) > 1 else "[[A, B]]"
+    if not isinstance(value, list) or not all(isinstance(pair, list | tuple) and len(pair) == 2 for pair in value):
+        raise ValueError(
+            f"{where}: compare must be a list of [A, B] pairs of the suite's model names, e.g. compare: {example}; "
+            f"got {value!r}."
+        )
+    pairs = tuple((str(a), str(b)) for a, b in value)
+    unknown = sorted({name for pair in pairs for name in pair} - set(models))
+    if unknown:
+        raise ValueError(
+            f"{where}: compare names model(s) {unknown} that the suite does not have; its models are {names}."
+        )
+    same = [a for a, b in pairs if a == b]
+    if same:
+        raise ValueError(f"{where}: compare pairs {same[0]!r} with itself; a pair names two different models.")
+    return pairs
+
+
+def _patterns(value: Any, where: str) -> tuple[str, ...]:
+    """The suite's ``training_metrics`` key: a list of fnmatch patterns (strings)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(pattern, str) and pattern for pattern in value):
+        raise ValueError(
+            f"{where}: training_metrics must be a list of fnmatch patterns over the CSV log's column names, e.g. "
+            f'training_metrics: ["gate/*/mean", "train/hf_to_l1"]; got {value!r}.'
+        )
+    return tuple(value)
 
 
 def _require_keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> None:
@@ -493,6 +540,8 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
                 scores["speedup_equal_accuracy"] = equal["speedup"]
             results.setdefault(model, []).append(run)
     rows = {model: _row(runs) for model, runs in results.items()}
+    paired = paired_per_seed(suite, results)
+    diagnostics = training_diagnostics(suite, out, results)
     if results:
         first = next(iter(results.values()))
         rows["persistence"] = _row([{"scores": {"model": run["scores"]["persistence"]}} for run in first])
@@ -507,7 +556,116 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
         "runs_done": sum(len(runs) for runs in results.values()),
         "runs_total": total,
         "rows": rows,
+        "paired": paired,
+        "training_metrics": diagnostics,
     }
+
+
+PAIRED_METRICS = ("one_step_l1", "rollout_l1", "rollout_l1_median")
+"""The scores ``paired_per_seed`` compares (keys of a result's ``scores.model``; headers from ``COLUMNS``)."""
+
+
+def paired_per_seed(suite: Suite, results: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Each of the suite's ``compare`` pairs (A, B), seed by seed: for each of ``PAIRED_METRICS``, A's score ÷ B's on
+    every seed both have finished (``cost.paired_ratio``: the ratios, their mean ± std, and ``below_one``, the seeds
+    where A is the more accurate).
+
+    Args:
+        suite: see ``load_suite``.
+        results: the finished runs' ``result.json`` contents by model (as ``leaderboard`` reads them).
+
+    Returns:
+        One entry per pair: ``a``, ``b``, ``status`` (``done``, or ``not run yet`` while either model has no finished
+        seed or none in common with the other), ``seeds`` (those both have) and ``metrics`` (metric → paired_ratio).
+    """
+    pairs = []
+    for a, b in suite.compare:
+        scores_a, scores_b = (_scores_by_seed(results.get(name, ())) for name in (a, b))
+        seeds = sorted(set(scores_a) & set(scores_b))
+        metrics = {}
+        for key in PAIRED_METRICS:  # a seed without the score (or with B's at 0) is left out of this metric
+            usable = [s for s in seeds if _finite(scores_a[s].get(key)) and _finite(scores_b[s].get(key))]
+            usable = [s for s in usable if scores_b[s][key] != 0]
+            if usable:
+                metrics[key] = paired_ratio(
+                    {s: float(scores_a[s][key]) for s in usable}, {s: float(scores_b[s][key]) for s in usable}
+                )
+        pairs.append({"a": a, "b": b, "status": "done" if seeds else "not run yet", "seeds": seeds, "metrics": metrics})
+    return pairs
+
+
+def _scores_by_seed(runs: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    return {int(run["seed"]): run["scores"]["model"] for run in runs}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def training_diagnostics(suite: Suite, out: Path, results: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """What the finished runs logged during training, for the columns of their CSV logs that match one of the suite's
+    ``training_metrics`` patterns (``fnmatch``, case-sensitive; ``*`` also matches ``/``).
+
+    For each model and matching column, the value at the first and at the last step it was logged in each seed's
+    ``lightning_logs/version_*/metrics.csv`` (a resumed fit's versions taken together), then ``stat`` over the seeds.
+    A run without a log is left out; so is a model none of whose logs has a matching column.
+
+    Returns:
+        ``patterns`` and ``models``: model → column → ``first`` and ``last`` (``stat``), ``first_step`` and
+        ``last_step`` (one per seed, the suite's seed order) and ``seeds``.
+    """
+    models: dict[str, dict[str, Any]] = {}
+    if not suite.training_metrics:
+        return {"patterns": [], "models": models}
+    for model, runs in results.items():
+        per_column: dict[str, dict[str, list[Any]]] = {}
+        for run in runs:
+            logged = logged_metrics(_run_dir(out, model, int(run["seed"])))
+            for column, points in logged.items():
+                if not any(fnmatch.fnmatchcase(column, pattern) for pattern in suite.training_metrics):
+                    continue
+                first = min(range(len(points)), key=lambda i: (points[i][0], i))
+                last = max(range(len(points)), key=lambda i: (points[i][0], i))
+                entry = per_column.setdefault(
+                    column, {"seeds": [], "first": [], "last": [], "first_step": [], "last_step": []}
+                )
+                entry["seeds"].append(int(run["seed"]))
+                entry["first_step"].append(points[first][0])
+                entry["first"].append(points[first][1])
+                entry["last_step"].append(points[last][0])
+                entry["last"].append(points[last][1])
+        if per_column:
+            models[model] = {
+                column: {**entry, "first": stat(entry["first"]), "last": stat(entry["last"])}
+                for column, entry in sorted(per_column.items())
+            }
+    return {"patterns": list(suite.training_metrics), "models": models}
+
+
+def logged_metrics(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every column of a run's Lightning CSV logs (``run/lightning_logs/version_*/metrics.csv``, in version order) as
+    its logged ``(step, value)`` points in file order; the cells left empty (a column not logged in that row) and the
+    ``step`` and ``epoch`` columns are left out. ``{}`` for a run without a log."""
+    versions = sorted(
+        (run / "lightning_logs").glob("version_*/metrics.csv"),
+        key=lambda path: int(suffix) if (suffix := path.parent.name.removeprefix("version_")).isdigit() else -1,
+    )
+    columns: dict[str, list[tuple[int, float]]] = {}
+    for path in versions:
+        with path.open(newline="") as stream:
+            for row in csv.DictReader(stream):
+                try:
+                    step = int(float(row.get("step") or ""))
+                except ValueError:
+                    continue
+                for column, text in row.items():
+                    if column in ("step", "epoch") or column is None or not text:
+                        continue
+                    try:
+                        columns.setdefault(column, []).append((step, float(text)))
+                    except (TypeError, ValueError):
+                        continue
+    return columns
 
 
 def _row(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -575,7 +733,66 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
         "work_precision.md`) whose rollout error is at most the model's; the fixed-dt speed-up is against the solver "
         "as the file was made, which may be far more accurate than the model.",
     ]
+    lines += _markdown_paired(board.get("paired") or [])
+    lines += _markdown_diagnostics(board.get("training_metrics") or {})
     return "\n".join(lines) + "\n"
+
+
+def _markdown_paired(pairs: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not pairs:
+        return []
+    lines = [
+        "",
+        "## Paired per seed",
+        "",
+        "A's score ÷ B's on each seed both have finished (the same seed, the same data order), then the mean ± std of "
+        "those ratios: below 1, A is the more accurate; pairing removes the seed-to-seed spread the two share.",
+        "",
+        "| A vs B | metric | A / B per seed | mean ± std | A lower in |",
+        "|---|---|---|---|---|",
+    ]
+    for pair in pairs:
+        label = f"{pair['a']} vs {pair['b']}"
+        if pair["status"] != "done" or not pair["metrics"]:
+            lines.append(f"| {label} | – | not run yet | – | – |")
+            continue
+        for key, ratio in pair["metrics"].items():
+            per_seed = ", ".join(f"{r:.3g} (seed {s})" for s, r in zip(ratio["seeds"], ratio["ratios"], strict=True))
+            lines.append(
+                f"| {label} | {COLUMNS[key]} | {per_seed} | {_cell(ratio)} | "
+                f"{ratio['below_one']} of {ratio['n']} seeds |"
+            )
+    return lines
+
+
+def _markdown_diagnostics(diagnostics: Mapping[str, Any]) -> list[str]:
+    if not diagnostics.get("patterns"):
+        return []
+    lines = [
+        "",
+        "## Training diagnostics",
+        "",
+        f"Logged columns matching {diagnostics['patterns']} in each finished run's `lightning_logs/*/metrics.csv`: "
+        "the value at the first and at the last step it was logged, mean ± std over the seeds with a log.",
+        "",
+    ]
+    if not diagnostics["models"]:
+        return [*lines, "No finished run's log has a matching column."]
+    lines += [
+        "| model | metric | seeds | first logged | at step | last logged | at step |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model, columns in diagnostics["models"].items():
+        for column, entry in columns.items():
+            lines.append(
+                f"| {model} | {column} | {len(entry['seeds'])} | {_cell(entry['first'])} | "
+                f"{_steps(entry['first_step'])} | {_cell(entry['last'])} | {_steps(entry['last_step'])} |"
+            )
+    return lines
+
+
+def _steps(steps: Sequence[int]) -> str:
+    return ", ".join(str(step) for step in sorted(set(steps)))
 
 
 def _sort_key(row: Mapping[str, Any]) -> float:

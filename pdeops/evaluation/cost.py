@@ -208,10 +208,11 @@ def stat(values: Sequence[float]) -> dict[str, float]:
     return {"mean": statistics.fmean(numbers), "std": std, "n": len(numbers)}
 
 
-def paired_ratio(numerator: Mapping[Any, float], denominator: Mapping[Any, float]) -> dict[str, float]:
+def paired_ratio(numerator: Mapping[Any, float], denominator: Mapping[Any, float]) -> dict[str, Any]:
     """``numerator[seed] / denominator[seed]`` over the seeds both have: ``stat`` of the ratios, plus ``below_one``,
     the number of seeds where the ratio is below 1 (an error ratio: seeds where the numerator's model is the more
-    accurate; a time ratio ``reference / model``: seeds where the model is the slower).
+    accurate; a time ratio ``reference / model``: seeds where the model is the slower), and ``seeds`` (sorted) with
+    their ``ratios`` in that order.
 
     Raises:
         ValueError: no seed in common.
@@ -220,7 +221,7 @@ def paired_ratio(numerator: Mapping[Any, float], denominator: Mapping[Any, float
     if not seeds:
         raise ValueError(f"no seed in common: {sorted(numerator)} against {sorted(denominator)}.")
     ratios = [numerator[s] / denominator[s] for s in seeds]
-    return {**stat(ratios), "below_one": sum(r < 1 for r in ratios)}
+    return {**stat(ratios), "below_one": sum(r < 1 for r in ratios), "seeds": seeds, "ratios": ratios}
 
 
 def _format(value: float, digits: int) -> str:

@@ -1,13 +1,16 @@
 """``pdeops benchmark``: suites, resumable and sharded runs, the leaderboard with the field's metrics."""
 
+import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 import yaml
 
 from pdeops.cli import main
-from pdeops.evaluation.benchmark import load_suite, run_benchmark
+from pdeops.evaluation.benchmark import leaderboard, load_suite, markdown_leaderboard, result_path, run_benchmark
 from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +57,7 @@ def write_suite(path: Path, **changes) -> Path:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     folder = tmp_path_factory.mktemp("bench")
-    suite = write_suite(folder / "tiny.yaml")
+    suite = write_suite(folder / "tiny.yaml", compare=[["TFNO", "FNO"]], training_metrics=["val/rollout_l2", "train/*"])
     board = run_benchmark(load_suite(suite), folder / "out", echo=lambda line: None)
     return suite, folder / "out", board
 
@@ -91,6 +94,24 @@ def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     table = (out / "leaderboard.md").read_text()
     assert "| FNO | 2 |" in table and "VRMSE (The Well)" in table
     assert json.loads((out / "leaderboard.json").read_text())["rows"]["TFNO"]["seeds"] == 2
+    # the suite's compare and training_metrics keys, on real runs and real Lightning logs
+    (pair,) = board["paired"]
+    assert (pair["a"], pair["b"], pair["seeds"]) == ("TFNO", "FNO", [0, 1])
+    assert set(pair["metrics"]) == {"one_step_l1", "rollout_l1", "rollout_l1_median"}
+    assert pair["metrics"]["rollout_l1"]["n"] == 2
+    tfno = json.loads((out / "runs" / "TFNO" / "seed1" / "result.json").read_text())["scores"]["model"]["rollout_l1"]
+    assert pair["metrics"]["rollout_l1"]["ratios"][1] == pytest.approx(tfno / fno_l1(out, 1))
+    # one epoch of 11 batches logs no training step (log_every_n_steps 50), one validation at its end
+    logged = board["training_metrics"]["models"]["FNO"]
+    assert list(logged) == ["val/rollout_l2"] and logged["val/rollout_l2"]["seeds"] == [0, 1]
+    assert logged["val/rollout_l2"]["first"] == logged["val/rollout_l2"]["last"]
+    assert "## Paired per seed" in table and "## Training diagnostics" in table
+
+
+def fno_l1(out: Path, seed: int) -> float:
+    return json.loads((out / "runs" / "FNO" / f"seed{seed}" / "result.json").read_text())["scores"]["model"][
+        "rollout_l1"
+    ]
 
 
 def test_a_rerun_runs_nothing_and_a_lost_result_is_run_again_from_its_checkpoint(finished) -> None:
@@ -124,6 +145,163 @@ def test_a_bad_suite_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
         load_suite(write_suite(tmp_path / "c.yaml", models={"X": {"configs": ["nope.yaml"]}}))
     assert main(["benchmark", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_compare_and_training_metrics_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"compare names model\(s\) \['UNet'\] .* its models are \['FNO', 'TFNO'\]"):
+        load_suite(write_suite(tmp_path / "a.yaml", compare=[["FNO", "UNet"]]))
+    for bad in ("FNO, TFNO", ["FNO", "TFNO"], [["FNO"]], [["FNO", "TFNO", "FNO"]]):
+        with pytest.raises(ValueError, match=r"compare must be a list of \[A, B\] pairs .* compare: \[\[FNO, TFNO\]\]"):
+            load_suite(write_suite(tmp_path / "b.yaml", compare=bad))
+    with pytest.raises(ValueError, match="compare pairs 'FNO' with itself"):
+        load_suite(write_suite(tmp_path / "c.yaml", compare=[["FNO", "FNO"]]))
+    for bad in ("train/*", [3], [""], {"train/*": 1}):
+        with pytest.raises(ValueError, match="training_metrics must be a list of fnmatch patterns"):
+            load_suite(write_suite(tmp_path / "d.yaml", training_metrics=bad))
+    suite = load_suite(write_suite(tmp_path / "e.yaml", compare=[["TFNO", "FNO"]], training_metrics=["gate/*"]))
+    assert suite.compare == (("TFNO", "FNO"),) and suite.training_metrics == ("gate/*",)
+    plain = load_suite(write_suite(tmp_path / "f.yaml"))
+    assert plain.compare == () and plain.training_metrics == ()
+
+
+# --- a benchmark directory written by hand, in the format run_one and Lightning's CSVLogger write --------------------
+def score_block(one_step_l1: float, rollout_l1: float, rollout_l1_median: float) -> dict:
+    """A result's ``scores.model`` (or ``scores.persistence``), every key ``_score_block`` writes."""
+    curve = [0.1, 0.2]
+    return {
+        "rollout_l2": rollout_l1,
+        "rollout_l1": rollout_l1,
+        "rollout_l1_median": rollout_l1_median,
+        "l2_per_step": curve,
+        "one_step_l2": curve[0],
+        "one_step_l1": one_step_l1,
+        "l2_middle": curve[0],
+        "l2_last": curve[-1],
+        "nrmse": 0.2,
+        "frmse_low": 0.1,
+        "frmse_mid": 0.01,
+        "frmse_high": 0.001,
+        "vrmse": 0.2,
+        "correlation_time_0.95": None,
+        "first_blowup_step": None,
+    }
+
+
+def write_result(out: Path, model: str, seed: int, scores: dict) -> None:
+    run = result_path(out, model, seed).parent
+    run.mkdir(parents=True, exist_ok=True)
+    result = {
+        "model": model,
+        "seed": seed,
+        "checkpoint": str(run / "checkpoints" / "last.ckpt"),
+        "parameters": 100,
+        "train_seconds": 1.0,
+        "scores": {
+            "model": scores,
+            "persistence": score_block(0.5, 0.5, 0.5),
+            "frames_per_second": 10.0,
+            "speedup_fixed_dt": 2.0,
+        },
+        "report": str(run / "eval" / "report.json"),
+    }
+    result_path(out, model, seed).write_text(json.dumps(result, indent=1))
+
+
+def write_metrics(run: Path, version: int, header: list[str], rows: list[dict]) -> None:
+    """A CSVLogger ``metrics.csv``: one row per logging call, the columns it did not log left empty."""
+    path = run / "lightning_logs" / f"version_{version}" / "metrics.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def handmade(tmp_path: Path):
+    """Models A, B and C on three seeds: A has seeds 0, 1 and 2, B seeds 0 and 1, C none; no training is run."""
+    data = tmp_path / "data.h5"  # a native file that `pdeops generate` did not write: no solver rows, no sweep
+    frames = np.zeros((10, 9, 4, 4), dtype=np.float32)
+    xr.Dataset(
+        {"vorticity": (("sample", "time", "x", "y"), frames)},
+        coords={"time": np.arange(9) * 0.5},
+        attrs={"pdeops_format": "1"},
+    ).to_netcdf(data, engine="h5netcdf")
+    fno = str(ROOT / "configs/ns2d/fno.yaml")
+    suite = write_suite(
+        tmp_path / "handmade.yaml",
+        data={"path": str(data), "fields": ["vorticity"]},
+        seeds=[0, 1, 2],
+        models={name: {"configs": [fno]} for name in ("A", "B", "C")},
+        compare=[["A", "B"], ["A", "C"]],
+        training_metrics=["gate/*/mean", "train/hf_to_l1"],
+    )
+    out = tmp_path / "out"
+    for seed, (a, b) in enumerate([(0.1, 0.2), (0.2, 0.1)]):
+        write_result(out, "A", seed, score_block(one_step_l1=a / 2, rollout_l1=a, rollout_l1_median=a))
+        write_result(out, "B", seed, score_block(one_step_l1=b / 4, rollout_l1=b, rollout_l1_median=2 * b))
+    write_result(out, "A", 2, score_block(1.0, 1.0, 1.0))  # B has no seed 2: left out of the pairing
+    return load_suite(suite), out
+
+
+def test_paired_per_seed_ratios_over_the_seeds_both_have(handmade) -> None:
+    suite, out = handmade
+    board = leaderboard(suite, out)
+    assert board["rows"]["A"]["seeds"] == 3 and board["rows"]["B"]["seeds"] == 2
+    ab, ac = board["paired"]
+    assert (ab["a"], ab["b"], ab["status"], ab["seeds"]) == ("A", "B", "done", [0, 1])
+    rollout = ab["metrics"]["rollout_l1"]
+    assert rollout["seeds"] == [0, 1] and rollout["ratios"] == pytest.approx([0.5, 2.0])
+    assert rollout["mean"] == pytest.approx(1.25) and rollout["std"] == pytest.approx(1.5 / 2**0.5)
+    assert rollout["below_one"] == 1 and rollout["n"] == 2
+    assert ab["metrics"]["one_step_l1"]["ratios"] == pytest.approx([1.0, 4.0])
+    assert ab["metrics"]["rollout_l1_median"]["ratios"] == pytest.approx([0.25, 1.0])
+    assert ab["metrics"]["rollout_l1_median"]["below_one"] == 1
+    assert (ac["status"], ac["seeds"], ac["metrics"]) == ("not run yet", [], {})
+    json.dumps(board)  # what write_leaderboard writes
+    table = markdown_leaderboard(board)
+    assert "## Paired per seed" in table
+    assert "| A vs B | rollout rel. L1 | 0.5 (seed 0), 2 (seed 1) | 1.25 ± 1.1 | 1 of 2 seeds |" in table
+    assert "| A vs C | – | not run yet | – | – |" in table
+    assert "## Training diagnostics" in table and "No finished run's log has a matching column." in table
+
+
+def test_training_metrics_first_and_last_logged_values(handmade) -> None:
+    suite, out = handmade
+    header = ["epoch", "gate/band0/mean", "gate/band0/std", "gate/band1/mean", "step", "train/hf_to_l1", "val/loss"]
+    for seed, shift in ((0, 0.0), (1, 1.0)):
+        run = result_path(out, "A", seed).parent
+        rows = [
+            {"epoch": 0, "gate/band0/mean": 0.5 + shift, "gate/band0/std": 0.01, "step": 4},  # hf_to_l1 not yet
+            {"epoch": 0, "step": 9, "val/loss": 3.0},  # a validation row: every train column empty
+            {"epoch": 0, "gate/band0/mean": 0.6 + shift, "step": 9, "train/hf_to_l1": 0.02 + shift},
+            {"epoch": 1, "gate/band0/mean": 0.7 + shift, "step": 14, "train/hf_to_l1": 0.03 + shift},
+            {"epoch": 1, "step": 19, "val/loss": 2.0},
+        ]
+        write_metrics(run, 0, header, rows)
+    # seed 1 was killed and resumed: its second log repeats step 14 and goes on to step 19
+    resumed = [
+        {"epoch": 1, "gate/band0/mean": 1.75, "step": 14, "train/hf_to_l1": 1.035},
+        {"epoch": 1, "gate/band0/mean": 1.8, "step": 19, "train/hf_to_l1": 1.04},
+        {"epoch": 1, "step": 19, "val/loss": 1.0},
+    ]
+    write_metrics(result_path(out, "A", 1).parent, 1, header, resumed)
+    # seed 2 and every run of B have no log: left out of this section without an error
+    board = leaderboard(suite, out)
+    diagnostics = board["training_metrics"]
+    assert diagnostics["patterns"] == ["gate/*/mean", "train/hf_to_l1"]
+    assert set(diagnostics["models"]) == {"A"}
+    a = diagnostics["models"]["A"]
+    assert set(a) == {"gate/band0/mean", "train/hf_to_l1"}  # not the std, not val/loss, not a column never logged
+    gate, ratio = a["gate/band0/mean"], a["train/hf_to_l1"]
+    assert gate["seeds"] == [0, 1] and gate["first_step"] == [4, 4] and gate["last_step"] == [14, 19]
+    assert gate["first"]["mean"] == pytest.approx(1.0) and gate["first"]["std"] == pytest.approx(2**-0.5)
+    assert gate["last"]["mean"] == pytest.approx((0.7 + 1.8) / 2)
+    assert ratio["first_step"] == [9, 9] and ratio["first"]["mean"] == pytest.approx((0.02 + 1.02) / 2)
+    assert ratio["last_step"] == [14, 19] and ratio["last"]["mean"] == pytest.approx((0.03 + 1.04) / 2)
+    table = markdown_leaderboard(board)
+    assert "| A | gate/band0/mean | 2 | 1 ± 0.71 | 4 | 1.25 ± 0.78 | 14, 19 |" in table
+    assert "| A | train/hf_to_l1 | 2 | 0.52 ± 0.71 | 9 | 0.535 ± 0.71 | 14, 19 |" in table
 
 
 @pytest.mark.parametrize("suite", sorted((ROOT / "configs" / "benchmarks").glob("*.yaml")), ids=lambda p: p.stem)

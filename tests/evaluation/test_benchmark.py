@@ -306,5 +306,6 @@ def test_training_metrics_first_and_last_logged_values(handmade) -> None:
 
 @pytest.mark.parametrize("suite", sorted((ROOT / "configs" / "benchmarks").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_suite_loads(suite: Path) -> None:
+    """Every shipped suite compares at least two models over at least two seeds."""
     loaded = load_suite(suite)
-    assert len(loaded.seeds) >= 2 and len(loaded.models) >= 3
+    assert len(loaded.seeds) >= 2 and len(loaded.models) >= 2

@@ -2,6 +2,8 @@
 # On a CUDA machine: run the GPU-marked tests and the benchmarks on the GPU, writing their tables to $OUT (or
 # ./gpu_check): the solver step against its FFT floor (and torch-cfd when installed), a work-precision sweep at 256²,
 # eager against compiled networks, bf16-mixed training, and 2-GPU DDP when the machine has two GPUs.
+# DRIFT_STEPS=N also runs DRIFT-Net against scOT (configs/benchmarks/drift-poseidon-long-cpu.yaml, 3 seeds) for N
+# optimiser steps on the GPU: the CPU suites stop short of the issue-12 bar (every model 3x better than persistence).
 set -uo pipefail  # one failing step must not hide the others' tables
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu_check}"; mkdir -p "$out"
@@ -36,4 +38,11 @@ if [ "$("$python" -c 'import torch; print(torch.cuda.device_count())')" -ge 2 ];
   run fit_ddp2 /usr/bin/time -f "%e s wall" "$python" -m pdeops.cli fit -c configs/ns2d/fno.yaml --data.path "$data" \
     --trainer.accelerator gpu --trainer.devices 2 --trainer.strategy ddp --trainer.max_epochs 3 \
     --trainer.default_root_dir "$out/fit_ddp2"
+fi
+
+if [ -n "${DRIFT_STEPS:-}" ]; then
+  suite="$out/drift-poseidon-long-${DRIFT_STEPS}.yaml"
+  sed "s/max_steps: 1800/max_steps: ${DRIFT_STEPS}/" configs/benchmarks/drift-poseidon-long-cpu.yaml > "$suite"
+  sed -i "s#\.\./poseidon/#$PWD/configs/poseidon/#g" "$suite"
+  run drift_long_cuda "$python" -m pdeops.cli benchmark "$suite" --device cuda --out "$out/drift-long-${DRIFT_STEPS}"
 fi

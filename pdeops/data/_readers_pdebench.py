@@ -14,10 +14,20 @@ from pdeops.data._errors import (
     require_layout,
     require_length,
 )
-from pdeops.data._lazy import SPATIAL_DIMS, DatasetStack, lazy_variable, make_dataset, split_components
+from pdeops.data._lazy import (
+    SPATIAL_DIMS,
+    DatasetStack,
+    lazy_variable,
+    make_dataset,
+    python_attrs,
+    split_components,
+)
 
 FLAT_FIELDS = ("tensor", "density", "pressure", "Vx", "Vy", "Vz")
-"""Field datasets of flat PDEBench files; ``tensor`` (a single unnamed field) is read as ``u``."""
+"""Field datasets of flat PDEBench files; ``tensor`` (a single unnamed field) is read as ``u``, or as the name in the
+root attribute ``field_name`` that ``pdeops export`` writes."""
+SEED_GRID = "grid"
+"""The group of a seed's coordinates, beside its ``data``."""
 FLAT_KIND = "a PDEBench file"
 SEEDS_KIND = "a PDEBench per-seed file"
 NS_INCOM_KIND = "a PDEBench ns_incom file"
@@ -61,8 +71,9 @@ def read_pdebench(file: h5py.File) -> xr.Dataset:
     (the start of each step) become the ``time`` coordinate.
 
     Returns:
-        ``u`` (for ``tensor``) or the file's own field names, dims (sample, time, x[, y[, z]]); the ``split``
-        coordinate of PDEBench's loaders (see `pdebench_split`).
+        ``u`` (for ``tensor``; the ``field_name`` attribute's name if the file has one) or the file's own field
+        names, dims (sample, time, x[, y[, z]]); the ``split`` coordinate of PDEBench's loaders (see
+        `pdebench_split`).
     """
     path = file.filename
     require_any(path, file.keys(), FLAT_FIELDS, FLAT_KIND)
@@ -71,8 +82,9 @@ def read_pdebench(file: h5py.File) -> xr.Dataset:
     for name in fields:
         require_layout(path, name, file[name].shape, "(sample, time, x[, y[, z]])", kind=FLAT_KIND, ndim=(3, 4, 5))
     spatial = SPATIAL_DIMS[: len(shape) - 2]
+    tensor = _field_names(file, "field_name", ["u"])[0] if "tensor" in fields else "u"
     data_vars = {
-        "u" if name == "tensor" else name: lazy_variable(file[name], ("sample", "time", *spatial)) for name in fields
+        tensor if name == "tensor" else name: lazy_variable(file[name], ("sample", "time", *spatial)) for name in fields
     }
     static_shape = (shape[0], *shape[2:])
     for name, item in file.items():
@@ -99,11 +111,14 @@ def read_pdebench_seeds(file: h5py.File) -> xr.Dataset:
 
     Layout: groups ``0000``, ``0001``, … each with ``data`` (time, x[, y], channel) and
     ``grid/t``, ``grid/x``, ``grid/y``. The groups are stacked lazily on the sample axis, in
-    name order; the grid is taken from the first group.
+    name order; the grid is taken from the first group. Other datasets of a seed shaped (x[, y]), which
+    ``pdeops export`` writes for static fields, are static per-sample fields.
 
     Returns:
-        ``u`` if there is one channel, else ``u0``, ``u1``, … (channel c → ``uc``), each
-        (sample, time, x[, y]); the ``split`` coordinate of PDEBench's loaders (see `pdebench_split`).
+        The channel names of the root attribute ``channels`` (written by ``pdeops export``) if the file has it,
+        else ``u`` if there is one channel, else ``u0``, ``u1``, … (channel c → ``uc``), each
+        (sample, time, x[, y]); static fields (sample, x[, y]); the ``split`` coordinate of PDEBench's loaders
+        (see `pdebench_split`).
     """
     path = file.filename
     seeds = sorted(name for name in file if name.isdigit())
@@ -128,10 +143,47 @@ def read_pdebench_seeds(file: h5py.File) -> xr.Dataset:
     stack = DatasetStack(datas)
     channels = stack.shape[-1]
     spatial = SPATIAL_DIMS[: len(stack.shape) - 3]
-    names = ["u"] if channels == 1 else [f"u{c}" for c in range(channels)]
+    names = _field_names(file, "channels", ["u"] if channels == 1 else [f"u{c}" for c in range(channels)])
     data_vars = split_components(stack, ("sample", "time", *spatial), axis=len(stack.shape) - 1, names=names)
+    data_vars.update(_seed_statics(file, seeds, stack.shape[2:-1], spatial, names))
     split, attrs = pdebench_split(len(seeds), test_first=False)
     return make_dataset(path, data_vars, {**_seed_coords(first, stack.shape[1:-1], spatial), "split": split}, attrs)
+
+
+def _field_names(file: h5py.File, attribute: str, default: list[str]) -> list[str]:
+    """The field names a root attribute records (as many as ``default`` has, distinct), else ``default``."""
+    if attribute not in file.attrs:
+        return default
+    value = python_attrs(file.attrs)[attribute]  # bytes decoded, a string array as a list
+    names = value if isinstance(value, list) else [value]
+    if len(names) != len(default) or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        raise DatasetError(
+            f"{file.filename}: its attribute {attribute!r} = {value!r} should name its {len(default)} field(s), "
+            f"distinct and non-empty. Fix or delete the attribute (the fields are then read as {quoted(default)})."
+        )
+    return [str(name) for name in names]
+
+
+def _seed_statics(
+    file: h5py.File, seeds: list[str], shape: tuple[int, ...], spatial: tuple[str, ...], taken: list[str]
+) -> dict[str, xr.Variable]:
+    """The static fields of a per-seed file: datasets beside ``data`` shaped like one frame, in every seed."""
+    first = file[seeds[0]]
+    names = [
+        name
+        for name, item in first.items()
+        if name not in ("data", SEED_GRID, *taken) and isinstance(item, h5py.Dataset) and item.shape == shape
+    ]
+    for name in names:
+        unlike = [seed for seed in seeds if name not in file[seed] or file[seed][name].shape != shape]
+        if unlike:
+            raise DatasetError(
+                f"{file.filename}: seed {unlike[0]!r} has no static field {name!r} of shape {shape} like seed "
+                f"{seeds[0]!r}; all seeds must hold the same fields. Regenerate or re-export the file."
+            )
+    return {
+        name: lazy_variable(DatasetStack([file[seed][name] for seed in seeds]), ("sample", *spatial)) for name in names
+    }
 
 
 def _seed_coords(group: h5py.Group, shape: tuple[int, ...], spatial: tuple[str, ...]) -> dict[str, Any]:

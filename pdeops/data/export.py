@@ -13,13 +13,26 @@ every axis for a pdeops file, whose recipes are all periodic; none otherwise, wh
 ``stats.yaml`` holds the training split's mean, std, rms and those of one-step differences, per field, as The
 Well's normalisation reads them.
 
-``export(path, "pdebench", out)`` writes one HDF5 file as PDEBench publishes them: one field as ``tensor``
-(sample, time, x[, y]) with ``x-coordinate``, ``y-coordinate`` and ``t-coordinate`` (time-bin edges: one more than
-the frames), read by PDEBench's ``FNODatasetSingle``; fields named as PDEBench's fluids (``density``, ``pressure``,
-``Vx``, ``Vy``, ``Vz``) under those names; any other set of fields as the per-seed layout that ``FNODatasetMult``
-reads: groups ``0000``, ``0001``, … with ``data`` (time, x[, y], channel) and ``grid/x``, ``grid/y``, ``grid/t``,
-the channel names in the root attribute ``channels``. Static fields (sample, x[, y]) go beside ``tensor``
-(as PDEBench's Darcy ``nu``).
+``export(path, "pdebench", out)`` writes one HDF5 file in the layout PDEBench's own loaders
+(``pdebench/models/fno/utils.py``, ``unet/utils.py``) read for such data:
+
+- one 1-D field: ``tensor`` (sample, time, x) with ``x-coordinate`` and ``t-coordinate`` (time-bin edges: one more
+  than the frames), read by ``FNODatasetSingle``; so is one 2-D field with a static ``nu`` (sample, x, y) beside it,
+  PDEBench's Darcy-flow layout. The file name must not end in ``h5`` (``.hdf5``): ``FNODatasetSingle`` reads a
+  ``*.h5`` file as per-seed groups.
+- exactly PDEBench's compressible-fluid fields for the dimension (``density``, ``pressure``, ``Vx``[, ``Vy``[,
+  ``Vz``]]): those datasets, flat as above, read by ``FNODatasetSingle``.
+- anything else (one 2-D field such as ``vorticity``, several fields): the per-seed layout of PDEBench's
+  time-dependent 2-D data (diffusion-reaction, shallow water), read by ``FNODatasetMult`` (which opens
+  ``<name>.h5``, so the file must be a ``.h5``): groups ``0000``, ``0001``, … with ``data`` (time, x[, y], channel)
+  and ``grid/x``, ``grid/y``, ``grid/t``; static fields (x[, y]) beside ``data`` under their names.
+
+The field names are kept in root attributes (``field_name`` for ``tensor``, ``channels`` for the channels of the
+per-seed ``data``), from which our reader restores them.
+
+Outputs that would destroy something are refused, with or without ``overwrite``: the input itself (by any path or
+link), a folder holding the input, a folder that is not an earlier export's layout, and anything that is neither a
+regular file nor a folder (links, devices, pipes).
 
 Both keep the source's attributes as root attributes (provenance), less our format marker, and add a line to its
 ``history``. Outputs are written under ``<out>.partial`` and renamed when complete.
@@ -72,35 +85,102 @@ def export(
         ``out``.
 
     Raises:
-        DatasetError: ``out`` exists (without ``overwrite``), the source has no field with dims (sample, time,
-            space...), or a split gets no trajectory.
+        DatasetError: ``out`` exists (without ``overwrite``); ``out`` is the input, holds it, is a folder that is not
+            an earlier export, or is neither a regular file nor a folder; PDEBench's loaders would misread ``out``'s
+            name; the source has no field with dims (sample, time, space...); or a split gets no trajectory.
     """
     from pdeops.data.readers import open_dataset
 
     if to not in TARGETS:
         raise ValueError(f"Unknown export target {to!r}; choose 'the-well' or 'pdebench'.")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise DatasetError(
-            f"{out} already exists. Pass overwrite=True (--overwrite) to replace it, or choose another path."
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    _remove(partial)  # what an interrupted export left
+    _check_output(Path(path), out, to, overwrite)
+    _check_output(Path(path), partial, to, overwrite=True)  # what an interrupted export left, removed below
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove(partial)
     with open_dataset(path) as dataset:
         source = _Source(dataset, Path(path))
+        layout = _pdebench_layout(source) if to == "pdebench" else "the-well"
+        if to == "pdebench":
+            _check_pdebench_name(out, source, layout)
         attrs = _provenance(dataset.attrs, f"export --to {to}: {command or command_line()}")
         try:
             if to == "the-well":
                 _write_well(source, partial, attrs, split)
             else:
-                _write_pdebench(source, partial, attrs)
+                _write_pdebench(source, partial, attrs, layout)
         except BaseException:
             _remove(partial)
             raise
     _remove(out)
     os.replace(partial, out)
     return out
+
+
+WELL_LAYOUT = {"data": {split: ".hdf5" for split in WELL_SPLITS.values()}, "stats.yaml": None}
+"""An export's folder (The Well's layout): what it may hold, folders mapping to their contents; a split folder holds
+files with that suffix."""
+
+
+def _check_output(source: Path, out: Path, to: str, overwrite: bool) -> None:
+    """Refuse an ``out`` whose replacement would destroy the input, a foreign folder or a special file."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if _same_file(source, out):
+        raise DatasetError(
+            f"{out} is the input file {source} itself: exporting onto it would destroy the data being read. "
+            "Choose another output path."
+        )
+    if out.is_symlink() or not (out.is_file() or out.is_dir()):
+        kind = "a symbolic link" if out.is_symlink() else "not a regular file or folder (a device, pipe or socket)"
+        raise DatasetError(
+            f"{out} is {kind}; export writes only regular files and folders and never replaces anything else. "
+            "Choose another output path (or, for a link, the path it points to)."
+        )
+    if out.is_dir() and source.resolve().is_relative_to(out.resolve()):
+        raise DatasetError(
+            f"{out} is a folder that holds the input {source}: replacing it would delete the data being read. "
+            "Choose an output outside it."
+        )
+    if not overwrite:
+        raise DatasetError(
+            f"{out} already exists. Pass overwrite=True (--overwrite) to replace it, or choose another path."
+        )
+    if out.is_dir() and (to == "pdebench" or not _is_export_folder(out, WELL_LAYOUT)):
+        what = "a PDEBench export is one file" if to == "pdebench" else "it holds files an export does not write"
+        raise DatasetError(
+            f"{out} is a folder that export did not write ({what}): export replaces only a regular file or an "
+            "earlier export's folder (data/{train,valid,test}/*.hdf5 and stats.yaml). Choose another output path, "
+            "or remove the folder yourself if its contents are not needed."
+        )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file, through any spelling, link or hard link."""
+    try:
+        return a.resolve() == b.resolve() or os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def _is_export_folder(folder: Path, layout: dict[str, Any]) -> bool:
+    """Whether ``folder`` holds only (part of) ``layout``: no link, no foreign name, no special file."""
+    for entry in folder.iterdir():
+        if entry.is_symlink() or entry.name not in layout:
+            return False
+        expected = layout[entry.name]
+        if isinstance(expected, dict):
+            if not entry.is_dir() or not _is_export_folder(entry, expected):
+                return False
+        elif isinstance(expected, str):
+            if not entry.is_dir() or any(
+                f.is_symlink() or not f.is_file() or f.suffix != expected for f in entry.iterdir()
+            ):
+                return False
+        elif not entry.is_file():
+            return False
+    return True
 
 
 class _Source:
@@ -143,7 +223,11 @@ class _Source:
 
 def _provenance(attrs: dict[str, Any], command: str) -> dict[str, Any]:
     kept = {key: value for key, value in attrs.items() if key not in DROPPED_ATTRS and value is not None}
-    kept["history"] = f"{kept.get('history', '')}\n{history_line(command)}".lstrip()
+    history = kept.pop("history", "")
+    if not isinstance(history, str):  # older rollout files stored their input frames as `history`
+        kept.setdefault("input_frames", history)
+        history = ""
+    kept["history"] = f"{history}\n{history_line(command)}".lstrip()
     return kept
 
 
@@ -294,13 +378,40 @@ class _Moments:
 
 
 # --- PDEBench -------------------------------------------------------------------------------------------------------
-def _write_pdebench(source: _Source, out: Path, attrs: dict[str, Any]) -> None:
+def _pdebench_layout(source: _Source) -> str:
+    """``"fluids"``, ``"tensor"`` or ``"seeds"``: the layout PDEBench's loaders read for these fields."""
+    if sorted(source.fields) == sorted(PDEBENCH_FLUIDS[: 2 + len(source.spatial)]):
+        return "fluids"  # FNODatasetSingle reads density, pressure and one velocity per axis, all of them
+    darcy = len(source.spatial) == 2 and "nu" in source.static  # its 2-D `tensor` branch reads `nu` beside it
+    if len(source.fields) == 1 and (len(source.spatial) == 1 or darcy):
+        return "tensor"
+    return "seeds"
+
+
+def _check_pdebench_name(out: Path, source: _Source, layout: str) -> None:
+    """PDEBench's loaders choose the layout by the file name: refuse a name they would misread."""
+    what = f"{source.path}'s fields {source.fields} on {len(source.spatial)}-D grid"
+    if layout == "seeds" and out.suffix != ".h5":
+        raise DatasetError(
+            f"{what} go to PDEBench's per-seed layout, which its FNODatasetMult opens as '<name>.h5' (and "
+            f"FNODatasetSingle reads as per-seed only a name ending in 'h5'), so {out.name!r} would not be read. "
+            f"Name the output {out.with_suffix('.h5').name}."
+        )
+    if layout != "seeds" and out.name.endswith("h5"):
+        raise DatasetError(
+            f"{what} go to PDEBench's flat layout ({'`tensor`' if layout == 'tensor' else 'the fluid fields'}), but "
+            f"PDEBench's FNODatasetSingle reads a file whose name ends in 'h5' as per-seed groups, so "
+            f"{out.name!r} would be misread. Name the output {out.with_suffix('.hdf5').name}."
+        )
+
+
+def _write_pdebench(source: _Source, out: Path, attrs: dict[str, Any], layout: str) -> None:
     with h5py.File(out, "w") as f:
         f.attrs.update(attrs)
-        if len(source.fields) == 1 or set(source.fields) <= set(PDEBENCH_FLUIDS):
-            _pdebench_flat(f, source)
-        else:
+        if layout == "seeds":
             _pdebench_seeds(f, source)
+        else:
+            _pdebench_flat(f, source)
 
 
 def _time_edges(times: np.ndarray) -> np.ndarray:
@@ -334,11 +445,13 @@ def _pdebench_flat(f: h5py.File, source: _Source) -> None:
 
 
 def _pdebench_seeds(f: h5py.File, source: _Source) -> None:
-    """Groups ``0000``, … each with ``data`` (time, *space, channel) and ``grid/``."""
+    """Groups ``0000``, … each with ``data`` (time, *space, channel), the static fields (*space) and ``grid/``."""
     f.attrs["channels"] = list(source.fields)
     for sample, group in zip(range(source.samples), _seed_names(source.samples), strict=True):
         seed = f.create_group(group)
         seed.create_dataset("data", data=np.stack([source.trajectory(n, sample) for n in source.fields], axis=-1))
+        for name in source.static:
+            seed.create_dataset(name, data=source.trajectory(name, sample))
         for dim in source.spatial:
             seed.create_dataset(f"grid/{dim}", data=source.coordinate(dim).astype(np.float32))
         seed.create_dataset("grid/t", data=source.coordinate("time").astype(np.float32))

@@ -273,7 +273,7 @@ def _refine(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from pdeops.evaluation.benchmark import load_suite, markdown_leaderboard, run_benchmark
+    from pdeops.benchmark import load_suite, markdown_leaderboard, run_benchmark
 
     suite = load_suite(args.suite)
     out = args.out or f"runs/benchmarks/{suite.name}"

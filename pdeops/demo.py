@@ -17,13 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
 from pdeops.evaluation import evaluate
 from pdeops.evaluation.evaluate import markdown
-from pdeops.training.cli import lightning_cli
+from pdeops.training.fit import fit_run
 
 
 @dataclass(frozen=True)
@@ -92,8 +90,9 @@ def run_demo(config: DemoConfig, echo=print) -> dict[str, Any]:
 
 
 def train(config: DemoConfig, data_path: Path, run: Path) -> Path:
-    """Train the FNO on ``data_path`` with ``pdeops fit`` on the demo's config (written to ``run/fit.yaml``, which
-    ``pdeops fit -c`` takes as it is); returns the best checkpoint (by validation rollout error)."""
+    """Train the FNO on ``data_path`` with ``pdeops fit`` on the demo's config (``fit_run``: written to
+    ``run/fit.yaml``, which ``pdeops fit -c`` takes as it is; a finished run is reused, an interrupted one resumed);
+    returns the best checkpoint (by validation rollout error)."""
     rollout_steps = round(config.horizon) - config.history
     fit_config = {
         "seed_everything": config.seed,
@@ -123,13 +122,9 @@ def train(config: DemoConfig, data_path: Path, run: Path) -> Path:
             "max_epochs": config.epochs,
             "accelerator": "gpu" if config.device.startswith("cuda") else "cpu",
             "devices": 1,
-            "default_root_dir": str(run),
             "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(run)}},
             "enable_model_summary": False,
             "log_every_n_steps": 10,
         },
     }
-    path = run / "fit.yaml"
-    path.write_text(yaml.safe_dump(fit_config, sort_keys=False))
-    trainer = lightning_cli(["fit", "-c", str(path)]).trainer
-    return Path(trainer.checkpoint_callback.best_model_path)  # type: ignore[union-attr]
+    return fit_run([], run, overrides=fit_config, quiet=False).checkpoint

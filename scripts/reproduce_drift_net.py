@@ -1,7 +1,7 @@
 """DRIFT-Net's claim at our scale: DRIFT-Net against scOT (and the FNO baseline) on the same data and budget.
 
 The protocol (data, training through the shipped configs, scores, throughput, and how it differs from the paper's)
-is described and implemented in ``pdeops.evaluation.drift_reproduction``; this script only parses arguments.
+is described and implemented in ``pdeops.reproductions.drift_net``; this script only parses arguments.
 
     python scripts/reproduce_drift_net.py [--quick]                       # CPU, minutes
     python scripts/reproduce_drift_net.py --size T --resolution 128 --samples 200 --epochs 20 --lr 5e-4 --device cuda
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from pdeops.evaluation import drift_reproduction as protocol
+from pdeops.reproductions import drift_net as protocol
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "ns2d"
 

@@ -1,6 +1,6 @@
 """Reproduce the claim of Lagrangian PINNs (Mojgani et al., CMAME 2023) against the PINN baselines of
 Krishnapriyan et al. (NeurIPS 2021): the Eulerian PINN fails as the transport speed grows, the Lagrangian PINN does
-not, and curriculum regularisation rescues the PINN. The protocol is ``pdeops.evaluation.pinn_reproduction``.
+not, and curriculum regularisation rescues the PINN. The protocol is ``pdeops.reproductions.lpinn``.
 
     python scripts/reproduce_lpinn.py --quick --seeds 3             # table: PINN, LPINN, curriculum (Δβ 10) on
                                                                      # β ∈ {1, 10, 20, 30, 40, 50}, Burgers C ∈ {0, 30}
@@ -14,7 +14,7 @@ tables and writes ``<out>/result.json``; ``--plots DIR`` saves the first seed's 
 import argparse
 from pathlib import Path
 
-from pdeops.evaluation import pinn_reproduction as protocol
+from pdeops.reproductions import lpinn as protocol
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(protocol.selection_table(record["selection"]))
         print(protocol.markdown_table(record["rows"]))
-        print(protocol.paired_table(record["paired_log10_ratio"]))
+        print(protocol.paired_table(record["paired"]))
     else:
         out = args.out or Path("runs/reproduce_lpinn")
         offsets = args.burgers_offsets

@@ -1,22 +1,11 @@
-"""NeuralStagger's claim at our scale: coarse sub-solvers, each sized for its piece and trained jointly on the fine
-physics loss, against the fine physics-constrained FNO they replace and the classical solver, accuracy next to cost.
+"""NeuralStagger's claim at our scale: coarse sub-solvers trained on the fine physics loss against the fine
+physics-constrained FNO they replace and the classical solver, accuracy next to cost.
 
-The claim (Huang et al., ICML 2023, arXiv 2302.10255): replacing a fine physics-constrained neural solver by
-s_H·s_W (× s_T) coarse solvers trained with the same fine physics loss gives an additional 10–100× speed-up at
-comparable accuracy. Here, all through package code:
-
-1. the suite ``configs/benchmarks/neural-stagger-cpu.yaml`` (its comments give the protocol and the sub-solvers'
-   sizing rule) through ``pdeops benchmark``: every (model, seed) is trained data-free with ``pdeops fit`` and
-   scored against the solver on the test trajectories, and the solver's work–precision sweep is run once;
-2. ``pdeops.evaluation.cost.trade_off``: per model, the rollout error over the seeds (paired per seed against the
-   fine FNO), counted FLOPs and measured wall time per simulated time unit against the fine FNO, and the cheapest
-   solver setting at least as accurate;
-3. the table, also written to ``<out>/trade_off.md`` and ``.json``, then one JSON line.
+The protocol is ``pdeops.reproductions.neural_stagger`` (a benchmark suite, then its accuracy against its cost); this
+script parses arguments, prints the table (also in ``<out>/trade_off.md`` and ``.json``), then one JSON line.
 
     python scripts/reproduce_neural_stagger.py                     # CPU, one thread
     python scripts/reproduce_neural_stagger.py --device cuda --out runs/benchmarks/neural-stagger-gpu
-
-A finished (model, seed) is never trained again: a second call only re-times and re-prints.
 """
 
 import argparse
@@ -26,11 +15,10 @@ from pathlib import Path
 
 import torch
 
-from pdeops.evaluation.benchmark import load_suite, run_benchmark
-from pdeops.evaluation.cost import TRADE_OFF_COLUMNS, markdown_table, trade_off, write_trade_off
+from pdeops.benchmark import TRADE_OFF_COLUMNS, markdown_table
+from pdeops.reproductions import neural_stagger
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = "fine FNO"
 
 
 def main() -> None:
@@ -45,15 +33,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    suite = load_suite(args.suite)
-    models = None if args.models is None else list(dict.fromkeys([REFERENCE, *args.models]))
-    run_benchmark(suite, args.out, models=models, seeds=args.seeds, device=args.device)
-    rows = trade_off(suite, args.out, reference=REFERENCE, device=args.device, repeats=args.repeats)
-    write_trade_off(rows, args.out, title=f"{suite.name} on {args.device}, {torch.get_num_threads()} thread(s)")
+    record = neural_stagger.reproduce(
+        args.suite, args.out, device=args.device, repeats=args.repeats, models=args.models, seeds=args.seeds
+    )
     wall = time.perf_counter() - started
-    print(markdown_table(rows, TRADE_OFF_COLUMNS))
+    print(markdown_table(record["rows"], TRADE_OFF_COLUMNS))
     print(f"wall-clock {wall:.0f} s")
-    print(json.dumps({"suite": suite.name, "device": args.device, "rows": rows, "wall_s": wall}, default=str))
+    print(json.dumps({**record, "wall_s": wall}, default=str))
 
 
 if __name__ == "__main__":

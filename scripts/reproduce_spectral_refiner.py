@@ -1,4 +1,4 @@
-"""Reproduce the Spectral-Refiner claim at our scale (``pdeops.evaluation.refine_protocol``, whose docstring gives the
+"""Reproduce the Spectral-Refiner claim at our scale (``pdeops.reproductions.spectral_refiner`` gives the
 protocol): per training seed, train a ``SpatiotemporalFNO`` (ST-FNO) and neuraloperator's FNO on a coarse grid,
 choose the refinement's learning rates and schedule on *validation* trajectories, then evaluate both models zero-shot
 on a finer grid against float64 ground truth, the ST-FNO before and after refinement of its output layer on the
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from pdeops.evaluation.refine_protocol import CPU, GPU, markdown_summary, run_protocol, summarize_seeds
+from pdeops.reproductions.spectral_refiner import CPU, GPU, markdown_summary, run_protocol, summarize_seeds
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "ns2d"
 

@@ -15,28 +15,20 @@ Elementwise operations (activations, additions, normalisations) are not counted 
 
 **Wall time** is the median of repeated calls after warm-up calls, synchronised on CUDA, under ``torch.inference_mode``.
 
-``markdown_table`` prints rows of mean ± std cells (``stat``), and ``paired_ratio`` compares two models seed by seed.
-
-``trade_off`` puts a finished ``pdeops benchmark`` directory's accuracy (per seed) next to each model's cost per
-simulated time unit (FLOPs, and wall time measured on every seed's checkpoint) against a reference model of the suite
-and against the reference solver at equal accuracy (``work_precision.cheapest_at_accuracy`` on the benchmark's own
-solver sweep).
+A finished benchmark's accuracy against this cost is ``pdeops.benchmark.cost.trade_off``.
 """
 
-import json
 import math
-import os
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
-from pdeops._io import write_text_atomic
+from pdeops.training.timing import synchronize
 
 Tensor = torch.Tensor
 aten = torch.ops.aten
@@ -130,18 +122,13 @@ def seconds_per_call(
     times = []
     with torch.inference_mode():
         for i in range(warmup + repeats):
-            _synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
             fn()
-            _synchronize(device)
+            synchronize(device)
             if i >= warmup:
                 times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @dataclass(frozen=True)
@@ -196,201 +183,3 @@ def step_cost(
     units = frames * frame_interval  # simulated time per call
     batch = int(window.shape[0])
     return StepCost(flops.total / units, flops.fft / units, seconds / batch / units, batch, frames, frame_interval)
-
-
-# --- tables ----------------------------------------------------------------------------------------------------------
-def stat(values: Sequence[float]) -> dict[str, float]:
-    """``{"mean", "std", "n"}`` of some numbers (std 0 for one; sample standard deviation otherwise)."""
-    numbers = [float(v) for v in values]
-    if not numbers:
-        raise ValueError("stat needs at least one value.")
-    std = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
-    return {"mean": statistics.fmean(numbers), "std": std, "n": len(numbers)}
-
-
-def paired_ratio(numerator: Mapping[Any, float], denominator: Mapping[Any, float]) -> dict[str, Any]:
-    """``numerator[seed] / denominator[seed]`` over the seeds both have: ``stat`` of the ratios, plus ``below_one``,
-    the number of seeds where the ratio is below 1 (an error ratio: seeds where the numerator's model is the more
-    accurate; a time ratio ``reference / model``: seeds where the model is the slower), and ``seeds`` (sorted) with
-    their ``ratios`` in that order.
-
-    Raises:
-        ValueError: no seed in common.
-    """
-    seeds = sorted(set(numerator) & set(denominator))
-    if not seeds:
-        raise ValueError(f"no seed in common: {sorted(numerator)} against {sorted(denominator)}.")
-    ratios = [numerator[s] / denominator[s] for s in seeds]
-    return {**stat(ratios), "below_one": sum(r < 1 for r in ratios), "seeds": seeds, "ratios": ratios}
-
-
-def _format(value: float, digits: int) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    if value != 0 and (abs(value) >= 10 ** (digits + 2) or abs(value) < 1e-3):
-        return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}g}"
-
-
-def cell(value: Any, digits: int = 3) -> str:
-    """A table cell: ``–`` for None, ``mean ± std`` for a ``stat``, an int in full, a float to ``digits`` significant
-    digits."""
-    if value is None:
-        return "–"
-    if isinstance(value, Mapping):
-        text = _format(value["mean"], digits)
-        return text + (f" ± {_format(value['std'], 2)}" if value.get("n", 1) > 1 else "")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"  # counts (parameters) in full
-    return _format(float(value), digits)
-
-
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> str:
-    """A Markdown table: one line per row, ``columns`` maps a row key to its header; cells as ``cell`` writes them."""
-    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(key)) for key in columns) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-# --- a benchmark's accuracy against its cost -------------------------------------------------------------------------
-TRADE_OFF_COLUMNS = {
-    "model": "model",
-    "parameters": "parameters",
-    "rollout_l2": "rollout rel. L2",
-    "error_vs_reference": "error ÷ reference (paired)",
-    "gflops_per_unit": "GFLOP / time unit",
-    "flops_fewer": "× fewer FLOPs",
-    "ms_per_unit": "ms / time unit (1 sim.)",
-    "speedup_vs_reference": "× faster than reference (paired)",
-    "ms_per_unit_batched": "ms / time unit (batch)",
-    "speedup_vs_reference_batched": "× faster than reference (batch, paired)",
-    "solver_ms_per_unit": "solver at equal accuracy, ms / time unit (batch)",
-    "speedup_vs_solver": "× faster than that solver",
-}
-"""``trade_off``'s row keys → headers, for ``markdown_table``."""
-
-
-def trade_off(
-    suite: Any,
-    out: str | os.PathLike[str],
-    *,
-    reference: str,
-    device: str = "cpu",
-    repeats: int = 20,
-) -> list[dict[str, Any]]:
-    """Accuracy and cost per simulated time unit of every model of a finished ``pdeops benchmark`` run.
-
-    For each model with results:
-
-    - its rollout relative L2 over the seeds, and its ratio to ``reference``'s paired per seed (``paired_ratio``);
-    - counted FLOPs per time unit of one simulation, and how many times fewer than ``reference``'s;
-    - wall time per time unit, measured on every seed's checkpoint (the spread is timing noise), for one simulation
-      (the latency the paper's claim is about) and for all test trajectories in one call, per trajectory
-      (``_batched``); the speed-up over ``reference`` paired per seed (``reference``'s time ÷ the model's);
-    - the cheapest setting of the benchmark's solver sweep whose error is at most the model's mean error
-      (``work_precision.cheapest_at_accuracy``), timed there on the same test trajectories in one batch, and the
-      model's speed-up over it (from its batched time).
-
-    Args:
-        suite: a ``pdeops.evaluation.benchmark.Suite`` whose runs are done in ``out``.
-        out: the benchmark directory.
-        reference: the suite's model to compare with (e.g. the fine model a decomposition replaces).
-        device: where to time (the solver sweep's times come from the benchmark run's own device).
-        repeats: timed calls per checkpoint (median).
-
-    Returns:
-        One row per model, the suite's order, then ``persistence``; keys as ``TRADE_OFF_COLUMNS`` plus
-        ``seeds``, ``per_seed`` and ``solver_setting``.
-
-    Raises:
-        ValueError: ``reference`` is not a model of the suite or has no finished run.
-    """
-    from pdeops.data import open_dataset
-    from pdeops.evaluation.benchmark import prepare_data, result_path, scored_samples
-    from pdeops.evaluation.checkpoints import load_task
-    from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep
-    from pdeops.training.tasks import BaseOperatorTask
-
-    out = Path(out)
-    if reference not in suite.models:
-        raise ValueError(
-            f"reference {reference!r} is not a model of {suite.path}; its models are {list(suite.models)}."
-        )
-    data = prepare_data(suite, out)
-    with open_dataset(data) as dataset:
-        field = next(iter(suite.data.get("fields") or [name for name in dataset.data_vars]))
-        times = dataset["time"].values
-        samples = scored_samples(suite, dataset.sizes["sample"])
-        given = dataset[field].isel(sample=samples, time=slice(0, suite.context)).values
-    interval = float(times[1] - times[0])
-    frames = torch.from_numpy(given).float().unsqueeze(2).to(device)  # (N, context, 1, *S)
-    sweep = out / "runs" / "solver" / "work_precision.json"
-    points = read_sweep(sweep) if sweep.exists() else []
-
-    per_model: dict[str, dict[int, dict[str, Any]]] = {}
-    persistence: dict[int, float] = {}
-    for model, seed in suite.runs():
-        path = result_path(out, model, seed)
-        if not path.exists():
-            continue
-        result = json.loads(path.read_text())
-        task = load_task(result["checkpoint"], device=device)
-        if not isinstance(task, BaseOperatorTask):
-            raise ValueError(f"{model}'s task ({type(task).__name__}) does not step frames: its cost cannot be timed.")
-        window = frames[:, suite.context - task.input_frames :]
-        one, all_at_once = (step_cost(task.step, w, interval, repeats=repeats) for w in (window[:1], window))
-        per_model.setdefault(model, {})[seed] = {
-            "rollout_l2": result["scores"]["model"]["rollout_l2"],
-            "parameters": result["parameters"],
-            "cost": one.to_json(),
-            "seconds_batched": all_at_once.seconds,
-        }
-        persistence[seed] = result["scores"]["persistence"]["rollout_l2"]
-    if reference not in per_model:
-        raise ValueError(f"reference {reference!r} has no finished run in {out}: run the benchmark first.")
-
-    ref = per_model[reference]
-    rows = []
-    for model, seeds in per_model.items():
-        error = {s: r["rollout_l2"] for s, r in seeds.items()}
-        seconds = {s: r["cost"]["seconds"] for s, r in seeds.items()}
-        batched = {s: r["seconds_batched"] for s, r in seeds.items()}
-        flops = statistics.fmean(r["cost"]["flops"] for r in seeds.values())
-        match = cheapest_at_accuracy(points, statistics.fmean(error.values()))
-        solver = None if match is None else match.seconds_per_frame / interval  # type: ignore[operator]
-        rows.append(
-            {
-                "model": model,
-                "seeds": sorted(seeds),
-                "parameters": next(iter(seeds.values()))["parameters"],
-                "rollout_l2": stat(list(error.values())),
-                "error_vs_reference": paired_ratio(error, {s: r["rollout_l2"] for s, r in ref.items()}),
-                "gflops_per_unit": flops / 1e9,
-                "flops_fewer": statistics.fmean(r["cost"]["flops"] for r in ref.values()) / flops,
-                "fft_share": statistics.fmean(r["cost"]["fft_flops"] for r in seeds.values()) / flops,
-                "ms_per_unit": stat([1e3 * v for v in seconds.values()]),
-                "speedup_vs_reference": paired_ratio({s: r["cost"]["seconds"] for s, r in ref.items()}, seconds),
-                "ms_per_unit_batched": stat([1e3 * v for v in batched.values()]),
-                "speedup_vs_reference_batched": paired_ratio(
-                    {s: r["seconds_batched"] for s, r in ref.items()}, batched
-                ),
-                "solver_setting": None if match is None else match.setting.label,
-                "solver_ms_per_unit": None if solver is None else 1e3 * solver,
-                "speedup_vs_solver": None if solver is None else solver / statistics.fmean(batched.values()),
-                "per_seed": seeds,
-            }
-        )
-    rows.append({"model": "persistence", "seeds": sorted(persistence), "rollout_l2": stat(list(persistence.values()))})
-    return rows
-
-
-def write_trade_off(rows: Sequence[Mapping[str, Any]], out: str | os.PathLike[str], *, title: str) -> None:
-    """``trade_off.json`` and ``trade_off.md`` (``markdown_table`` under a heading) in ``out``, written atomically."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "trade_off.json", json.dumps({"title": title, "rows": rows}, indent=1, default=str))
-    write_text_atomic(
-        out / "trade_off.md", f"# Accuracy and cost: {title}\n\n{markdown_table(rows, TRADE_OFF_COLUMNS)}"
-    )

@@ -8,12 +8,15 @@
 - ``StaggeredPhysicsTask``: NeuralStagger's physics-constrained training on the fine residual (``StatePool`` for
   data-free training, ``block_residual`` over every consecutive frame pair).
 - ``PINNTask``, ``LagrangianPINNTask``: collocation training (Adam then L-BFGS), warm-started for a curriculum across β.
+- ``fit_run``: one resumable ``pdeops fit`` into a run folder (``FitRun``), what the benchmark, the reproductions
+  and the demo train with.
 - ``rollout``: the one autoregressive rollout every task steps through; ``CosineAnnealing``: a cosine schedule
   over the whole run, for a task's ``lr_scheduler`` argument.
 """
 
 from .collocation import BaseCollocationTask, LagrangianPINNTask, OptimizerSchedule, PINNTask
 from .drift import NormalizedLossTask
+from .fit import FitRun, fit_run
 from .optim import CosineAnnealing
 from .refiner import SpectralRefinerTask
 from .rollout import rollout
@@ -25,6 +28,7 @@ __all__ = [
     "BaseCollocationTask",
     "BaseOperatorTask",
     "CosineAnnealing",
+    "FitRun",
     "LagrangianPINNTask",
     "OptimizerSchedule",
     "PINNTask",
@@ -36,5 +40,6 @@ __all__ = [
     "StatePool",
     "Task",
     "block_residual",
+    "fit_run",
     "rollout",
 ]

@@ -17,9 +17,11 @@ import torch
 
 
 def synchronize(device: torch.device | str) -> None:
-    """Wait for the device's queued work (CUDA); nothing to wait for on the CPU."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
+    """Wait for the device's queued work (CUDA); nothing to wait for on the CPU. The one ``synchronize`` of pdeops:
+    timings elsewhere call it rather than ``torch.cuda.synchronize`` directly."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 class FitClock(L.Callback):

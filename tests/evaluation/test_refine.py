@@ -23,16 +23,15 @@ from pdeops.evaluation.refine import (
     refinement_report,
     select_refinement,
 )
-from pdeops.evaluation.refine_protocol import (
+from pdeops.losses.sobolev import SpaceTimeVorticityResidual
+from pdeops.models.st_fno import SpatiotemporalFNO
+from pdeops.reproductions.spectral_refiner import (
+    METHODS,
     RefinerProtocol,
     markdown_summary,
-    mean_std,
-    paired_comparison,
     run_protocol,
     summarize_seeds,
 )
-from pdeops.losses.sobolev import SpaceTimeVorticityResidual
-from pdeops.models.st_fno import SpatiotemporalFNO
 from pdeops.training import SpatiotemporalTask
 from pdeops.training.refiner import SpectralRefinerTask
 from solvers import Grid
@@ -119,16 +118,16 @@ def test_selection_on_validation_trajectories_picks_the_lowest_error_and_records
         select_refinement(task, inputs, None, residual, candidates)
 
 
-def test_seed_statistics_match_a_hand_computation() -> None:
-    assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(2**0.5)}
-    assert mean_std([5.0]) == {"mean": 5.0, "std": 0.0}
-    paired = paired_comparison([1.0, 2.0, 6.0], [2.0, 4.0, 3.0])
-    assert paired["ratio"] == [0.5, 0.5, 2.0] and paired["ratio_mean"] == 1.0
-    assert paired["ratio_std"] == pytest.approx(0.75**0.5)  # sample variance ((0.5² + 0.5² + 1²) / 2)
-    assert paired["difference"] == [-1.0, -2.0, 3.0] and paired["difference_mean"] == 0.0
-    assert paired["a_lower"] == 2 and paired["seeds"] == 3
-    with pytest.raises(ValueError, match="one value per seed"):
-        paired_comparison([1.0], [1.0, 2.0])
+def test_seed_statistics_pair_each_comparison_seed_by_seed() -> None:
+    def seed(scale: float) -> dict:
+        rows = [{key: scale * value for key in METHODS} for value in (1.0, 2.0)]
+        return {"mean": {key: 1.5 * scale for key in METHODS}, "rows": rows, "selection": {"labels": ["x"], "chosen": 0,
+                "chosen_by_residual": 0}}  # fmt: skip
+
+    summary = summarize_seeds({0: seed(1.0), 1: seed(3.0)})
+    assert summary["columns"]["fno_rel_l2"] == {"mean": 3.0, "std": pytest.approx(2**0.5 * 1.5), "n": 2}
+    same = summary["comparisons"]["rel_l2_after vs rel_l2_before"]
+    assert same["ratios"] == [1.0, 1.0] and same["below_one"] == 0 and not same["decided"]
 
 
 # --- checkpoint, config and CLI -------------------------------------------------------------------------------------
@@ -220,5 +219,5 @@ def test_protocol_runs_every_step_on_real_files_and_does_not_rerun_a_finished_se
     again = run()
     assert again["seeds"][0] == result and (tmp_path / "seed0" / "result.json").stat().st_mtime_ns == stamp
     summary = summarize_seeds(again["seeds"])
-    assert summary["comparisons"]["rel_l2_after vs rel_l2_before"]["seeds"] == 1
+    assert summary["comparisons"]["rel_l2_after vs rel_l2_before"]["seeds"] == [0]
     assert "| ST-FNO refined vs ST-FNO |" in markdown_summary(summary, again["seeds"])

@@ -21,13 +21,13 @@ field):
 
 ``run_protocol`` runs it all and keeps each seed's result in ``<out>/seed<k>/result.json`` (written atomically; a
 finished seed is not run again, and its checkpoints are reused); ``summarize_seeds`` gives mean ± std over seeds and
-paired per-seed comparisons, and ``markdown_summary`` their table.
+paired per-seed comparisons with their 95 % intervals (``pdeops.benchmark.statistics``), and ``markdown_summary``
+their table.
 """
 
 import dataclasses
 import json
 import os
-import shutil
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +39,7 @@ import torch
 import yaml
 
 from pdeops._io import write_text_atomic
+from pdeops.benchmark.statistics import interval, paired_ratio, stat, verdict
 from pdeops.data import open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -54,18 +55,13 @@ from pdeops.evaluation.rollout import rollout
 from pdeops.losses.sobolev import SpaceTimeVorticityResidual
 from pdeops.metrics import relative_lp_window
 from pdeops.training import AutoregressiveTask, SpectralRefinerTask
-from pdeops.training.cli import lightning_cli
+from pdeops.training.fit import fit_run
 from solvers import Grid
 
 Tensor = torch.Tensor
 
-QUIET_TRAINER = (
-    "--trainer.logger", "false",
-    "--trainer.enable_progress_bar", "false",
-    "--trainer.enable_model_summary", "false",
-    "--trainer.num_sanity_val_steps", "0",
-)  # fmt: skip
-"""Trainer overrides of every run: no logger, no progress output, no sanity check."""
+RUN_SETTINGS = {"trainer": {"logger": False, "num_sanity_val_steps": 0}}
+"""Trainer overrides of every run, besides ``fit_run``'s quiet ones: no logger, no sanity check."""
 
 
 @dataclass(frozen=True)
@@ -172,24 +168,6 @@ def _generate_after_warmup(config: GenerationConfig, path: Path, skip: int) -> N
     raw.unlink()
 
 
-def fit_config(args: Sequence[str], root: Path, *, resume: bool = True) -> tuple[Path, float]:
-    """``pdeops fit ARGS`` into ``root`` (quietly), unless ``resume`` and ``root`` holds a finished run.
-
-    Returns:
-        The run's ``last.ckpt`` (the model at the end of training) and the seconds the fit took (the whole
-        ``lightning_cli`` call; read back from ``root/fit.json`` for a finished run).
-    """
-    checkpoint, record = root / "checkpoints" / "last.ckpt", root / "fit.json"
-    if resume and checkpoint.exists() and record.exists():
-        return checkpoint, float(json.loads(record.read_text())["seconds"])
-    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # an unfinished run starts again cleanly
-    start = time.perf_counter()
-    lightning_cli([*args, "--trainer.default_root_dir", str(root), *QUIET_TRAINER])
-    seconds = time.perf_counter() - start
-    _write_json(record, {"seconds": seconds, "args": list(args)})
-    return checkpoint, seconds
-
-
 def train_models(
     protocol: RefinerProtocol,
     train: Path,
@@ -215,35 +193,39 @@ def train_models(
         "--trainer.accelerator", "gpu" if device.startswith("cuda") else "cpu",
         "--trainer.devices", "1",
     ]  # fmt: skip
-    st_path, st_seconds = fit_config(
-        [
-            "fit", "-c", str(st_fno_config), *common,
+    st_run = fit_run(
+        [st_fno_config],
+        run / "st_fno",
+        overrides=RUN_SETTINGS,
+        args=[
+            *common,
             "--data.batch_size", str(protocol.batch_size),
             "--model.init_args.input_steps", str(protocol.input_steps),
             "--model.init_args.model.init_args.output_steps", str(protocol.output_steps),
             "--model.init_args.start_step", "0",  # the file starts after the warm-up
             *(overrides or {}).get("st_fno", ()),
         ],
-        run / "st_fno",
     )  # fmt: skip
     same_training = run / "fno_optimizer.yaml"
     write_text_atomic(same_training, yaml.safe_dump(_same_optimizer(run / "st_fno" / "config.yaml"), sort_keys=False))
-    fno_path, fno_seconds = fit_config(
-        [
-            "fit", "-c", str(fno_config), "-c", str(same_training), *common,
+    fno_run = fit_run(
+        [fno_config, same_training],
+        run / "fno",
+        overrides=RUN_SETTINGS,
+        args=[
+            *common,
             "--data.batch_size", str(4 * protocol.batch_size),
             "--data.history", str(protocol.input_steps),
             "--data.eval_horizon", str(protocol.output_steps),
             *(overrides or {}).get("fno", ()),
         ],
-        run / "fno",
     )  # fmt: skip
-    st_fno, fno = load_task(st_path, device=device), load_task(fno_path, device=device)
+    st_fno, fno = load_task(st_run.last, device=device), load_task(fno_run.last, device=device)
     if not isinstance(st_fno, SpectralRefinerTask) or not isinstance(fno, AutoregressiveTask):
         raise TypeError(
             f"{run}: expected a SpectralRefinerTask and an AutoregressiveTask, got {type(st_fno)}, {type(fno)}."
         )
-    return st_fno, fno, {"train_st_fno_s": st_seconds, "train_fno_s": fno_seconds}
+    return st_fno, fno, {"train_st_fno_s": st_run.seconds, "train_fno_s": fno_run.seconds}
 
 
 def _same_optimizer(resolved: Path) -> dict[str, Any]:
@@ -403,51 +385,24 @@ COMPARISONS = (
 """The paired comparisons ``summarize_seeds`` makes: (a, b) reads "a against b"."""
 
 
-def mean_std(values: Sequence[float]) -> dict[str, float]:
-    """Mean and sample standard deviation (0 for one value) of per-seed values."""
-    if not values:
-        raise ValueError("mean_std needs at least one value.")
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-
-
-def paired_comparison(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
-    """Two methods measured on the same seeds, seed by seed.
-
-    Args:
-        a, b: one value per seed (lower is better), in the same seed order.
-
-    Returns:
-        ``ratio`` (a / b per seed), ``ratio_mean``, ``ratio_std``, ``difference`` (a − b per seed) with its
-        ``difference_mean`` and ``difference_std``, and ``a_lower`` (in how many of the ``seeds`` a is lower).
-    """
-    if len(a) != len(b) or not a:
-        raise ValueError(f"paired_comparison needs one value per seed for both methods, got {len(a)} and {len(b)}.")
-    ratio = [x / y for x, y in zip(a, b, strict=True)]
-    difference = [x - y for x, y in zip(a, b, strict=True)]
-    ratios, differences = mean_std(ratio), mean_std(difference)
-    return {
-        "ratio": ratio,
-        "ratio_mean": ratios["mean"],
-        "ratio_std": ratios["std"],
-        "difference": difference,
-        "difference_mean": differences["mean"],
-        "difference_std": differences["std"],
-        "a_lower": sum(x < y for x, y in zip(a, b, strict=True)),
-        "seeds": len(a),
-    }
-
-
 def summarize_seeds(results: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
-    """Mean ± std over seeds of every mean column of ``evaluate_seed``, the ``COMPARISONS``, and each seed's choice.
+    """Mean ± std over seeds of every mean column of ``evaluate_seed`` (``stat``), the ``COMPARISONS`` paired seed by
+    seed (``paired_ratio``: the per-seed ratios, the 95 % intervals over seeds and over test trajectories × seeds, and
+    whether the comparison is decided), and each seed's choice.
 
     Args:
         results: ``run_protocol``'s ``seeds``.
     """
     seeds = list(results)
     means = [results[seed]["mean"] for seed in seeds]
-    columns = {key: mean_std([mean[key] for mean in means]) for key in means[0]}
+    columns = {key: stat([mean[key] for mean in means]) for key in means[0]}
+    per_trajectory = {key: {seed: [row[key] for row in results[seed]["rows"]] for seed in seeds} for key in METHODS}
     comparisons = {
-        f"{a} vs {b}": paired_comparison([mean[a] for mean in means], [mean[b] for mean in means])
+        f"{a} vs {b}": paired_ratio(
+            {seed: results[seed]["mean"][a] for seed in seeds},
+            {seed: results[seed]["mean"][b] for seed in seeds},
+            per_trajectory=(per_trajectory[a], per_trajectory[b]),
+        )
         for a, b in COMPARISONS
     }
     chosen = {
@@ -476,13 +431,19 @@ def markdown_summary(summary: Mapping[str, Any], results: Mapping[Any, Mapping[s
         per_seed = ", ".join(f"{results[seed]['mean'][key]:.3e}" for seed in seeds)
         lines.append(f"| {name} | {_pm(columns[key])} | {per_seed} | {_pm(columns[residual_of[key]])} |")
     lines.append(f"| ground truth (the ∂t stencil's floor) | 0 | | {_pm(columns['residual_truth'])} |")
-    lines += ["", "| paired per seed: a against b | a / b per seed | mean ± std | a lower in |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| paired per seed: a against b | a / b per seed | mean ± std | 95 % CI (seeds) | 95 % CI (bootstrap) "
+        "| verdict | a lower in |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, comparison in summary["comparisons"].items():
         a, b = label.split(" vs ")
-        ratios = ", ".join(f"{r:.3f}" for r in comparison["ratio"])
+        ratios = ", ".join(f"{r:.3f}" for r in comparison["ratios"])
         lines.append(
-            f"| {METHODS[a]} vs {METHODS[b]} | {ratios} | {comparison['ratio_mean']:.3f} ± "
-            f"{comparison['ratio_std']:.3f} | {comparison['a_lower']} of {comparison['seeds']} |"
+            f"| {METHODS[a]} vs {METHODS[b]} | {ratios} | {comparison['mean']:.3f} ± {comparison['std']:.3f} | "
+            f"{interval(comparison['ci95'])} | {interval(comparison['bootstrap_ci95'])} | "
+            f"{verdict(comparison, METHODS[a], METHODS[b])} | {comparison['below_one']} of {comparison['n']} |"
         )
     fit_before, fit_after = columns["amortised_fit_residual_before"], columns["amortised_fit_residual_after"]
     cost = columns["cost_forward_passes"]

@@ -1,11 +1,11 @@
-"""The DRIFT-Net reproduction's summaries (``pdeops.evaluation.drift_reproduction``), by hand."""
+"""The DRIFT-Net reproduction's summaries (``pdeops.reproductions.drift_net``), by hand."""
 
 from typing import Any
 
 import pytest
 import torch
 
-from pdeops.evaluation import drift_reproduction as protocol
+from pdeops.reproductions import drift_net as protocol
 
 
 def test_summary_is_in_percent_over_trajectories() -> None:

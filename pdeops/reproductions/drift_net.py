@@ -8,7 +8,7 @@ lower relative L1 error than scOT in autoregressive rollouts, ~15% fewer paramet
 - data: one generated ``ns2d-fno`` file (Li et al. forced Navier–Stokes, vorticity, ν = 1e-3), ``--frames`` frames
   1 time unit apart, solved at the stored resolution with dt = 0.01·64/resolution; trajectories split 75/5/20
   (train/val/test);
-- training, identical for the three models, through ``pdeops fit``'s own configs (``lightning_cli``):
+- training, identical for the three models, through ``pdeops fit``'s own configs (``pdeops.training.fit.fit_run``):
   ``configs/ns2d/drift_task.yaml`` (one-step pairs t -> t+1, ``NormalizedLossTask`` with the DRIFT-Net loss:
   channel-group relative L1 + 0.3 × high-frequency penalty on z-scored fields, the normaliser fitted on the training
   split; AdamW, weight decay 1e-6; ``CosineAnnealing``, a cosine schedule per step over the whole run; gradient
@@ -33,7 +33,6 @@ its magnitude.
 """
 
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,7 +47,7 @@ from pdeops.data.recipes import GenerationConfig
 from pdeops.evaluation.rollout import persistence, prepare_rollout, rollout
 from pdeops.metrics import relative_lp_per_step, relative_lp_window
 from pdeops.models._scot import count_parameters
-from pdeops.training.cli import lightning_cli
+from pdeops.training.fit import fit_run
 from pdeops.training.timing import EpochClock, find_callback, keep_freed_memory, synchronize
 
 SPLIT = (0.75, 0.05, 0.2)
@@ -120,8 +119,9 @@ def networks(args: Options) -> dict[str, tuple[list[Path], dict[str, Any]]]:
     }
 
 
-def fit_overrides(network: dict[str, Any], data_path: Path, budget: Budget, device: torch.device, root: Path) -> dict:
-    """The budget as a config that goes after the shipped ones: what this script fixes, nothing else."""
+def fit_overrides(network: dict[str, Any], data_path: Path, budget: Budget, device: torch.device) -> dict:
+    """The budget as a config that goes after the shipped ones: what this script fixes, nothing else (``fit_run``
+    adds the run folder and the quiet trainer settings)."""
     return {
         "seed_everything": SEED,
         "model": {
@@ -138,10 +138,7 @@ def fit_overrides(network: dict[str, Any], data_path: Path, budget: Budget, devi
             "devices": 1,
             "max_epochs": budget.epochs,
             "gradient_clip_val": budget.gradient_clip,
-            "default_root_dir": str(root),
             "logger": False,
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
             "num_sanity_val_steps": 0,
             "limit_val_batches": 0,
         },
@@ -157,22 +154,23 @@ def train(
     device: torch.device,
     root: Path,
 ) -> tuple[Path, float, nn.Module]:
-    """Train one network on the budget with ``pdeops fit``; returns its last checkpoint (the final weights), training
-    samples/s over epochs 2.. (all if there is one) and the trained network."""
-    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # a rerun starts afresh (pdeops fit refuses old ones)
-    root.mkdir(parents=True, exist_ok=True)
-    overrides = root / "fit.yaml"
-    overrides.write_text(yaml.safe_dump(fit_overrides(network, data_path, budget, device, root), sort_keys=False))
+    """Train one network on the budget with ``pdeops fit`` (``fit_run``, afresh: the throughput is timed in this
+    process); returns its last checkpoint (the final weights), training samples/s over epochs 2.. (all if there is
+    one) and the trained network."""
     clock = {"class_path": f"{EpochClock.__module__}.{EpochClock.__name__}", "init_args": {"device": str(device)}}
-    files = [arg for path in [task_config, *configs, overrides] for arg in ("-c", str(path))]
-    cli = lightning_cli(["fit", *files, "--trainer.callbacks", json.dumps([clock])])
+    fitted = fit_run(
+        [task_config, *configs],
+        root,
+        overrides=fit_overrides(network, data_path, budget, device),
+        args=["--trainer.callbacks", json.dumps([clock])],
+        resume=False,
+    )
+    cli = fitted.cli
+    assert cli is not None  # fitted in this call (resume=False)
     seconds: list[float] = find_callback(cli.trainer, EpochClock).seconds  # type: ignore[attr-defined]
     timed = seconds[1:] or seconds
     pairs = len(cli.datamodule.datasets["train"])
-    checkpoint = root / "checkpoints" / "last.ckpt"  # the final weights (``last_checkpoint``, every epoch)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"{root}: the run wrote no checkpoints/last.ckpt; check the trainer overrides.")
-    return checkpoint, pairs * len(timed) / sum(timed), cli.model.model
+    return fitted.last, pairs * len(timed) / sum(timed), cli.model.model
 
 
 # --- scores -------------------------------------------------------------------------------------------------------

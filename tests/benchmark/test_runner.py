@@ -2,6 +2,9 @@
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +12,10 @@ import pytest
 import xarray as xr
 import yaml
 
+from pdeops.benchmark import leaderboard, load_suite, markdown_leaderboard, result_path, run_benchmark
+from pdeops.benchmark.lock import try_lock
+from pdeops.benchmark.suite import inside, run_dir
 from pdeops.cli import main
-from pdeops.evaluation.benchmark import leaderboard, load_suite, markdown_leaderboard, result_path, run_benchmark
 from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +130,10 @@ def test_a_rerun_runs_nothing_and_a_lost_result_is_run_again_from_its_checkpoint
     lost = out / "runs" / "TFNO" / "seed1" / "result.json"
     lost.unlink()  # as if killed after training: the run resumes from its last.ckpt, already at the budget
     run_benchmark(load_suite(suite), out, echo=lines.append)
-    assert lost.is_file() and "3 of 4 run(s) done; 1 to run" in lines[-3]
+    assert lost.is_file() and any("3 of 4 run(s) done; 1 to run" in line for line in lines)
+    # plain progress lines: which run of how many, the model, the seed, the time so far
+    assert any(line.startswith("run 1 of 1: TFNO, seed 1 (elapsed ") for line in lines)
+    assert any("run 1 of 1: TFNO, seed 1: done in" in line for line in lines)
 
 
 def test_shards_split_the_runs(finished, tmp_path: Path) -> None:
@@ -162,6 +170,57 @@ def test_compare_and_training_metrics_are_checked(tmp_path: Path) -> None:
     assert suite.compare == (("TFNO", "FNO"),) and suite.training_metrics == ("gate/*",)
     plain = load_suite(write_suite(tmp_path / "f.yaml"))
     assert plain.compare == () and plain.training_metrics == ()
+
+
+def test_model_names_are_safe_folder_names_and_paths_stay_inside_out(tmp_path: Path) -> None:
+    fno = {"configs": [str(ROOT / "configs/ns2d/fno.yaml")]}
+    for bad in ("../../../escaped_model", "a/b", ".hidden", "solver", "x" * 101, "trailing. "):
+        with pytest.raises(ValueError, match="cannot name a run folder"):
+            load_suite(write_suite(tmp_path / "bad.yaml", models={bad: fno}))
+    assert main(["benchmark", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "escaped_model").exists()
+    assert list(load_suite(write_suite(tmp_path / "ok.yaml", models={"NeuralStagger (2,2,1) shared": fno})).models)
+    with pytest.raises(ValueError, match="outside the benchmark folder"):
+        inside(tmp_path / "out", "runs", "..", "..", "escaped")
+    (tmp_path / "out" / "runs").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "runs" / "FNO").symlink_to(tmp_path / "elsewhere")  # a link out of the folder
+    with pytest.raises(ValueError, match="outside the benchmark folder"):
+        run_dir(tmp_path / "out", "FNO", 0)
+
+
+RACE = """
+import sys
+from pdeops.benchmark import load_suite, run_benchmark
+run_benchmark(load_suite(sys.argv[1]), sys.argv[2], echo=lambda line: print(line, flush=True))
+"""
+
+
+def test_two_processes_on_one_run_train_it_once(finished, tmp_path: Path) -> None:
+    _, done, _ = finished
+    one = {"FNO": {"configs": [str(ROOT / "configs/ns2d/fno.yaml")], "overrides": SMALL_FNO}}
+    suite = write_suite(
+        tmp_path / "race.yaml", data={"path": str(done / "data.h5"), "fields": ["vorticity"]}, seeds=[0],
+        budget={"max_steps": 1, "batch_size": 8}, models=one,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", RACE, str(suite), str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # a run another live process holds is skipped, with its pid
+    with try_lock(run_dir(out, "FNO", 0) / "lock") as held:
+        assert held
+        skipped = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    assert f"FNO, seed 0: skipped, process {os.getpid()} is running it" in skipped.stdout
+    assert not result_path(out, "FNO", 0).exists()
+    # two processes started together: exactly one trains the run, the other skips it or finds it done
+    racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)]
+    racers.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outputs = [racer.communicate(timeout=300)[0] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0]
+    assert sum("FNO, seed 0: done in" in output for output in outputs) == 1, outputs
+    checkpoints = sorted(path.name for path in (run_dir(out, "FNO", 0) / "checkpoints").iterdir())
+    assert checkpoints == ["last.ckpt"]  # no best-…-v1.ckpt or last-v1.ckpt of a second fit
+    assert json.loads(result_path(out, "FNO", 0).read_text())["checkpoint"].endswith("last.ckpt")
 
 
 # --- a benchmark directory written by hand, in the format run_one and Lightning's CSVLogger write --------------------
@@ -261,8 +320,10 @@ def test_paired_per_seed_ratios_over_the_seeds_both_have(handmade) -> None:
     json.dumps(board)  # what write_leaderboard writes
     table = markdown_leaderboard(board)
     assert "## Paired per seed" in table
-    assert "| A vs B | rollout rel. L1 | 0.5 (seed 0), 2 (seed 1) | 1.25 ± 1.1 | 1 of 2 seeds |" in table
-    assert "| A vs C | – | not run yet | – | – |" in table
+    assert "| A vs B | rollout rel. L1 | 0.5 (seed 0), 2 (seed 1) | 1.25 ± 1.1 | 1 | [" in table
+    assert "| – | undecided | 1 of 2 seeds |" in table  # hand-made results keep no per-trajectory errors
+    assert rollout["ci95"][0] < 1 < rollout["ci95"][1] and rollout["bootstrap_ci95"] is None
+    assert "| A vs C | – | not run yet | – | – | – | – | – | – |" in table
     assert "## Training diagnostics" in table and "No finished run's log has a matching column." in table
 
 

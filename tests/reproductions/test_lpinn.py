@@ -1,4 +1,4 @@
-"""The PINN reproduction protocol (``pdeops.evaluation.pinn_reproduction``): schedules, the curriculum chain through
+"""The PINN reproduction protocol (``pdeops.reproductions.lpinn``): schedules, the curriculum chain through
 ``pdeops fit`` on the shipped configs, and the paired comparison."""
 
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 import yaml
 
-from pdeops.evaluation import pinn_reproduction as protocol
 from pdeops.losses.pinn_residuals import TransportProblem
+from pdeops.reproductions import lpinn as protocol
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TINY = protocol.Budget(
@@ -30,21 +30,23 @@ def run(seed: int, error: float, method: str = "pinn") -> protocol.Run:
     return protocol.Run(TransportProblem("convection", beta=30.0), method, seed, error, 1e-3, 1.0)
 
 
-def test_paired_log_ratio_pairs_by_seed() -> None:
+def test_paired_errors_pair_by_seed() -> None:
     a = [run(0, 0.01), run(1, 0.5)]
     b = [run(1, 0.5), run(0, 1.0)]  # order does not matter, seeds do
-    paired = protocol.paired_log_ratio(a, b)
-    assert paired["per_seed"] == {0: pytest.approx(-2.0), 1: pytest.approx(0.0)}
-    assert paired["mean"] == pytest.approx(-1.0) and paired["std"] == pytest.approx(math.sqrt(2))
-    assert paired["wins"] == 1
+    paired = protocol.paired_errors(a, b)
+    assert paired["log10_per_seed"] == {0: pytest.approx(-2.0), 1: pytest.approx(0.0)}
+    assert paired["ratios"] == [pytest.approx(0.01), pytest.approx(1.0)] and paired["below_one"] == 1
+    assert paired["geometric_mean"] == pytest.approx(0.1) and not paired["decided"]  # two seeds, far apart
+    table = protocol.paired_table({"convection β=30": {"curriculum_vs_pinn": paired, "curriculum_vs_lpinn": paired}})
+    assert "| convection β=30 | 0.1 | [" in table and "| undecided | 1/2 |" in table
     with pytest.raises(ValueError, match="same seeds"):
-        protocol.paired_log_ratio(a, [run(2, 1.0)])
+        protocol.paired_errors(a, [run(2, 1.0)])
 
 
 def test_summary_and_table_give_mean_and_std_over_seeds() -> None:
     runs = [run(0, 0.7), run(1, 0.9), run(0, 0.01, "curriculum"), run(1, 0.03, "curriculum")]
     (row,) = protocol.summarize(runs, [TransportProblem("convection", beta=30.0)])
-    assert row["pinn"]["relative_l2"] == {"mean": pytest.approx(0.8), "std": pytest.approx(math.sqrt(0.02))}
+    assert row["pinn"]["relative_l2"] == {"mean": pytest.approx(0.8), "std": pytest.approx(math.sqrt(0.02)), "n": 2}
     assert "lpinn" not in row
     table = protocol.markdown_table([row])
     assert "| convection β=30 | 0.8 ± 0.14 | 0.02 ± 0.014 | – |" in table

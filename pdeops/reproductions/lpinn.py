@@ -3,8 +3,8 @@ PINN of Krishnapriyan et al. (NeurIPS 2021), on 1-D periodic transport (``script
 
 Problems (x ∈ [0, 2π) periodic, t ∈ [0, 1]): pure convection u_t + β u_x = 0, u₀ = sin x; viscous Burgers
 u_t + u u_x = ν u_xx, u₀ = sin x + C. Every run is ``pdeops fit`` on a shipped config
-(``<configs>/{convection1d,burgers1d}/{pinn,lpinn}.yaml``) through ``pdeops.training.cli.lightning_cli``, with
-overrides for the problem, the seed, the budget and no validation; it writes ``config.yaml`` and
+(``<configs>/{convection1d,burgers1d}/{pinn,lpinn}.yaml``) through ``pdeops.training.fit.fit_run``, with overrides
+for the problem, the seed, the budget and no validation; it writes ``fit.yaml``, ``config.yaml`` and
 ``checkpoints/last.ckpt`` under its own directory. Scores: the relative L2 error on the 256 × 100 grid against the
 exact or pseudo-spectral reference (``pdeops.losses.pinn_reference``), and the held-out loss
 (``BaseCollocationTask.held_out_loss``: the training loss on fresh random points, no reference needed).
@@ -26,7 +26,6 @@ seeds, with the PINN and the LPINN on the same seeds for a paired comparison.
 import json
 import logging
 import math
-import shutil
 import statistics
 import time
 import warnings
@@ -37,12 +36,13 @@ from typing import Any
 
 import torch
 
+from pdeops.benchmark.statistics import cell, interval, paired_ratio, stat, verdict
 from pdeops.evaluation.pinn_eval import plot_pinn
 from pdeops.losses.pinn_reference import evaluate_pinn
 from pdeops.losses.pinn_residuals import TransportProblem
 from pdeops.models.pinn import LagrangianPINN
-from pdeops.training.cli import lightning_cli
 from pdeops.training.collocation import BaseCollocationTask
+from pdeops.training.fit import fit_run
 from pdeops.training.timing import FitClock, find_callback
 
 METHODS = ("pinn", "curriculum", "lpinn")
@@ -51,18 +51,19 @@ PAPER_PINN = {1.0: 7.84e-3, 10.0: 1.08e-2, 20.0: 0.750, 30.0: 0.897, 40.0: 0.961
 PAPER_CURRICULUM = {20.0: 9.84e-3, 30.0: 2.02e-2, 40.0: 5.33e-2}
 """The same for their curriculum regularisation."""
 
-QUIET_TRAINER = [
-    "--trainer.accelerator", "cpu",
-    "--trainer.logger", "false",
-    "--trainer.enable_progress_bar", "false",
-    "--trainer.enable_model_summary", "false",
-    "--trainer.limit_val_batches", "0",
-    "--trainer.num_sanity_val_steps", "0",
-    # One step per epoch and last.ckpt after every epoch (linked to this), so that last.ckpt is the final weights
-    # whatever the budget; without validation, Lightning saves on epoch end only when this is 1.
-    "--trainer.check_val_every_n_epoch", "1",
-]  # fmt: skip
-"""Trainer overrides of every run: CPU, no logger, no progress output, no validation (the score is taken after)."""
+RUN_SETTINGS = {
+    "trainer": {
+        "accelerator": "cpu",
+        "logger": False,
+        "limit_val_batches": 0,
+        "num_sanity_val_steps": 0,
+        # One step per epoch and last.ckpt after every epoch (linked to this), so that last.ckpt is the final weights
+        # whatever the budget; without validation, Lightning saves on epoch end only when this is 1.
+        "check_val_every_n_epoch": 1,
+    }
+}
+"""Trainer overrides of every run, besides ``fit_run``'s quiet ones: CPU, no logger, no validation (the score is
+taken after)."""
 
 
 @dataclass(frozen=True)
@@ -113,18 +114,16 @@ def label(problem: TransportProblem) -> str:
 
 
 def fit_args(
-    config: Path,
     problem: TransportProblem,
     seed: int,
-    root: Path,
     lbfgs_steps: int,
     budget: Budget,
     *,
     adam_steps: int = 0,
     warm_start: str | None = None,
 ) -> list[str]:
-    """``pdeops fit`` arguments of one run: the config, then this run's problem, seed, budget and warm start."""
-    args = ["fit", "-c", str(config), "--seed_everything", str(seed), "--model.init_args.seed", str(seed)]
+    """``pdeops fit`` arguments of one run after its config: this run's problem, seed, budget and warm start."""
+    args = ["--seed_everything", str(seed), "--model.init_args.seed", str(seed)]
     for name, value in asdict(problem).items():
         args += [f"--model.init_args.problem.{name}", str(value)]
     args += ["--model.init_args.schedule.lbfgs_iterations", str(budget.lbfgs_iterations)]
@@ -132,8 +131,8 @@ def fit_args(
         args += ["--model.init_args.schedule.adam_steps", str(adam_steps)]
     if warm_start is not None:
         args += ["--model.init_args.warm_start", warm_start]
-    trainer = ["--trainer.max_steps", str(adam_steps + lbfgs_steps), "--trainer.default_root_dir", str(root)]
-    return [*args, *trainer, *QUIET_TRAINER, f"--trainer.callbacks+={FitClock.__module__}.{FitClock.__qualname__}"]
+    trainer = ["--trainer.max_steps", str(adam_steps + lbfgs_steps)]
+    return [*args, *trainer, f"--trainer.callbacks+={FitClock.__module__}.{FitClock.__qualname__}"]
 
 
 def fit_one(
@@ -149,17 +148,20 @@ def fit_one(
     warm_start: str | None = None,
     plots: Path | None = None,
 ) -> tuple[Run, Path]:
-    """Train one run through ``pdeops fit`` in ``root``, score it; returns the run and its ``last.ckpt``."""
-    shutil.rmtree(root / "checkpoints", ignore_errors=True)  # a rerun starts clean
-    cli = lightning_cli(
-        fit_args(config, problem, seed, root, lbfgs_steps, budget, adam_steps=adam_steps, warm_start=warm_start)
+    """Train one run through ``pdeops fit`` (``fit_run``, afresh: it is timed in this process) in ``root``, score it;
+    returns the run and its ``last.ckpt``."""
+    fitted = fit_run(
+        [config],
+        root,
+        overrides=RUN_SETTINGS,
+        args=fit_args(problem, seed, lbfgs_steps, budget, adam_steps=adam_steps, warm_start=warm_start),
+        resume=False,
     )
+    cli, last = fitted.cli, fitted.last
+    assert cli is not None  # fitted in this call (resume=False)
     task = cli.model
     if not isinstance(task, BaseCollocationTask):
         raise TypeError(f"{config}: expected a collocation task (PINNTask, LagrangianPINNTask), got {type(task)}.")
-    last = root / "checkpoints" / "last.ckpt"
-    if not last.is_file():
-        raise FileNotFoundError(f"{root}: the run wrote no checkpoints/last.ckpt; check the trainer overrides.")
     clock = find_callback(cli.trainer, FitClock)
     seconds = float(clock.seconds or 0.0)  # type: ignore[attr-defined]
     evaluation = evaluate_pinn(task.model, problem)
@@ -243,13 +245,9 @@ def fit_curriculum(
 
 
 # --- summaries ------------------------------------------------------------------------------------------------------
-def mean_std(values: Sequence[float]) -> dict[str, float]:
-    """``{"mean", "std"}`` (sample standard deviation; 0 for one value)."""
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-
-
-def paired_log_ratio(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, Any]:
-    """Per seed, ``log10(error_a / error_b)`` (negative: a is better), its mean ± std, and how many seeds a wins.
+def paired_errors(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, Any]:
+    """Per seed, ``error_a / error_b`` (below 1: a is better) with its 95 % interval over seeds (``paired_ratio``), and
+    ``log10_per_seed``, the orders of magnitude between the two.
 
     Raises:
         ValueError: when the two lists do not hold the same seeds.
@@ -258,8 +256,9 @@ def paired_log_ratio(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, 
     b = {run.seed: run.relative_l2 for run in runs_b}
     if a.keys() != b.keys():
         raise ValueError(f"a paired comparison needs the same seeds, got {sorted(a)} and {sorted(b)}.")
-    ratios = {seed: math.log10(a[seed] / b[seed]) for seed in sorted(a)}
-    return {"per_seed": ratios, **mean_std(list(ratios.values())), "wins": sum(r < 0 for r in ratios.values())}
+    ratio = paired_ratio(a, b)
+    logs = {seed: math.log10(r) for seed, r in zip(ratio["seeds"], ratio["ratios"], strict=True)}
+    return {**ratio, "log10_per_seed": logs}
 
 
 def summarize(
@@ -278,9 +277,9 @@ def summarize(
             if not chosen:
                 continue
             row[method] = {
-                "relative_l2": mean_std([run.relative_l2 for run in chosen]),
+                "relative_l2": stat([run.relative_l2 for run in chosen]),
                 "relative_l2_per_seed": {run.seed: run.relative_l2 for run in chosen},
-                "held_out_loss": mean_std([run.held_out_loss for run in chosen]),
+                "held_out_loss": stat([run.held_out_loss for run in chosen]),
                 "seconds_mean": statistics.fmean(run.seconds for run in chosen),
             }
         rows.append(row)
@@ -293,16 +292,12 @@ def markdown_table(rows: Sequence[dict], methods: Sequence[str] = METHODS) -> st
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [row["problem"]]
-        cells += [_stat(row[m]["relative_l2"]) if m in row else "–" for m in methods]
+        cells += [cell(row[m]["relative_l2"]) if m in row else "–" for m in methods]
         cells += [f"{row[m]['seconds_mean']:.0f}" if m in row else "–" for m in methods]
         speed = row["speed"] if row["equation"] == "convection" else None
         cells += [f"{table[speed]:.3g}" if speed in table else "–" for table in (PAPER_PINN, PAPER_CURRICULUM)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _stat(stat: dict[str, float]) -> str:
-    return f"{stat['mean']:.3g} ± {stat['std']:.2g}"
 
 
 # --- the two protocols ----------------------------------------------------------------------------------------------
@@ -509,13 +504,13 @@ def curriculum_study(
     for problem in problems:
         by = {m: [run for run in runs if run.problem == problem and run.method == m] for m in METHODS}
         paired[label(problem)] = {
-            "curriculum_vs_pinn": paired_log_ratio(by["curriculum"], by["pinn"]),
-            "curriculum_vs_lpinn": paired_log_ratio(by["curriculum"], by["lpinn"]),
+            "curriculum_vs_pinn": paired_errors(by["curriculum"], by["pinn"]),
+            "curriculum_vs_lpinn": paired_errors(by["curriculum"], by["lpinn"]),
         }
     return {
         "selection": selection,
         "rows": summarize(runs, problems),
-        "paired_log10_ratio": paired,
+        "paired": paired,
         "runs": [_plain(run) for run in runs],
         "total_seconds": time.perf_counter() - started,
     }
@@ -537,15 +532,24 @@ def selection_table(selection: dict[str, Any]) -> str:
 
 
 def paired_table(paired: dict[str, Any]) -> str:
-    """The paired comparison as a Markdown table: mean ± std over seeds of log10(curriculum / other), and wins."""
+    """The paired comparison as a Markdown table: per other method, the typical error ratio curriculum / other over the
+    seeds (geometric mean) with its 95 % interval, the verdict, and the seeds where the curriculum is lower."""
     lines = [
-        "| problem | log10(curriculum / PINN) | wins | log10(curriculum / LPINN) | wins |",
-        "|---|---|---|---|---|",
+        "| problem | curriculum / PINN | 95 % CI | verdict | curriculum lower | curriculum / LPINN | 95 % CI | verdict "
+        "| curriculum lower |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, pair in paired.items():
-        p, q = pair["curriculum_vs_pinn"], pair["curriculum_vs_lpinn"]
-        seeds = len(p["per_seed"])
-        lines.append(f"| {name} | {_stat(p)} | {p['wins']}/{seeds} | {_stat(q)} | {q['wins']}/{seeds} |")
+        cells = [name]
+        for key, other in (("curriculum_vs_pinn", "PINN"), ("curriculum_vs_lpinn", "LPINN")):
+            ratio = pair[key]
+            cells += [
+                f"{ratio['geometric_mean']:.3g}",
+                interval(ratio["ci95"]),
+                verdict(ratio, "curriculum", other),
+                f"{ratio['below_one']}/{ratio['n']}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

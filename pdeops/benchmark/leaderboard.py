@@ -1,0 +1,345 @@
+"""The leaderboard of a benchmark folder: one row per model (mean ± std over its finished seeds), persistence's and the
+reference solver's rows, the suite's paired comparisons with their confidence intervals, training diagnostics, and
+the tables (``leaderboard.md``, ``.json``, ``.csv``) and figures written from them.
+"""
+
+import csv
+import fnmatch
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pdeops._io import write_text_atomic
+from pdeops.benchmark.solver import solver_result, solver_sweep
+from pdeops.benchmark.statistics import cell, csv_table, interval, paired_ratio, stat, verdict
+from pdeops.benchmark.suite import Suite, data_path, result_path, run_dir
+from pdeops.evaluation import plots
+from pdeops.evaluation.work_precision import equal_accuracy
+
+COLUMNS = {
+    "one_step_l2": "1-step rel. L2",
+    "one_step_l1": "1-step rel. L1",
+    "rollout_l2": "rollout rel. L2",
+    "rollout_l1": "rollout rel. L1",
+    "rollout_l1_median": "rollout rel. L1, median trajectory",
+    "l2_middle": "rel. L2, middle step",
+    "l2_last": "rel. L2, last step",
+    "nrmse": "nRMSE (PDEBench)",
+    "frmse_low": "fRMSE low",
+    "frmse_mid": "fRMSE mid",
+    "frmse_high": "fRMSE high",
+    "vrmse": "VRMSE (The Well)",
+    "correlation_time_0.95": "time to corr. < 0.95",
+    "first_blowup_step": "first blow-up step",
+    "parameters": "parameters",
+    "train_seconds": "train s",
+    "frames_per_second": "frames/s",
+    "speedup_fixed_dt": "speed-up vs solver (fixed dt)",
+    "speedup_equal_accuracy": "speed-up at equal accuracy",
+}
+"""Leaderboard columns: result key → header; each is the mean ± std over seeds."""
+
+
+def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, Any]:
+    """One row per model (mean ± std over the seeds done), persistence's row, the reference solver's row, the per-step
+    curves, the suite's paired comparisons (``paired_per_seed``) and training diagnostics (``training_diagnostics``).
+
+    Each run's speed-up at equal accuracy is against the cheapest setting of ``solver_sweep`` whose rollout error is
+    at most the run's (its rollout relative L2 on the same test trajectories), both timed on ``device``.
+    """
+    results: dict[str, list[dict[str, Any]]] = {}
+    total = len(suite.runs())
+    points = None
+    for model, seed in suite.runs():
+        path = result_path(out, model, seed)
+        if path.exists():
+            run = json.loads(path.read_text())
+            points = points or solver_sweep(suite, data_path(suite, out), out, device=device) or []
+            scores = run["scores"]
+            if points and scores.get("frames_per_second"):
+                equal = equal_accuracy(points, scores["model"]["rollout_l2"], 1 / scores["frames_per_second"])
+                scores["speedup_equal_accuracy"] = equal["speedup"]
+            results.setdefault(model, []).append(run)
+    rows = {model: _row(runs) for model, runs in results.items()}
+    paired = paired_per_seed(suite, results)
+    diagnostics = training_diagnostics(suite, out, results)
+    if results:
+        first = next(iter(results.values()))
+        rows["persistence"] = _row([{"scores": {"model": run["scores"]["persistence"]}} for run in first])
+    solver = solver_result(suite, data_path(suite, out), out) if results else None
+    if solver is not None:
+        rows["solver, stored grid"] = _row([solver])
+    return {
+        "suite": suite.name,
+        "description": suite.description,
+        "protocol": {"context": suite.context, "steps": suite.steps, "seeds": list(suite.seeds)},
+        "budget": dict(suite.budget),
+        "runs_done": sum(len(runs) for runs in results.values()),
+        "runs_total": total,
+        "rows": rows,
+        "paired": paired,
+        "training_metrics": diagnostics,
+    }
+
+
+PAIRED_METRICS = {
+    "one_step_l1": ("one_step_l1_per_trajectory", None),
+    "rollout_l1": ("rollout_l1_per_trajectory", None),
+    "rollout_l1_median": ("rollout_l1_per_trajectory", lambda values: np.median(values, axis=-1)),
+}
+"""The scores ``paired_per_seed`` compares (keys of a result's ``scores.model``; headers from ``COLUMNS``), each with
+the per-trajectory values behind it and how they make the score (None: their mean), for the bootstrap interval."""
+
+
+def paired_per_seed(suite: Suite, results: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Each of the suite's ``compare`` pairs (A, B), seed by seed: for each of ``PAIRED_METRICS``, A's score ÷ B's on
+    every seed both have finished (``statistics.paired_ratio``: the ratios, their mean ± std, ``below_one``, the seeds
+    where A is the more accurate, the 95 % intervals over seeds and, where the results keep per-trajectory errors,
+    over test trajectories × seeds, and ``decided``).
+
+    Args:
+        suite: see ``load_suite``.
+        results: the finished runs' ``result.json`` contents by model (as ``leaderboard`` reads them).
+
+    Returns:
+        One entry per pair: ``a``, ``b``, ``status`` (``done``, or ``not run yet`` while either model has no finished
+        seed or none in common with the other), ``seeds`` (those both have) and ``metrics`` (metric → paired_ratio).
+    """
+    pairs = []
+    for a, b in suite.compare:
+        scores_a, scores_b = (_scores_by_seed(results.get(name, ())) for name in (a, b))
+        seeds = sorted(set(scores_a) & set(scores_b))
+        metrics = {}
+        for key, (per_trajectory, reduce) in PAIRED_METRICS.items():  # a seed without a positive score is left out
+            usable = [s for s in seeds if _positive(scores_a[s].get(key)) and _positive(scores_b[s].get(key))]
+            if not usable:
+                continue
+            values = [{s: scores[s].get(per_trajectory) for s in usable} for scores in (scores_a, scores_b)]
+            complete = all(_positive_list(v) for side in values for v in side.values())
+            metrics[key] = paired_ratio(
+                {s: float(scores_a[s][key]) for s in usable},
+                {s: float(scores_b[s][key]) for s in usable},
+                per_trajectory=(values[0], values[1]) if complete else None,
+                reduce=reduce,
+            )
+        pairs.append({"a": a, "b": b, "status": "done" if seeds else "not run yet", "seeds": seeds, "metrics": metrics})
+    return pairs
+
+
+def _scores_by_seed(runs: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    return {int(run["seed"]): run["scores"]["model"] for run in runs}
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _positive_list(values: Any) -> bool:
+    return isinstance(values, list) and bool(values) and all(_positive(value) for value in values)
+
+
+def training_diagnostics(suite: Suite, out: Path, results: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """What the finished runs logged during training, for the columns of their CSV logs that match one of the suite's
+    ``training_metrics`` patterns (``fnmatch``, case-sensitive; ``*`` also matches ``/``).
+
+    For each model and matching column, the value at the first and at the last step it was logged in each seed's
+    ``lightning_logs/version_*/metrics.csv`` (a resumed fit's versions taken together), then ``stat`` over the seeds.
+    A run without a log is left out; so is a model none of whose logs has a matching column.
+
+    Returns:
+        ``patterns`` and ``models``: model → column → ``first`` and ``last`` (``stat``), ``first_step`` and
+        ``last_step`` (one per seed, the suite's seed order) and ``seeds``.
+    """
+    models: dict[str, dict[str, Any]] = {}
+    if not suite.training_metrics:
+        return {"patterns": [], "models": models}
+    for model, runs in results.items():
+        per_column: dict[str, dict[str, list[Any]]] = {}
+        for run in runs:
+            logged = logged_metrics(run_dir(out, model, int(run["seed"])))
+            for column, points in logged.items():
+                if not any(fnmatch.fnmatchcase(column, pattern) for pattern in suite.training_metrics):
+                    continue
+                first = min(range(len(points)), key=lambda i: (points[i][0], i))
+                last = max(range(len(points)), key=lambda i: (points[i][0], i))
+                entry = per_column.setdefault(
+                    column, {"seeds": [], "first": [], "last": [], "first_step": [], "last_step": []}
+                )
+                entry["seeds"].append(int(run["seed"]))
+                entry["first_step"].append(points[first][0])
+                entry["first"].append(points[first][1])
+                entry["last_step"].append(points[last][0])
+                entry["last"].append(points[last][1])
+        if per_column:
+            models[model] = {
+                column: {**entry, "first": stat(entry["first"]), "last": stat(entry["last"])}
+                for column, entry in sorted(per_column.items())
+            }
+    return {"patterns": list(suite.training_metrics), "models": models}
+
+
+def logged_metrics(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every column of a run's Lightning CSV logs (``run/lightning_logs/version_*/metrics.csv``, in version order) as
+    its logged ``(step, value)`` points in file order; the cells left empty (a column not logged in that row) and the
+    ``step`` and ``epoch`` columns are left out. ``{}`` for a run without a log."""
+    versions = sorted(
+        (run / "lightning_logs").glob("version_*/metrics.csv"),
+        key=lambda path: int(suffix) if (suffix := path.parent.name.removeprefix("version_")).isdigit() else -1,
+    )
+    columns: dict[str, list[tuple[int, float]]] = {}
+    for path in versions:
+        with path.open(newline="") as stream:
+            for row in csv.DictReader(stream):
+                try:
+                    step = int(float(row.get("step") or ""))
+                except ValueError:
+                    continue
+                for column, text in row.items():
+                    if column in ("step", "epoch") or column is None or not text:
+                        continue
+                    try:
+                        columns.setdefault(column, []).append((step, float(text)))
+                    except (TypeError, ValueError):
+                        continue
+    return columns
+
+
+def _row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and std over the runs (seeds) of every column, and of the error curve step by step."""
+    values: dict[str, list[float]] = {}
+    curves: list[list[float]] = []
+    for run in runs:
+        scores = run.get("scores", {})
+        flat = {**scores.get("model", {}), **scores, **run}
+        for key in COLUMNS:
+            if isinstance(flat.get(key), int | float):
+                values.setdefault(key, []).append(float(flat[key]))
+        if "l2_per_step" in flat:
+            curves.append([float(value) for value in flat["l2_per_step"]])
+    row: dict[str, Any] = {"seeds": len(runs)}
+    row.update({key: stat(numbers) for key, numbers in values.items()})
+    if curves:
+        steps = [stat(column) for column in zip(*curves, strict=True)]
+        row["l2_per_step"] = {"mean": [s["mean"] for s in steps], "std": [s["std"] for s in steps]}
+    return row
+
+
+def write_leaderboard(board: Mapping[str, Any], out: Path) -> None:
+    """``leaderboard.json``, ``.md``, ``.csv`` and ``figures/`` in ``out`` (each written atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "leaderboard.json", json.dumps(board, indent=1))
+    write_text_atomic(out / "leaderboard.md", markdown_leaderboard(board))
+    write_text_atomic(out / "leaderboard.csv", _csv(board))
+    if board["rows"]:
+        figures = out / "figures"
+        figures.mkdir(exist_ok=True)
+        plots.plot_benchmark_errors(board, figures / "error_per_step.png")
+        plots.plot_pareto(board, figures / "pareto.png")
+
+
+def markdown_leaderboard(board: Mapping[str, Any]) -> str:
+    """The leaderboard as a Markdown table, mean ± std over seeds, best rollout error first."""
+    rows = sorted(board["rows"].items(), key=lambda item: _sort_key(item[1]))
+    header = ["model", "seeds", *COLUMNS.values()]
+    lines = [
+        f"# Benchmark `{board['suite']}`",
+        "",
+        board["description"],
+        "",
+        f"Protocol: {board['protocol']['context']} frames given, {board['protocol']['steps']} steps scored; seeds "
+        f"{board['protocol']['seeds']}; budget {board['budget']}. Runs done: {board['runs_done']} of "
+        f"{board['runs_total']}.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for model, row in rows:
+        cells = [model, str(row["seeds"]), *(cell(row.get(key)) for key in COLUMNS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Mean ± standard deviation over the seeds. A dash in the correlation-time and blow-up columns: it never "
+        "happened within the scored steps; a number there is the mean over the seeds where it did. fRMSE is "
+        "PDEBench's absolute Fourier-band error, not a relative one. Speed-up at equal accuracy: the model's time "
+        "per frame against the cheapest reference-solver setting (scheme, grid, step, dtype; `runs/solver/"
+        "work_precision.md`) whose rollout error is at most the model's; the fixed-dt speed-up is against the solver "
+        "as the file was made, which may be far more accurate than the model.",
+    ]
+    lines += _markdown_paired(board.get("paired") or [])
+    lines += _markdown_diagnostics(board.get("training_metrics") or {})
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_paired(pairs: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not pairs:
+        return []
+    lines = [
+        "",
+        "## Paired per seed",
+        "",
+        "A's score ÷ B's on each seed both have finished (the same seed, the same data order): below 1, A is the more "
+        "accurate; pairing removes the seed-to-seed spread the two share. Typical ratio: the geometric mean over the "
+        "seeds, with its 95 % paired t interval over seeds and a 95 % bootstrap interval over test trajectories × "
+        "seeds. Decided only when every interval excludes 1.",
+        "",
+        "| A vs B | metric | A / B per seed | mean ± std | typical ratio | 95 % CI (seeds) | 95 % CI (bootstrap) "
+        "| verdict | A lower in |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for pair in pairs:
+        label = f"{pair['a']} vs {pair['b']}"
+        if pair["status"] != "done" or not pair["metrics"]:
+            lines.append(f"| {label} | – | not run yet | – | – | – | – | – | – |")
+            continue
+        for key, ratio in pair["metrics"].items():
+            per_seed = ", ".join(f"{r:.3g} (seed {s})" for s, r in zip(ratio["seeds"], ratio["ratios"], strict=True))
+            lines.append(
+                f"| {label} | {COLUMNS[key]} | {per_seed} | {cell(ratio)} | {ratio['geometric_mean']:.3g} | "
+                f"{interval(ratio['ci95'])} | {interval(ratio['bootstrap_ci95'])} | "
+                f"{verdict(ratio, pair['a'], pair['b'])} | {ratio['below_one']} of {ratio['n']} seeds |"
+            )
+    return lines
+
+
+def _markdown_diagnostics(diagnostics: Mapping[str, Any]) -> list[str]:
+    if not diagnostics.get("patterns"):
+        return []
+    lines = [
+        "",
+        "## Training diagnostics",
+        "",
+        f"Logged columns matching {diagnostics['patterns']} in each finished run's `lightning_logs/*/metrics.csv`: "
+        "the value at the first and at the last step it was logged, mean ± std over the seeds with a log.",
+        "",
+    ]
+    if not diagnostics["models"]:
+        return [*lines, "No finished run's log has a matching column."]
+    lines += [
+        "| model | metric | seeds | first logged | at step | last logged | at step |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model, columns in diagnostics["models"].items():
+        for column, entry in columns.items():
+            lines.append(
+                f"| {model} | {column} | {len(entry['seeds'])} | {cell(entry['first'])} | "
+                f"{_steps(entry['first_step'])} | {cell(entry['last'])} | {_steps(entry['last_step'])} |"
+            )
+    return lines
+
+
+def _steps(steps: Sequence[int]) -> str:
+    return ", ".join(str(step) for step in sorted(set(steps)))
+
+
+def _sort_key(row: Mapping[str, Any]) -> float:
+    value = row.get("rollout_l2", {}).get("mean")
+    return value if isinstance(value, float) and math.isfinite(value) else math.inf
+
+
+def _csv(board: Mapping[str, Any]) -> str:
+    columns = ["model", "seeds", *(f"{key}_{part}" for key in COLUMNS for part in ("mean", "std"))]
+    return csv_table([{"model": model, **row} for model, row in board["rows"].items()], columns)

@@ -1,0 +1,188 @@
+"""``pdeops benchmark``: every model of a suite on one dataset, one budget and several seeds, in one leaderboard.
+
+Each (model, seed) is an ordinary ``pdeops fit`` (``pdeops.training.fit.fit_run``) of the model's configs plus the
+suite's data, budget and seed (the layer ``<out>/runs/<model>/seed<k>/fit.yaml``), then one rollout of its best
+checkpoint on the test split with the suite's protocol, scored by ``scoring.score_rollout`` like the persistence
+baseline and the reference solver; ``pdeops.evaluation.evaluate`` writes its report (figures, speed) beside it.
+Its scores go to ``result.json`` in the run folder, written last and atomically: a finished run is never run again, a
+killed one resumes from its ``last.ckpt``.
+
+Several processes may share a folder: ``--shard i/n`` runs every n-th run (a SLURM array, several GPUs), and each run
+is locked while it runs (``lock.try_lock`` on ``<run>/lock``), so a second process on the same runs skips the ones
+another live process holds and says so. The data and the solver's row and sweep are prepared under one lock
+(``<out>/prepare.lock``), which a second process waits for. Progress goes to stderr as plain lines (run i of n, model,
+seed, elapsed, ETA) that read the same in a terminal and in a log file. The leaderboard (``leaderboard.md``,
+``.json``, ``.csv`` and two figures) is built from the results present.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pdeops._io import write_text_atomic
+from pdeops.benchmark.leaderboard import leaderboard, write_leaderboard
+from pdeops.benchmark.lock import holder, try_lock, wait_lock
+from pdeops.benchmark.scoring import score_checkpoint
+from pdeops.benchmark.solver import solver_result, solver_sweep
+from pdeops.benchmark.suite import ModelEntry, Suite, data_path, inside, result_path, run_dir, scored_samples
+from pdeops.data import open_dataset
+from pdeops.data.generate import generate
+from pdeops.data.recipes import GenerationConfig
+from pdeops.evaluation.evaluate import evaluate
+from pdeops.training.fit import fit_run, set_dotted
+
+
+def log(line: str) -> None:
+    """A progress line on stderr, flushed at once (``run_benchmark``'s default ``echo``)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_benchmark(
+    suite: Suite,
+    out: str | os.PathLike[str],
+    *,
+    models: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    device: str = "cpu",
+    shard: tuple[int, int] | None = None,
+    echo: Callable[[str], None] = log,
+) -> dict[str, Any]:
+    """Run the suite's (model, seed) runs that have no result yet, then build the leaderboard in ``out``.
+
+    Args:
+        suite: see ``load_suite``.
+        out: the benchmark directory (data, runs, leaderboard).
+        models, seeds: a subset of the suite's (None: all).
+        device: ``cpu`` or ``cuda``.
+        shard: ``(i, n)``: only every n-th run, starting at the i-th (the leaderboard covers what is done).
+        echo: where progress lines go (stderr by default).
+
+    Returns:
+        The leaderboard (see ``leaderboard``).
+    """
+    out = Path(out)
+    runs = suite.runs(models, seeds)
+    if shard is not None:
+        i, n = shard
+        if not 0 <= i < n:
+            raise ValueError(f"shard must be i/n with 0 <= i < n, got {i}/{n}.")
+        runs = runs[i::n]
+    started = time.perf_counter()
+    with wait_lock(inside(out, "prepare.lock"), waiting=echo):
+        data = prepare_data(suite, out, echo=echo)
+        solver_result(suite, data, out)
+        solver_sweep(suite, data, out, device=device)
+    todo = [(model, seed) for model, seed in runs if not result_path(out, model, seed).exists()]
+    echo(f"benchmark {suite.name}: {len(runs) - len(todo)} of {len(runs)} run(s) done; {len(todo)} to run on {device}")
+    durations: list[float] = []
+    for number, (model, seed) in enumerate(todo, start=1):
+        lock = run_dir(out, model, seed) / "lock"
+        with try_lock(lock) as held:
+            if not held:
+                echo(f"run {number} of {len(todo)}: {model}, seed {seed}: skipped, {holder(lock)} is running it")
+                continue
+            if result_path(out, model, seed).exists():
+                echo(f"run {number} of {len(todo)}: {model}, seed {seed}: finished by another process meanwhile")
+                continue
+            remaining = statistics.mean(durations) * (len(todo) - number + 1) if durations else None
+            left = "" if remaining is None else f"; about {_duration(remaining)} left"
+            echo(
+                f"run {number} of {len(todo)}: {model}, seed {seed} (elapsed {_duration(time.perf_counter() - started)}"
+                f"{left})"
+            )
+            start = time.perf_counter()
+            result = run_one(suite, suite.models[model], seed, data, out, device=device)
+            durations.append(time.perf_counter() - start)
+            error = result["scores"]["model"]["rollout_l2"]
+            echo(
+                f"run {number} of {len(todo)}: {model}, seed {seed}: done in {_duration(durations[-1])}, rollout "
+                f"rel. L2 {'not finite' if error is None else f'{error:.4g}'}"
+            )
+    board = leaderboard(suite, out, device=device)
+    write_leaderboard(board, out)
+    echo(f"wrote {out}/leaderboard.md, .json, .csv and figures/ ({board['runs_done']} of {board['runs_total']} runs)")
+    return board
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def prepare_data(suite: Suite, out: Path, *, echo: Callable[[str], None] = log) -> Path:
+    """The suite's data file (``suite.data_path``), checked to open, generated first (resumably) if the suite
+    generates it and it is not there yet."""
+    path = data_path(suite, out)
+    if "generate" in suite.data and not path.exists():
+        config = GenerationConfig(**suite.data["generate"])
+        echo(f"generating the suite's data: {config.samples} trajectories of {config.recipe} into {path}")
+        start = time.perf_counter()
+        generate(config, path, batch_size=16)
+        echo(f"generated {path} in {_duration(time.perf_counter() - start)}")
+    with open_dataset(path):  # a clear error now rather than in every run
+        pass
+    return path
+
+
+def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *, device: str = "cpu") -> dict:
+    """Fit (``fit_run``: a finished fit is reused, a killed one resumed) and score one (model, seed); returns its
+    result, also written to ``result.json``."""
+    run = run_dir(out, entry.name, seed)
+    fitted = fit_run(entry.configs, run, overrides=_fit_settings(suite, entry, seed, data, run, device))
+    checkpoint = str(fitted.checkpoint)
+    report = evaluate(  # the equal-accuracy speed-up comes from one solver sweep for all runs (solver_sweep)
+        checkpoint,
+        data,
+        steps=suite.steps,
+        context=suite.context,
+        out_dir=run / "eval",
+        device=device,
+        equal_accuracy=False,
+    )
+    with open_dataset(data) as dataset:
+        samples = scored_samples(suite, dataset.sizes["sample"])
+    scores = score_checkpoint(
+        checkpoint, str(data), context=suite.context, steps=suite.steps, samples=samples, device=device
+    )
+    result = {
+        "model": entry.name,
+        "seed": seed,
+        "checkpoint": checkpoint,
+        "parameters": fitted.parameters,
+        "train_seconds": fitted.seconds,
+        "scores": {
+            **scores,
+            "frames_per_second": report["speed"]["model"]["frames_per_second"],
+            "speedup_fixed_dt": report["speed"]["speedup"],
+        },
+        "report": str(run / "eval" / "report.json"),
+    }
+    write_text_atomic(run / "result.json", json.dumps(result, indent=1))
+    return result
+
+
+def _fit_settings(suite: Suite, entry: ModelEntry, seed: int, data: Path, run: Path, device: str) -> dict:
+    """The config layer that puts a model's configs on the suite's data, budget and seed."""
+    budget = dict(suite.budget)
+    settings: dict[str, Any] = {
+        "seed_everything": seed,
+        "data": {"path": str(data), "batch_size": budget.pop("batch_size", 16)},
+        "trainer": {
+            **budget,
+            "accelerator": "gpu" if device.startswith("cuda") else "cpu",
+            "devices": 1,
+            "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(run)}},
+        },
+    }
+    for key in ("fields", "split"):
+        if key in suite.data:
+            settings["data"][key] = suite.data[key]
+    if "max_epochs" not in budget:
+        settings["trainer"]["max_epochs"] = -1  # a step or time budget alone decides
+    for dotted, value in entry.overrides.items():
+        set_dotted(settings, dotted, value)
+    return settings

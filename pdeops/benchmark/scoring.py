@@ -1,0 +1,120 @@
+"""One scoring path for every row of a leaderboard: ``score_rollout`` scores a model's rollout, the persistence
+baseline and the reference solver's solution against the same stored truth, with the same definitions.
+
+The scores (``pdeops.metrics``, float64): relative L2 and L1 over the space–time window per trajectory (mean over
+the test trajectories; L1 also its median trajectory), relative L2 per step (and at the first, middle and last
+step), relative L1 of the first step, PDEBench's nRMSE and fRMSE bands, The Well's VRMSE, the time until the
+correlation with the truth drops below 0.95 (the median over trajectories; None when that median never drops within
+the window), and the first step where a trajectory blows up. Each trajectory's window errors are kept too
+(``*_per_trajectory``), for the bootstrap intervals of ``statistics.paired_ratio``.
+"""
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from pdeops.evaluation.evaluate import median
+from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
+from pdeops.metrics import (
+    correlation_per_step,
+    first_blowup_step,
+    pdebench_frmse,
+    pdebench_nrmse,
+    relative_lp_per_step,
+    relative_lp_window,
+    time_until_below,
+    well_vrmse,
+)
+from solvers import Grid
+
+Tensor = torch.Tensor
+CORRELATION_LEVEL = 0.95
+
+
+def score_rollout(
+    prediction: Tensor, truth: Tensor, lead_times: Tensor, lengths: Sequence[float] | None
+) -> dict[str, Any]:
+    """The leaderboard's scores of one prediction against the truth.
+
+    Args:
+        prediction, truth: ``(N, T, C, *S)``, the same frames (the prediction's dtype may be float32; the metrics
+            compute in float64).
+        lead_times: ``(T,)``, the time of each frame since the last given one.
+        lengths: the domain's length per spatial axis (PDEBench's fRMSE scales by them); None for 3-D data, which
+            gets no fRMSE.
+
+    Returns:
+        JSON-ready numbers (non-finite ones as None), keyed as ``leaderboard.COLUMNS`` plus ``l2_per_step`` and the
+        per-trajectory lists ``rollout_l2_per_trajectory``, ``rollout_l1_per_trajectory`` and
+        ``one_step_l1_per_trajectory``.
+    """
+    curve = relative_lp_per_step(prediction, truth).mean(0).tolist()
+    window_l2 = relative_lp_window(prediction, truth)
+    window_l1 = relative_lp_window(prediction, truth, 1)
+    first_l1 = relative_lp_per_step(prediction[:, :1], truth[:, :1], 1)[:, 0]
+    correlation = time_until_below(correlation_per_step(prediction, truth), CORRELATION_LEVEL, lead_times)
+    bands = [None] * 3 if lengths is None else pdebench_frmse(prediction, truth, lengths=lengths).mean(dim=(0, 1))
+    blowup = first_blowup_step(prediction, truth)
+    return {
+        "rollout_l2": _number(window_l2.mean()),
+        "rollout_l1": _number(window_l1.mean()),
+        "rollout_l1_median": _number(median(window_l1)),
+        "l2_per_step": [_number(value) for value in curve],
+        "one_step_l2": _number(curve[0]),
+        "one_step_l1": _number(first_l1.mean()),
+        "l2_middle": _number(curve[(len(curve) - 1) // 2]),
+        "l2_last": _number(curve[-1]),
+        "nrmse": _number(pdebench_nrmse(prediction, truth).mean()),
+        **{f"frmse_{band}": _number(value) for band, value in zip(("low", "mid", "high"), bands, strict=True)},
+        "vrmse": _number(well_vrmse(prediction, truth).mean()),
+        "correlation_time_0.95": _number(median(correlation)),
+        "first_blowup_step": int(blowup[blowup > 0].min()) if bool((blowup > 0).any()) else None,
+        "rollout_l2_per_trajectory": [_number(value) for value in window_l2.tolist()],
+        "rollout_l1_per_trajectory": [_number(value) for value in window_l1.tolist()],
+        "one_step_l1_per_trajectory": [_number(value) for value in first_l1.tolist()],
+    }
+
+
+def _number(value: Tensor | float | None) -> float | None:
+    """A plain float, None for a missing or non-finite one (JSON has no inf or nan)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def score_checkpoint(
+    checkpoint: str, data: str, *, context: int, steps: int, samples: Sequence[int], device: str = "cpu"
+) -> dict[str, dict[str, Any]]:
+    """``score_rollout`` of a checkpoint's rollout and of persistence on ``samples`` of a data file: ``steps`` frames
+    after the first ``context`` stored ones (the suite's protocol), as ``{"model": ..., "persistence": ...}``."""
+    inputs = prepare_rollout(checkpoint, data, samples=samples, steps=steps, context=context, device=device)
+    stored = inputs.read(inputs.history + inputs.steps).to(torch.float64)
+    given, truth = stored[:, : inputs.history], stored[:, inputs.history :]
+    lead = torch.from_numpy(inputs.lead_times)
+    lengths = domain_lengths(inputs)
+    return {
+        "model": score_rollout(rollout(inputs.task, given, inputs.steps), truth, lead, lengths),
+        "persistence": score_rollout(persistence(given, inputs.steps), truth, lead, lengths),
+    }
+
+
+def domain_lengths(inputs: RolloutInputs) -> tuple[float, ...] | None:
+    """The stored grid's domain length per axis: the file's ``domain_length``, else its coordinates' span, else 1 per
+    axis (as ``pdeops evaluate`` takes them); None for 3-D data."""
+    shape = inputs.layout.spatial_shape
+    if len(shape) > 2:
+        return None
+    if "domain_length" in inputs.attrs:
+        return Grid(shape, float(inputs.attrs["domain_length"])).lengths
+    coords = [inputs.layout.coords.get(dim) for dim in inputs.layout.spatial_dims]
+    spans = [n * float(c[1] - c[0]) for n, c in zip(shape, coords, strict=True) if c is not None and len(c) > 1]
+    return Grid(shape, spans if len(spans) == len(shape) else 1.0).lengths
+
+
+def lead_times(times: np.ndarray, start: int, stop: int) -> Tensor:
+    """``(stop - start - 1,)``: the times of frames ``start + 1 .. stop - 1`` since frame ``start``."""
+    return torch.from_numpy(times[start + 1 : stop] - times[start])

@@ -1,0 +1,241 @@
+"""A benchmark suite file and the layout of its output folder.
+
+A suite is a YAML file (``configs/benchmarks/<name>.yaml``)::
+
+    name: ns2d-cpu
+    description: one line
+    data:
+      generate: {recipe: ns2d-fno, samples: 40, resolution: 32, ...}   # GenerationConfig fields; or path: FILE
+      fields: [vorticity]
+      split: [0.8, 0.1, 0.1]             # optional: the data module's default split otherwise
+    budget: {max_epochs: 20, batch_size: 16}   # the same for every model: max_epochs, max_steps or max_time
+    seeds: [0, 1]
+    protocol: {context: 10, steps: 10}   # every model sees frames [0, context) and is scored on the next steps
+    models:
+      FNO:
+        configs: [../ns2d/fno.yaml]              # the files users train with, relative to the suite
+        overrides: {model.init_args.model.init_args.hidden_channels: 24}
+      U-Net:
+        configs: [../ns2d/fno.yaml, ../ns2d/unet.yaml]
+    compare: [[FNO, U-Net]]              # optional: A / B paired seed by seed (``leaderboard.paired_per_seed``)
+    training_metrics: ["train/*"]        # optional: fnmatch patterns over the logged columns
+
+A model's name is a folder name in the output (``<out>/runs/<model>/seed<k>/``): letters, digits, spaces and
+``_ - . , + ( )``, not starting with a dot, and not ``solver`` (the reference solver's folder). Every path the
+benchmark writes is checked to lie inside ``<out>`` (``run_dir``).
+"""
+
+import inspect
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pdeops.data.datamodule import PDEDataModule, split_trajectories
+
+SUITE_KEYS = {"name", "description", "data", "budget", "seeds", "protocol", "models", "compare", "training_metrics"}
+BUDGET_KEYS = {"max_epochs", "max_steps", "max_time", "batch_size"}
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _\-.,+()]{0,99}")
+"""A model name: a safe folder name (no path separator, no leading dot, at most 100 characters)."""
+SOLVER = "solver"
+"""The folder of the reference solver's row and sweep, ``<out>/runs/solver``; no model may take the name."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of a suite: its config files (as users train it) and the suite's overrides, dotted keys."""
+
+    name: str
+    configs: tuple[Path, ...]
+    overrides: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A benchmark suite, read from YAML by ``load_suite`` (see the module docstring)."""
+
+    path: Path
+    name: str
+    description: str
+    data: Mapping[str, Any]
+    budget: Mapping[str, Any]
+    seeds: tuple[int, ...]
+    context: int
+    steps: int
+    models: Mapping[str, ModelEntry]
+    compare: tuple[tuple[str, str], ...] = ()
+    """Pairs (A, B) of the suite's models whose scores the leaderboard compares seed by seed (``paired_per_seed``)."""
+    training_metrics: tuple[str, ...] = ()
+    """fnmatch patterns over the CSV log's columns that the leaderboard summarises (``training_diagnostics``)."""
+
+    def runs(self, models: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> list[tuple[str, int]]:
+        """The (model, seed) pairs to run, in the suite's order."""
+        unknown = sorted(set(models or ()) - set(self.models))
+        if unknown:
+            raise ValueError(f"{self.path} has no model(s) {unknown}; its models are {sorted(self.models)}.")
+        return [(model, seed) for model in (models or list(self.models)) for seed in (seeds or self.seeds)]
+
+
+def load_suite(path: str | os.PathLike[str]) -> Suite:
+    """Read and check a suite file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a missing or unknown key, or a value of the wrong kind (the message names it).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Benchmark suite {path} does not exist; the shipped suites are configs/benchmarks/*.")
+    raw = yaml.safe_load(path.read_text()) or {}
+    _require_keys(raw, SUITE_KEYS, {"name", "data", "budget", "seeds", "protocol", "models"}, str(path))
+    _require_keys(raw["budget"], BUDGET_KEYS, set(), f"{path}: budget")
+    if not set(raw["budget"]) & {"max_epochs", "max_steps", "max_time"}:
+        raise ValueError(f"{path}: budget needs one of max_epochs, max_steps or max_time, the same for every model.")
+    _require_keys(raw["data"], {"generate", "path", "fields", "split"}, set(), f"{path}: data")
+    if ("generate" in raw["data"]) == ("path" in raw["data"]):
+        raise ValueError(f"{path}: data needs exactly one of generate (a recipe's settings) or path (a file).")
+    protocol = raw["protocol"]
+    _require_keys(protocol, {"context", "steps"}, {"context", "steps"}, f"{path}: protocol")
+    models = {}
+    if not isinstance(raw["models"], dict) or not raw["models"]:
+        raise ValueError(f"{path}: models must be a mapping of at least one model name to its configs.")
+    for name, entry in raw["models"].items():
+        _require_keys(entry, {"configs", "overrides"}, {"configs"}, f"{path}: models.{name}")
+        configs = tuple((path.parent / config).resolve() for config in entry["configs"])
+        missing = [str(config) for config in configs if not config.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{path}: models.{name} names config(s) that do not exist: {missing}.")
+        models[_model_name(name, str(path))] = ModelEntry(str(name), configs, dict(entry.get("overrides") or {}))
+    return Suite(
+        path=path,
+        name=str(raw["name"]),
+        description=str(raw.get("description", "")),
+        data=raw["data"],
+        budget=raw["budget"],
+        seeds=tuple(int(seed) for seed in raw["seeds"]),
+        context=int(protocol["context"]),
+        steps=int(protocol["steps"]),
+        models=models,
+        compare=_compare_pairs(raw.get("compare"), models, str(path)),
+        training_metrics=_patterns(raw.get("training_metrics"), str(path)),
+    )
+
+
+def _model_name(name: Any, where: str) -> str:
+    """A model name of the suite, checked to be a safe folder name (see the module docstring)."""
+    text = str(name)
+    if not MODEL_NAME.fullmatch(text) or text.rstrip(" .") != text or text == SOLVER:
+        raise ValueError(
+            f"{where}: model name {text!r} cannot name a run folder. Use letters, digits, spaces and _ - . , + ( ), "
+            f"starting with a letter or digit, at most 100 characters, not ending in a space or dot, and not "
+            f"{SOLVER!r} (the reference solver's folder), e.g. 'FNO (small)'."
+        )
+    return text
+
+
+def _compare_pairs(value: Any, models: Mapping[str, ModelEntry], where: str) -> tuple[tuple[str, str], ...]:
+    """The suite's ``compare`` key: a list of [A, B] pairs of its models' names."""
+    if value is None:
+        return ()
+    names = list(models)
+    example = f"[[{names[0]}, {names[-1]}]]" if len(names) > 1 else "[[A, B]]"
+    if not isinstance(value, list) or not all(isinstance(pair, list | tuple) and len(pair) == 2 for pair in value):
+        raise ValueError(
+            f"{where}: compare must be a list of [A, B] pairs of the suite's model names, e.g. compare: {example}; "
+            f"got {value!r}."
+        )
+    pairs = tuple((str(a), str(b)) for a, b in value)
+    unknown = sorted({name for pair in pairs for name in pair} - set(models))
+    if unknown:
+        raise ValueError(
+            f"{where}: compare names model(s) {unknown} that the suite does not have; its models are {names}."
+        )
+    same = [a for a, b in pairs if a == b]
+    if same:
+        raise ValueError(f"{where}: compare pairs {same[0]!r} with itself; a pair names two different models.")
+    return pairs
+
+
+def _patterns(value: Any, where: str) -> tuple[str, ...]:
+    """The suite's ``training_metrics`` key: a list of fnmatch patterns (strings)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(pattern, str) and pattern for pattern in value):
+        raise ValueError(
+            f"{where}: training_metrics must be a list of fnmatch patterns over the CSV log's column names, e.g. "
+            f'training_metrics: ["gate/*/mean", "train/hf_to_l1"]; got {value!r}.'
+        )
+    return tuple(value)
+
+
+def _require_keys(mapping: Any, allowed: set[str], required: set[str], where: str) -> None:
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{where} must be a mapping, got {mapping!r}.")
+    unknown, missing = sorted(set(mapping) - allowed), sorted(required - set(mapping))
+    if unknown or missing:
+        raise ValueError(
+            f"{where}: " + "; ".join(
+                part for part in (
+                    f"unknown key(s) {unknown} (allowed: {sorted(allowed)})" if unknown else "",
+                    f"missing key(s) {missing}" if missing else "",
+                ) if part
+            )
+        )  # fmt: skip
+
+
+# --- the output folder -----------------------------------------------------------------------------------------------
+def default_split() -> tuple[float, float, float]:
+    """The train, val and test fractions ``PDEDataModule`` uses when a config gives none (a suite without
+    ``data.split`` trains with them, so it is scored on their test split)."""
+    return tuple(inspect.signature(PDEDataModule).parameters["split"].default)
+
+
+def scored_samples(suite: Suite, count: int) -> list[int]:
+    """The test trajectories every model (and the solver) is scored on, of a file holding ``count``."""
+    return list(split_trajectories(count, tuple(suite.data.get("split", default_split())))["test"])
+
+
+def inside(out: str | os.PathLike[str], *parts: str) -> Path:
+    """``out / parts...``, refused unless it resolves inside ``out`` (a name with ``..`` or a link out of it).
+
+    Raises:
+        ValueError: the path would lie outside ``out``.
+    """
+    root = Path(out).resolve()
+    path = root.joinpath(*parts).resolve()
+    if path != root and root not in path.parents:
+        raise ValueError(
+            f"{Path(out).joinpath(*parts)} resolves to {path}, outside the benchmark folder {root}; rename the model "
+            "or remove the link that leads out of the folder."
+        )
+    return path
+
+
+def run_dir(out: str | os.PathLike[str], model: str, seed: int) -> Path:
+    """A (model, seed) run's folder, ``<out>/runs/<model>/seed<seed>``, checked to lie inside ``out``."""
+    return inside(out, "runs", model, f"seed{seed}")
+
+
+def solver_dir(out: str | os.PathLike[str]) -> Path:
+    """The reference solver's folder, ``<out>/runs/solver`` (its row and its work–precision sweep)."""
+    return inside(out, "runs", SOLVER)
+
+
+def result_path(out: str | os.PathLike[str], model: str, seed: int) -> Path:
+    """Where a finished (model, seed) run's scores are kept; the run is done once this file exists."""
+    return run_dir(out, model, seed) / "result.json"
+
+
+def data_path(suite: Suite, out: str | os.PathLike[str]) -> Path:
+    """The suite's data file: its ``path`` (a relative one from the working directory if it is there, else from the
+    suite's folder), or ``<out>/data.h5``, where the runner generates it from ``generate``."""
+    if "path" in suite.data:
+        path = Path(suite.data["path"])
+        if not path.is_absolute() and not path.exists():
+            path = (suite.path.parent / path).resolve()
+        return path
+    return inside(out, "data.h5")

@@ -3,10 +3,11 @@
 ``rollout`` advances any pdeops operator task by its own ``step`` (``input_frames`` in, ``output_frames`` out: one
 frame for a one-step task, a block for a spatiotemporal or staggered one) through the one rollout of
 ``pdeops.training.rollout``, in inference mode and in batches. ``write_rollout`` does this from a checkpoint and a
-data file and writes the prediction in the native format, so every reader and metric of pdeops can open it like
-ground truth.
+data file and writes the prediction in the native format, with the CF metadata and checksums of a generated file, so
+every reader and metric of pdeops, and CF tools (xarray, cf_xarray), can open it like ground truth.
 """
 
+import dataclasses
 import datetime
 import os
 from collections.abc import Sequence
@@ -24,7 +25,15 @@ from pdeops import __version__
 from pdeops.config import class_path
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.datasets import FieldLayout, FrameReader, check_samples
-from pdeops.data.generate import FORMAT_VERSION, require_writable
+from pdeops.data.generate import (
+    CONVENTIONS,
+    COORDINATE_ATTRS,
+    FORMAT_VERSION,
+    command_line,
+    field_storage,
+    history_line,
+    require_writable,
+)
 from pdeops.evaluation.checkpoints import build_task, matching_layout, read_checkpoint, training_data
 from pdeops.training.rollout import rollout as advance
 from pdeops.training.tasks import BaseOperatorTask
@@ -33,6 +42,9 @@ Tensor = torch.Tensor
 
 PROGRESS_DELAY = 1.0
 """Seconds before a progress bar shows: quick work (warm-ups, tests, small rollouts) prints none."""
+AXES = {"time": "T", "x": "X", "y": "Y", "z": "Z"}
+"""The CF ``axis`` of each coordinate a rollout file may have."""
+SAMPLE_ATTRS = {"long_name": "trajectory index in the data file", "units": "1"}
 
 
 def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: int | None = None) -> Tensor:
@@ -118,6 +130,7 @@ class RolloutInputs:
         samples: the trajectories to roll out.
         history: the stored frames before the first predicted one (the task reads the last k of them).
         steps: frames to predict after them.
+        variable_attrs: the data file's attributes of the task's fields and of the coordinates, by name.
     """
 
     checkpoint: str
@@ -127,6 +140,7 @@ class RolloutInputs:
     samples: Sequence[int]
     history: int
     steps: int
+    variable_attrs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def read(self, frames: int) -> Tensor:
         """The first ``frames`` stored frames of each trajectory, ``(N, frames, C, *S)`` in the file's dtype."""
@@ -190,6 +204,8 @@ def prepare_rollout(
     layout = matching_layout(data_path, task, training, str(checkpoint))
     with open_dataset(data_path) as dataset:
         attrs = dict(dataset.attrs)
+        names = (*layout.fields, "time", *layout.spatial_dims)
+        variable_attrs = {name: dict(dataset[name].attrs) for name in names if name in dataset.variables}
     if samples is None:
         samples = training.test_samples(layout.num_samples, layout.path)
     k = task.input_frames
@@ -208,7 +224,9 @@ def prepare_rollout(
             f"{layout.path} has {layout.num_times} frames per trajectory; after {context} given frames that "
             f"leaves 1 to {available} steps to compare, got steps={steps}."
         )
-    return RolloutInputs(str(checkpoint), task, layout, attrs, check_samples(layout, samples), context, steps)
+    return RolloutInputs(
+        str(checkpoint), task, layout, attrs, check_samples(layout, samples), context, steps, variable_attrs
+    )
 
 
 def write_rollout(
@@ -222,14 +240,19 @@ def write_rollout(
     device: str = "cpu",
     overwrite: bool = False,
     allow_modules: Sequence[str] = (),
+    command: str | None = None,
 ) -> Path:
     """Roll the checkpoint's task out from the first k stored frames and write the prediction as a dataset file.
 
     The file is in the native format (NetCDF-4 through h5netcdf, ``pdeops_format`` set, so ``open_dataset`` and
-    ``xarray.open_dataset(path, engine="h5netcdf")`` read it): one float32 variable per field with dims
-    ``(sample, time, *spatial)``, e.g. ``(sample, time, x, y)``; coordinates ``sample`` (the source's trajectory
-    indices), ``time`` (the source's times of the predicted frames) and the source's spatial ones; attributes naming
-    the checkpoint, the data file, the samples and k. It is written to ``<out>.partial``, then renamed.
+    ``xarray.open_dataset(path, engine="h5netcdf")`` read it), as first-class as a generated file: one float32
+    variable per field with dims ``(sample, time, *spatial)``, e.g. ``(sample, time, x, y)``, chunked one frame per
+    chunk with fletcher32 checksums; coordinates ``sample`` (the source's trajectory indices), ``time`` (the source's
+    times of the predicted frames) and the source's spatial ones. CF-1.10 metadata: each field's and coordinate's
+    ``long_name`` and ``units`` as the data file has them (units only where it has them), ``axis`` on ``time``
+    (T) and the spatial coordinates (X, Y, Z); ``Conventions``, ``title``, ``source`` and ``history`` (the data
+    file's, and a line for this command). Attributes name the checkpoint, the data file, the samples and the input
+    frames (``input_frames``). It is written to ``<out>.partial``, then renamed.
 
     Args:
         checkpoint: the ``.ckpt`` file.
@@ -241,6 +264,7 @@ def write_rollout(
         device: where the task runs.
         overwrite: replace an existing file at ``out``.
         allow_modules: packages besides pdeops, neuraloperator and torch the checkpoint may name (see ``load_task``).
+        command: the command recorded in the file's CF ``history`` (default: this process's command line).
 
     Returns:
         The path of the written file.
@@ -260,7 +284,7 @@ def write_rollout(
     prediction = rollout(inputs.task, inputs.read(inputs.history), inputs.steps, batch_size=batch_size)
     partial = out.with_name(out.name + ".partial")
     try:
-        _write(partial, inputs, prediction)
+        _write(partial, inputs, prediction, command or command_line())
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -268,7 +292,7 @@ def write_rollout(
     return out
 
 
-def _write(path: Path, inputs: RolloutInputs, prediction: Tensor) -> None:
+def _write(path: Path, inputs: RolloutInputs, prediction: Tensor, command: str) -> None:
     """Write ``prediction`` ``(N, steps, C, *S)`` as a native file (see ``write_rollout``)."""
     layout = inputs.layout
     dims = ("sample", "time", *layout.spatial_dims)
@@ -279,28 +303,56 @@ def _write(path: Path, inputs: RolloutInputs, prediction: Tensor) -> None:
             **dict(zip(dims[2:], layout.spatial_shape, strict=True)),
         }
         f.create_variable("sample", ("sample",), data=np.asarray(inputs.samples, dtype=np.int64))
+        f.variables["sample"].attrs.update(SAMPLE_ATTRS)
         f.create_variable("time", ("time",), data=inputs.times)
         for name in layout.spatial_dims:
             if name in layout.coords:
                 f.create_variable(name, (name,), data=np.asarray(layout.coords[name], dtype=np.float64))
+        for name in ("time", *layout.spatial_dims):
+            if name in f.variables:
+                f.variables[name].attrs.update(_coordinate_attrs(name, inputs.variable_attrs.get(name, {})))
         for channel, name in enumerate(layout.fields):
             data = prediction[:, :, channel].cpu().numpy()
-            f.create_variable(name, dims, data=data, chunks=(1, 1, *layout.spatial_shape))
+            field = f.create_variable(
+                name, dims, data=data, chunks=(1, 1, *layout.spatial_shape), **field_storage(None)
+            )
+            field.attrs.update(_cf_attrs(inputs.variable_attrs.get(name, {}), long_name=name))
     with h5py.File(path, "a") as f:  # h5py writes str attributes as variable-length UTF-8, as NetCDF-4 reads them
-        f.attrs.update(_attributes(inputs))
+        f.attrs.update(_attributes(inputs, command))
 
 
-def _attributes(inputs: RolloutInputs) -> dict[str, Any]:
+def _cf_attrs(source: dict[str, Any], *, long_name: str) -> dict[str, Any]:
+    """A variable's CF ``long_name`` (the data file's, else ``long_name``) and ``units`` (where the file has them)."""
+    attrs = {"long_name": str(source.get("long_name", long_name))}
+    if "units" in source:
+        attrs["units"] = str(source["units"])
+    return attrs
+
+
+def _coordinate_attrs(name: str, source: dict[str, Any]) -> dict[str, Any]:
+    """A coordinate's CF attributes: ``long_name`` and ``units`` as in ``_cf_attrs``, and its ``axis``."""
+    default = COORDINATE_ATTRS.get(name, {}).get("long_name", name)
+    return {**_cf_attrs(source, long_name=default), "axis": AXES[name]}
+
+
+def _attributes(inputs: RolloutInputs, command: str) -> dict[str, Any]:
     source = inputs.attrs
     copied: dict[str, Any] = {name: source[name] for name in ("recipe", "domain_length") if name in source}
+    what = source.get("recipe") or Path(inputs.layout.path).name
+    earlier = source.get("history")
+    history = history_line(command)
     return {
+        "Conventions": CONVENTIONS,
+        "title": f"{what}: model rollout of {', '.join(inputs.layout.fields)}",
+        "source": f"pdeops {__version__} model rollout: {class_path(type(inputs.task))} from {inputs.checkpoint}",
+        "history": f"{earlier}\n{history}" if isinstance(earlier, str) and earlier else history,
         "pdeops_format": FORMAT_VERSION,
         "description": "model rollout: predicted trajectories, not ground truth",
         "checkpoint": str(Path(inputs.checkpoint).resolve()),
         "task": class_path(type(inputs.task)),
         "data": inputs.layout.path,
         "samples": np.asarray(inputs.samples, dtype=np.int64),
-        "history": inputs.history,
+        "input_frames": inputs.history,
         "initial_frames": f"the first {inputs.history} stored frames of each sample of the data file",
         "steps": inputs.steps,
         **copied,

@@ -427,7 +427,7 @@ def test_write_rollout_writes_the_rollout_as_a_native_file(tmp_path: Path, train
         assert dataset["vorticity"].shape == (2, 3, 16, 16)
         assert dataset["sample"].values.tolist() == [8, 9]
         assert dataset["time"].values.tolist() == [1.0, 1.5, 2.0]
-        assert dataset.attrs["checkpoint"] == str(trained[1].resolve()) and dataset.attrs["history"] == HISTORY
+        assert dataset.attrs["checkpoint"] == str(trained[1].resolve()) and dataset.attrs["input_frames"] == HISTORY
         written = torch.from_numpy(dataset["vorticity"].values)
     initial = _truth(data)[1:, :HISTORY].float()
     torch.testing.assert_close(written[:, :, None], rollout(trained[0], initial, 3), rtol=0, atol=0)

@@ -451,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--to", required=True, choices=["the-well", "pdebench"], help="the target layout")
     export.add_argument(
         "out",
-        help="the-well: a dataset directory (data/train|valid|test/*.hdf5 and stats.yaml); pdebench: an .hdf5 file",
+        help="the-well: a dataset directory (data/train|valid|test/*.hdf5 and stats.yaml); pdebench: one file, "
+        "named as PDEBench's loaders read its layout: .h5 for per-seed groups (a 2-D field, several fields), .hdf5 "
+        "for the flat layout (one 1-D field, Darcy flow, the fluid fields); export says which",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing output")
     export.set_defaults(run=_export)

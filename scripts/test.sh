@@ -6,4 +6,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" "[dev,ecosystem]"
 export PDEOPS_REQUIRE_ECOSYSTEM=1  # the tests that read exports with The Well's loader fail, never skip, without it
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy"; mypy
+echo "== docs"; mkdocs build --strict --site-dir "$(mktemp -d)"  # fails on a broken link or anchor, or a stale API page
 echo "== pytest"; pytest "$@"

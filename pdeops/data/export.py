@@ -150,7 +150,7 @@ def _check_output(source: Path, out: Path, to: str, overwrite: bool) -> None:
     if out.is_dir() and (to == "pdebench" or not _is_export_folder(out, WELL_LAYOUT)):
         what = "a PDEBench export is one file" if to == "pdebench" else "it holds files an export does not write"
         raise DatasetError(
-            f"{out} is a folder that export did not write ({what}): export replaces only a regular file or an "
+            f"{out} is a folder that is not an earlier export ({what}): export replaces only a regular file or an "
             "earlier export's folder (data/{train,valid,test}/*.hdf5 and stats.yaml). Choose another output path, "
             "or remove the folder yourself if its contents are not needed."
         )
@@ -390,7 +390,7 @@ def _pdebench_layout(source: _Source) -> str:
 
 def _check_pdebench_name(out: Path, source: _Source, layout: str) -> None:
     """PDEBench's loaders choose the layout by the file name: refuse a name they would misread."""
-    what = f"{source.path}'s fields {source.fields} on {len(source.spatial)}-D grid"
+    what = f"{source.path}'s fields {source.fields} on a {len(source.spatial)}-D grid"
     if layout == "seeds" and out.suffix != ".h5":
         raise DatasetError(
             f"{what} go to PDEBench's per-seed layout, which its FNODatasetMult opens as '<name>.h5' (and "

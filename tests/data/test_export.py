@@ -252,13 +252,13 @@ def test_overwrite_replaces_only_files_and_our_own_folders(native: Path, tmp_pat
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("keep me")
     for to, out in (("the-well", foreign), ("pdebench", foreign)):
-        with pytest.raises(DatasetError, match=r"results is a folder that export did not write"):
+        with pytest.raises(DatasetError, match=r"results is a folder that is not an earlier export"):
             export(native, to, out, overwrite=True)
     assert (foreign / "thesis.tex").read_text() == "keep me"
     (foreign / "thesis.tex").unlink()
     (foreign / "data" / "train").mkdir(parents=True)
     (foreign / "data" / "train" / "notes.txt").write_text("keep me")  # our names, a file we never write
-    with pytest.raises(DatasetError, match=r"export did not write"):
+    with pytest.raises(DatasetError, match=r"is not an earlier export"):
         export(native, "the-well", foreign, overwrite=True)
     well = export(native, "the-well", tmp_path / "well")
     assert export(native, "the-well", well, overwrite=True) == well  # an earlier export is replaced

@@ -224,6 +224,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         allow_modules=args.allow_module,
         animate=args.animate,
         equal_accuracy=args.equal_accuracy,
+        overwrite=args.overwrite,
     )
     print(markdown(report))
     if args.out:
@@ -468,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stored frames given before the first compared one, at least the model's input frames (default: those)",
     )
     evaluation.add_argument("--out", help="directory for report.json, report.md and figures/")
+    evaluation.add_argument("--overwrite", action="store_true", help="replace a report already in --out")
     evaluation.add_argument("--samples", help="comma-separated trajectory indices (default: the test split)")
     evaluation.add_argument("--resolution", type=int, help="evaluate zero-shot at this resolution")
     evaluation.add_argument("--batch-size", type=int, help="trajectories per forward pass (default: all)")

@@ -2,13 +2,21 @@
 
 ``resolve`` fills a ``GenerationConfig``'s gaps with its recipe's defaults, and ``explain`` describes a resolved
 config (what ``pdeops generate RECIPE --help`` prints). The physics of each recipe (solver, initial conditions) is in
-``pdeops.data.setups``; ``pdeops.data.generate`` does the rest (batching, downsampling, writing). This module imports
-no torch, so the command line lists recipes at once.
+``pdeops.data.setups``; ``pdeops.data.generate`` does the rest (batching, downsampling, writing). ``rebuild_resolved``
+reads back, from a generated file's attributes, the resolved config that made it, for every caller that reruns the
+file's solver (``evaluate``'s speed-ups, ``work-precision``, the benchmark's solver row). This module imports no torch,
+so the command line lists recipes at once.
 """
 
+import json
 import math
-from dataclasses import dataclass, field
-from typing import Literal
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from pdeops import __version__
+from pdeops.data._errors import DatasetError
 
 
 @dataclass(frozen=True)
@@ -204,6 +212,103 @@ def resolve(config: GenerationConfig) -> Resolved:
         dt=config.dt if config.dt is not None else recipe.dt,
         params={**recipe.params, **config.params},
     )
+
+
+class SolverRebuildError(DatasetError):
+    """The solver that made a dataset file cannot be rebuilt (see ``rebuild_resolved``)."""
+
+
+def rebuild_resolved(attrs: Mapping[str, Any], path: str | os.PathLike[str]) -> Resolved:
+    """The resolved config that made a file ``pdeops generate`` wrote, rebuilt from its attributes and checked.
+
+    The file's ``config`` attribute records only what its command line set; the rest comes from today's recipe. So
+    every setting the file records of the solver it was made with (each ``param_*``, ``recipe``, ``domain_length``,
+    ``solver_scheme``, ``solver_dt``, ``solve_resolution`` and ``dtype``) must equal what the rebuilt config gives:
+    a file made when a recipe's default differed (e.g. ``ns2d-pwc`` before its spectral viscosity) would otherwise
+    be compared against another solver than the one that made it. The config's ``device`` is set to ``"cpu"``:
+    callers put the solver's grid where they run it (``pdeops.data.setups.build_setup``).
+
+    Args:
+        attrs: the dataset's attributes, as ``open_dataset`` gives them (``source_format`` says the reader).
+        path: the file, for the message.
+
+    Raises:
+        SolverRebuildError: a file ``pdeops generate`` did not write, a config this version cannot resolve (an
+            unknown recipe or setting), or a recorded setting that differs from the rebuilt one. The message is
+            ``solver_unavailable(path, reason)``.
+    """
+    if attrs.get("source_format") != "pdeops" or "config" not in attrs:
+        raise SolverRebuildError(solver_unavailable(path, "it was not written by `pdeops generate` (no recipe)"))
+    try:
+        recorded = json.loads(_text(attrs["config"]))
+        resolved = resolve(replace(GenerationConfig(**recorded), device="cpu"))
+    except (TypeError, ValueError) as error:  # JSON, or a config of another version (unknown recipe or setting)
+        raise SolverRebuildError(
+            solver_unavailable(path, f"its generation config cannot be resolved ({error})")
+        ) from None
+    names = {name.removeprefix("param_") for name in attrs if name.startswith("param_")} | set(resolved.params)
+    rebuilt: dict[str, Any] = {f"param_{name}": resolved.params.get(name) for name in sorted(names)}
+    rebuilt |= {
+        "recipe": resolved.recipe.name,
+        "domain_length": resolved.recipe.length,
+        "solver_scheme": resolved.recipe.scheme,
+        "solver_dt": resolved.dt,
+        "solve_resolution": resolved.solve_resolution,
+        "dtype": resolved.config.dtype,
+    }
+    differ = {name: value for name, value in rebuilt.items() if not _same(attrs.get(name), value)}
+    if differ:
+        settings = "; ".join(_difference(name, attrs.get(name), value) for name, value in differ.items())
+        raise SolverRebuildError(
+            solver_unavailable(path, f"it records other solver settings than its recipe gives today ({settings})")
+        )
+    return resolved
+
+
+def solver_unavailable(path: str | os.PathLike[str], reason: str) -> str:
+    """The one message for a file whose solver cannot be rebuilt, wherever a caller needs that solver."""
+    return (
+        f"The solver behind {os.fspath(path)} cannot be rebuilt: {reason}; the speed-up over the reference solver "
+        f"(at the file's dt and at equal accuracy) needs it. Regenerate the file with `pdeops generate` of this "
+        f"version (pdeops {__version__}) to measure one, or compare against persistence alone: the model's scores "
+        "do not need the solver."
+    )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _scalar(value: Any) -> Any:
+    """A recorded attribute as a plain scalar: HDF5 gives numpy scalars, one-element arrays or bytes."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return _text(value) if isinstance(value, bytes) else value
+
+
+def _same(recorded: Any, rebuilt: Any) -> bool:
+    recorded = _scalar(recorded)
+    if recorded is None or rebuilt is None:
+        return False
+    if isinstance(rebuilt, str) or isinstance(recorded, str):
+        return str(recorded) == str(rebuilt)
+    try:
+        return math.isclose(float(recorded), float(rebuilt), rel_tol=1e-12, abs_tol=0.0)
+    except (TypeError, ValueError):
+        return False
+
+
+def _difference(name: str, recorded: Any, now: Any) -> str:
+    return f"{name} {_shown(recorded)} in the file, {'no such parameter' if now is None else _shown(now)} now"
+
+
+def _shown(value: Any) -> str:
+    value = _scalar(value)
+    if value is None:
+        return "not recorded"
+    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
 
 
 RECIPES: dict[str, Recipe] = {

@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from pdeops._io import write_text_atomic
+from pdeops._progress import Progress
 from pdeops.config import class_path
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.generate import require_writable
-from pdeops.data.recipes import GenerationConfig, resolve
+from pdeops.data.recipes import Resolved, SolverRebuildError, rebuild_resolved
 from pdeops.data.setups import Setup, build_setup
 from pdeops.evaluation import plots, work_precision
 from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
@@ -91,6 +91,7 @@ def evaluate(
     allow_modules: Sequence[str] = (),
     animate: str | None = None,
     equal_accuracy: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Roll the checkpoint's task out on the test trajectories and score it and the persistence baseline.
 
@@ -109,6 +110,7 @@ def evaluate(
             trajectory; needs ``out_dir``.
         equal_accuracy: for a native file, also sweep the reference solver's settings (``work_precision``) and
             report the speed-up over the cheapest one at least as accurate as the model.
+        overwrite: replace a report already in ``out_dir`` (without it, one there is an error).
 
     Returns:
         The report, JSON-safe (non-finite numbers are None, and ``notes`` says where): ``model`` and
@@ -117,11 +119,12 @@ def evaluate(
     Raises:
         CheckpointError, DatasetError, ValueError: an unreadable checkpoint, a data file without the checkpoint's
             fields or with other channels, or ``steps``, ``samples`` or ``resolution`` out of range; ``out_dir``
-            cannot be written, or ``animate`` cannot be written (both checked before anything is computed).
+            cannot be written or holds a report and ``overwrite`` is False, or ``animate`` cannot be written (all
+            checked before anything is computed).
     """
     _check_animate(animate, out_dir)
     if out_dir is not None:
-        require_writable(Path(out_dir) / "report.json")
+        _check_out_dir(Path(out_dir), overwrite)
     inputs = prepare_rollout(
         checkpoint,
         data_path,
@@ -141,21 +144,34 @@ def evaluate(
     if "time" not in inputs.layout.coords:
         notes.append(f"{inputs.layout.path} has no time coordinate: times are counted in steps.")
     vorticity = _vorticity_channel(inputs, grid, notes)
+    resolved = _file_solver(inputs, stored_grid, notes)
     report = {
         **_header(inputs, device, stored, truth),
         "lead_times": lead,
         "model": _scores(prediction, target, torch.from_numpy(lead), grid, vorticity),
         "persistence": _scores(persistence(initial, inputs.steps), target, torch.from_numpy(lead), grid, vorticity),
         "truth": None if vorticity is None or grid is None else _truth_diagnostics(target[:, :, vorticity], grid),
-        "speed": _speed(inputs, stored, stored_grid, lead, seconds, batch_size, device, notes),
+        "speed": _speed(inputs, resolved, stored, stored_grid, lead, seconds, batch_size, device, notes),
     }
-    if equal_accuracy and truth is stored:  # zero-shot: the solver would be scored on resampled truth
-        report["speed"]["equal_accuracy"] = _equal_accuracy(inputs, stored, prediction, seconds, device, notes)
+    report["warnings"] = report_warnings(report)
+    report["useless"] = bool(report["warnings"])
+    if not equal_accuracy:
+        equal: dict[str, Any] | str = "not asked for (`--no-equal-accuracy`)"
+    elif truth is not stored:
+        equal = "the truth is resampled to another resolution, and the solver sweep is scored at the stored one"
+    elif resolved is None:
+        equal = "no reference solver (see notes)"
+    else:
+        equal = _equal_accuracy(inputs, resolved, stored, prediction, seconds, device, notes)
+    report["speed"]["equal_accuracy"] = equal if isinstance(equal, dict) else None
+    report["speed"]["equal_accuracy_omitted"] = equal if isinstance(equal, str) else None
     safe = json_safe(report, notes)
     if out_dir is not None:
         shown = slice(0, FIGURE_TRAJECTORIES)
-        axes = _spatial_axes(inputs, grid, tuple(truth.shape[3:]))
-        write_report(safe, Path(out_dir), target[shown], prediction[shown], axes, animate=animate)
+        attrs = _variable_attrs(inputs.layout.path, [*inputs.layout.spatial_dims, *inputs.layout.fields])
+        axes = _spatial_axes(inputs, grid, tuple(truth.shape[3:]), attrs)
+        fields = [_field_label(name, attrs.get(name, {})) for name in inputs.layout.fields]
+        write_report(safe, Path(out_dir), target[shown], prediction[shown], axes, fields, animate=animate)
     return safe
 
 
@@ -171,6 +187,21 @@ def _check_animate(animate: str | None, out_dir: str | os.PathLike[str] | None) 
             "An MP4 animation needs ffmpeg on PATH (e.g. apt-get install ffmpeg, or conda install ffmpeg); "
             "--animate gif needs nothing more."
         )
+
+
+REPORT_FILES = ("report.json", "report.md", "report.html")
+FIGURE_FILES = ("snapshots.png", "trajectories.png", "error_vs_time.png", "spectra.png", "rollout.gif", "rollout.mp4")
+"""Every file ``write_report`` may write into ``figures/``; those a new report does not write are removed."""
+
+
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    older = [name for name in REPORT_FILES if (out_dir / name).exists()]
+    if older and not overwrite:
+        raise DatasetError(
+            f"{out_dir} already holds a report ({', '.join(older)}). Pass overwrite=True (--overwrite) to replace it, "
+            "or choose another folder (--out); a report is never replaced silently."
+        )
+    require_writable(out_dir / "report.json")
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
@@ -216,11 +247,14 @@ def _vorticity_channel(inputs: RolloutInputs, grid: Grid | None, notes: list[str
     return fields.index("vorticity")
 
 
-def _spatial_axes(inputs: RolloutInputs, grid: Grid | None, shape: tuple[int, ...]) -> plots.SpatialAxes:
+def _spatial_axes(
+    inputs: RolloutInputs, grid: Grid | None, shape: tuple[int, ...], attrs: dict[str, dict[str, Any]]
+) -> plots.SpatialAxes:
     """Coordinates and units for the figures of fields on ``shape`` (the evaluated grid): the file's coordinates at
-    the stored resolution, the same span evenly resampled at another; grid indices for an axis without coordinates."""
+    the stored resolution, the same span evenly resampled at another; grid indices for an axis without coordinates.
+    ``attrs``: the coordinates' attributes (``_variable_attrs``), for their units."""
     layout = inputs.layout
-    units = _coordinate_units(layout.path, layout.spatial_dims)
+    units = [_units(attrs.get(dim, {})) for dim in layout.spatial_dims]
     names: list[str] = []
     values: list[np.ndarray] = []
     for axis, (dim, n) in enumerate(zip(layout.spatial_dims, shape, strict=True)):
@@ -239,14 +273,24 @@ def _spatial_axes(inputs: RolloutInputs, grid: Grid | None, shape: tuple[int, ..
     return plots.SpatialAxes(tuple(names), tuple(values), tuple(units))
 
 
-def _coordinate_units(path: str, dims: Sequence[str]) -> list[str | None]:
-    """The ``units`` attribute of each spatial coordinate of the file, where it has one (for axis labels only)."""
+def _variable_attrs(path: str, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The attributes of the file's variables and coordinates among ``names`` (for figure labels only: none for a
+    file ``open_dataset`` reads only in parts, e.g. one with several splits)."""
     try:
         with open_dataset(path) as dataset:
-            attrs = [dataset[dim].attrs if dim in dataset.coords else {} for dim in dims]
-    except DatasetError:  # e.g. a file with several splits: labels without units, not a failed evaluation
-        return [None] * len(dims)
-    return [None if str(a.get("units", "")) in ("", "1") else str(a["units"]) for a in attrs]  # CF: "1" = none
+            return {name: dict(dataset[name].attrs) for name in names if name in dataset.variables}
+    except DatasetError:  # labels without units, not a failed evaluation
+        return {}
+
+
+def _units(attrs: dict[str, Any]) -> str | None:
+    units = str(attrs.get("units", ""))
+    return None if units in ("", "1") else units  # CF: "1" is dimensionless, shown as nothing
+
+
+def _field_label(name: str, attrs: dict[str, Any]) -> plots.FieldLabel:
+    long_name = attrs.get("long_name")
+    return plots.FieldLabel(name, None if long_name is None else str(long_name), _units(attrs))
 
 
 def _header(inputs: RolloutInputs, device: str, stored: Tensor, truth: Tensor) -> dict[str, Any]:
@@ -363,6 +407,7 @@ def _timed_rollout(inputs: RolloutInputs, initial: Tensor, batch_size: int | Non
 
 def _speed(
     inputs: RolloutInputs,
+    resolved: Resolved | None,
     stored: Tensor,
     stored_grid: Grid | None,
     lead: np.ndarray,
@@ -371,7 +416,8 @@ def _speed(
     device: str,
     notes: list[str],
 ) -> dict[str, Any]:
-    """Model throughput, and the reference solver's on the first batch of trajectories."""
+    """Model throughput, and the reference solver's (``resolved``, as the file was made) on the first batch of
+    trajectories: the speed-up at the file's fixed dt."""
     frames = len(inputs.samples) * inputs.steps
     speed: dict[str, Any] = {
         "device": device,
@@ -379,23 +425,47 @@ def _speed(
         "reference": None,
         "speedup": None,
     }
-    reference = _reference_solver(inputs, device, notes) if stored_grid is not None else None
-    if reference is None or stored_grid is None:
+    if resolved is None or stored_grid is None or _solved_channel(inputs, resolved, notes) is None:
         return speed
-    setup, solve_grid, channel, dt = reference
+    channel = inputs.layout.fields.index(resolved.recipe.field)
+    shape = (resolved.solve_resolution,) * stored_grid.ndim
+    solve_grid = Grid(shape, resolved.recipe.length, dtype=getattr(torch, resolved.config.dtype), device=device)
     count = min(len(inputs.samples), batch_size or len(inputs.samples))
-    u0 = stored_grid.resample(stored[:count, inputs.history - 1, channel], solve_grid.shape)
-    seconds = _time_solver(setup, u0.to(device=solve_grid.device, dtype=solve_grid.dtype), lead, dt)
+    u0 = stored_grid.resample(stored[:count, inputs.history - 1, channel], shape)
+    setup = build_setup(resolved, solve_grid)
+    seconds = _time_solver(setup, u0.to(device=solve_grid.device, dtype=solve_grid.dtype), lead, resolved.dt)
     per_second = count * inputs.steps / seconds
     speed["reference"] = {
         "seconds": seconds,
         "frames": count * inputs.steps,
         "frames_per_second": per_second,
-        "solve_resolution": list(solve_grid.shape),
-        "recipe": inputs.attrs.get("recipe"),
+        "solve_resolution": list(shape),
+        "recipe": resolved.recipe.name,
     }
     speed["speedup"] = speed["model"]["frames_per_second"] / per_second
     return speed
+
+
+def _file_solver(inputs: RolloutInputs, stored_grid: Grid | None, notes: list[str]) -> Resolved | None:
+    """The config that made the file (``rebuild_resolved``), or None with a note saying why there is none."""
+    if stored_grid is None:
+        return None  # 3-D data: the note says the solver is left out
+    try:
+        return rebuild_resolved(inputs.attrs, inputs.layout.path)
+    except SolverRebuildError as error:
+        notes.append(str(error))
+        return None
+
+
+def _solved_channel(inputs: RolloutInputs, resolved: Resolved, notes: list[str]) -> int | None:
+    """The channel of the recipe's solved field among the task's, or None (noted once) if the task lacks it."""
+    field = resolved.recipe.field
+    if field in inputs.layout.fields:
+        return inputs.layout.fields.index(field)
+    note = f"Speed-ups omitted: the recipe solves {field!r}, which the task does not predict."
+    if note not in notes:
+        notes.append(note)
+    return None
 
 
 EQUAL_ACCURACY_TRAJECTORIES = 8
@@ -405,26 +475,39 @@ EQUAL_ACCURACY_MAX_SECONDS = 30.0
 
 
 def _equal_accuracy(
-    inputs: RolloutInputs, stored: Tensor, prediction: Tensor, model_seconds: float, device: str, notes: list[str]
-) -> dict[str, Any] | None:
+    inputs: RolloutInputs,
+    resolved: Resolved,
+    stored: Tensor,
+    prediction: Tensor,
+    model_seconds: float,
+    device: str,
+    notes: list[str],
+) -> dict[str, Any] | str:
     """The model's speed-up over the cheapest reference-solver setting at least as accurate, on the recipe's field of
     the first ``EQUAL_ACCURACY_TRAJECTORIES`` trajectories (``work_precision.default_settings``: the recipe's scheme
-    in float32, a ladder of grids, steps and adaptive CFL targets)."""
+    in float32, a ladder of grids, steps and adaptive CFL targets); or why there is none, in a few words."""
+    channel_index = _solved_channel(inputs, resolved, notes)
+    if channel_index is None:
+        return "the task does not predict the solver's field (see notes)"
     try:
-        resolved = work_precision.resolved_from_attributes(inputs.attrs, inputs.layout.path)
+        work_precision.require_time_stepping(resolved, inputs.layout.path)
     except ValueError as error:
         notes.append(f"Equal-accuracy speed-up omitted: {error}")
-        return None
-    field = resolved.recipe.field
-    if field not in inputs.layout.fields or len(inputs.layout.spatial_shape) > 2:
-        notes.append(f"Equal-accuracy speed-up omitted: the task does not predict {field!r} in 1-D or 2-D.")
-        return None
+        return f"recipe {resolved.recipe.name!r} is solved exactly in time, with no step to trade for speed"
     count, history = min(len(stored), EQUAL_ACCURACY_TRAJECTORIES), inputs.history
-    channel = slice(inputs.layout.fields.index(field), inputs.layout.fields.index(field) + 1)
+    channel = slice(channel_index, channel_index + 1)
     frames = stored[:count, history - 1 :, channel]  # (count, 1 + steps, 1, *S): the last given frame, then truth
     truth = work_precision.StoredTruth(resolved, frames[:, :, 0], inputs.lead_times.tolist())
-    settings = tqdm(work_precision.default_settings(truth), desc="solver settings", unit="setting")
-    points = work_precision.sweep(truth, settings, device=device, max_seconds=EQUAL_ACCURACY_MAX_SECONDS)
+    settings = work_precision.default_settings(truth)
+    with Progress(len(settings), "solver settings", "setting") as bar:
+
+        def advance(i: int, n: int, setting: work_precision.SolverSetting) -> None:
+            bar.update(i - bar.done, note=setting.label)  # i settings are solved when the (i + 1)-th starts
+
+        points = work_precision.sweep(
+            truth, settings, device=device, max_seconds=EQUAL_ACCURACY_MAX_SECONDS, progress=advance
+        )
+        bar.update(len(settings) - bar.done)
     model_error = float(relative_lp_window(prediction[:count, :, channel], frames[:, 1:]).mean())
     result = work_precision.equal_accuracy(points, model_error, model_seconds / (len(stored) * inputs.steps))
     result["trajectories"] = count
@@ -434,30 +517,6 @@ def _equal_accuracy(
             f"No solver setting of the sweep ({len(points)} tried) is as accurate as the model on these trajectories."
         )
     return result
-
-
-def _reference_solver(inputs: RolloutInputs, device: str, notes: list[str]) -> tuple[Setup, Grid, int, float] | None:
-    """The recipe's solver at the file's solve resolution on ``device``, its grid, the field's channel and dt."""
-    attrs = inputs.attrs
-    if attrs.get("source_format") != "pdeops" or "config" not in attrs:
-        notes.append(
-            f"Speed-up omitted: {inputs.layout.path} is not a native pdeops file, so its reference solver is unknown."
-        )
-        return None
-    try:
-        config = dataclasses.replace(GenerationConfig(**json.loads(attrs["config"])), device=device)
-        resolved = resolve(config)
-    except (TypeError, ValueError) as error:  # a config written by another version of pdeops
-        notes.append(f"Speed-up omitted: the file's generation config cannot be rebuilt ({error}).")
-        return None
-    field = resolved.recipe.field
-    if field not in inputs.layout.fields:
-        notes.append(f"Speed-up omitted: the recipe solves {field!r}, which the task does not predict.")
-        return None
-    shape = (resolved.solve_resolution,) * len(inputs.layout.spatial_shape)
-    grid = Grid(shape, resolved.recipe.length, dtype=getattr(torch, config.dtype), device=device)
-    setup = build_setup(resolved, grid)
-    return setup, grid, inputs.layout.fields.index(field), resolved.dt
 
 
 def _time_solver(setup: Setup, u0: Tensor, lead: np.ndarray, dt: float) -> float:
@@ -471,8 +530,10 @@ def _time_solver(setup: Setup, u0: Tensor, lead: np.ndarray, dt: float) -> float
     _synchronize(u0.device)
     start = time.perf_counter()
     state = u0
-    for interval in tqdm(intervals, desc="reference solver", unit="frame"):
-        state = setup.solve(state, [0.0, float(interval)])[:, -1]
+    with Progress(len(intervals), "reference solver", "frame") as bar:
+        for interval in intervals:
+            state = setup.solve(state, [0.0, float(interval)])[:, -1]
+            bar.update()
     _synchronize(u0.device)
     return time.perf_counter() - start
 
@@ -524,6 +585,7 @@ def write_report(
     truth: Tensor,
     prediction: Tensor,
     axes: plots.SpatialAxes,
+    fields: Sequence[plots.FieldLabel],
     *,
     animate: str | None = None,
 ) -> None:
@@ -535,12 +597,13 @@ def write_report(
         truth: the first few test trajectories, ``(N, T, C, *S)``, float64 (``report["samples"][:N]``).
         prediction: their rollouts, the same shape.
         axes: the coordinates of ``S``.
+        fields: the ``C`` channels' names, long names and units (``report["fields"]`` in order).
         animate: ``"gif"`` or ``"mp4"`` to animate the first trajectory too; None: no animation.
     """
     figures_dir = out_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     lead = np.asarray(report["lead_times"], dtype=np.float64)
-    fields, samples = report["fields"], report["samples"][: truth.shape[0]]
+    samples = report["samples"][: truth.shape[0]]
     true, pred = truth.numpy(), prediction.numpy()
     figures: list[tuple[str, str]] = []  # (file name in figures/, caption)
 
@@ -558,10 +621,10 @@ def write_report(
     plots.plot_trajectories(
         true[:, -1], pred[:, -1], samples, report["steps"], lead[-1], fields, axes, figures_dir / "trajectories.png"
     )
-    figures.append(("trajectories.png", f"{len(samples)} test trajectories at the last step."))
-    plots.plot_error_vs_time(
-        lead, {name: report[name] for name in ("model", "persistence")}, figures_dir / "error_vs_time.png"
-    )
+    shown = plots.counted(len(samples), "test trajectory", "test trajectories")
+    figures.append(("trajectories.png", f"{shown} at the last step."))
+    scores = {name: report[name] for name in ("model", "persistence")}
+    plots.plot_error_vs_time(lead, scores, figures_dir / "error_vs_time.png", fields=fields)
     figures.append(("error_vs_time.png", "Relative L2 error and correlation per step (means over the trajectories)."))
     if report["truth"] is not None:
         spectra = {"truth": report["truth"]["spectrum"]["final"]}
@@ -573,6 +636,8 @@ def write_report(
         plots.animate_rollout(true[0], pred[0], lead, fields, axes, figures_dir / name, sample=samples[0])
         figures.append((name, f"Rollout of test trajectory {samples[0]}: truth | prediction | error, step by step."))
 
+    for stale in set(FIGURE_FILES) - {name for name, _ in figures}:  # an older report's, replaced (overwrite)
+        (figures_dir / stale).unlink(missing_ok=True)
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     links = [f"![{caption}](figures/{name})" for name, caption in figures]
     write_text_atomic(out_dir / "report.md", markdown(report) + "\n## Figures\n\n" + "\n\n".join(links) + "\n")
@@ -641,9 +706,11 @@ def _shell_label(shells: range, last: bool) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """A short human summary of ``report``: model vs persistence, errors at a few steps, correlation times, band
-    errors, speed."""
-    lines = [f"# Evaluation of `{report['checkpoint']}`", "", _summary(report)]
+    """A short human summary of ``report``: its warnings, model vs persistence, errors at a few steps, correlation
+    times, band errors, speed."""
+    lines = [f"# Evaluation of `{report['checkpoint']}`", ""]
+    lines += [line for warning in report["warnings"] for line in (warning, "")]
+    lines.append(_summary(report))
     for table in _tables(report):
         lines += ["", table.intro, ""] if table.intro else [""]
         lines.append("| " + " | ".join(table.header) + " |")
@@ -656,11 +723,32 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def _summary(report: dict[str, Any]) -> str:
+    fields = "field" if len(report["fields"]) == 1 else "fields"
     return (
-        f"Data `{report['data']}`, fields {', '.join(report['fields'])}: {len(report['samples'])} trajectories, "
-        f"{report['history']} input frames, {report['steps']} steps, evaluated at {report['resolution']['evaluated']} "
-        f"({report['resolution']['truth']})."
+        f"Data `{report['data']}`, {fields} {', '.join(report['fields'])}: "
+        f"{plots.counted(len(report['samples']), 'trajectory', 'trajectories')}, "
+        f"{plots.counted(report['history'], 'input frame', 'input frames')}, "
+        f"{plots.counted(report['steps'], 'step', 'steps')}, "
+        f"evaluated at {report['resolution']['evaluated']} ({report['resolution']['truth']})."
     )
+
+
+USELESS = "**Worse than persistence: this model is not useful on this data.**"
+"""The first words of the warning a report carries for a model no better than holding the last input frame."""
+
+
+def report_warnings(report: dict[str, Any]) -> list[str]:
+    """The report's warnings: ``USELESS`` when the model's relative L2 error over the window (mean over the
+    trajectories) is not below persistence's, or not finite (None in a JSON-safe report)."""
+    model, held = (report[name]["relative_l2"]["spacetime_mean"] for name in ("model", "persistence"))
+    model, held = (math.nan if value is None else float(value) for value in (model, held))
+    if math.isfinite(model) and not (math.isfinite(held) and model >= held):
+        return []
+    shown = _fmt(model) if math.isfinite(model) else "not finite"
+    return [
+        f"{USELESS} Its relative L2 error over the window ({shown}, mean over the trajectories) is not below that "
+        f"of holding the last input frame ({_fmt(held)}), so its speed-ups buy nothing."
+    ]
 
 
 _HTML_STYLE = """
@@ -673,6 +761,7 @@ figure { margin: 1.5rem 0; }
 figure img, figure video { max-width: 100%; }
 figcaption { color: #555; }
 code { background: #f3f3f3; padding: 0 0.2rem; }
+.warning { border-left: 0.3rem solid #c0392b; background: #fdf0ee; padding: 0.5rem 0.8rem; }
 """
 
 _MEDIA_TYPES = {".png": "image/png", ".gif": "image/gif", ".mp4": "video/mp4"}
@@ -696,6 +785,7 @@ def report_html(report: dict[str, Any], figures: Sequence[tuple[Path, str]]) -> 
         "</head>",
         "<body>",
         f"<h1>Evaluation of {_inline_html('`' + report['checkpoint'] + '`')}</h1>",
+        *(f'<p class="warning">{_inline_html(warning)}</p>' for warning in report["warnings"]),
         f"<p>{_inline_html(_summary(report))}</p>",
     ]
     for table in _tables(report):
@@ -752,25 +842,31 @@ def _table_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _speed_line(speed: dict[str, Any]) -> str:
+    """The speed paragraph: throughput, the fixed-dt speed-up (so labelled) and always beside it the equal-accuracy
+    speed-up or why there is none."""
     model = f"Model: {_fmt(speed['model']['frames_per_second'])} frames/s on {speed['device']}"
     if speed["reference"] is None:
-        return model + " (no reference solver timing; see notes)."
+        return model + " (no reference solver timing, so no speed-up; see notes)."
     reference = speed["reference"]
     line = (
         f"{model}; reference solver as the file was made ({reference['recipe']}, {reference['solve_resolution']}): "
-        f"{_fmt(reference['frames_per_second'])} frames/s; speed-up at the file's fixed dt {_fmt(speed['speedup'])}x."
+        f"{_fmt(reference['frames_per_second'])} frames/s; fixed-dt speed-up {_fmt(speed['speedup'])}x (against "
+        "the solver at the file's own dt, whatever its accuracy)."
     )
     equal = speed.get("equal_accuracy")
     if not equal:
-        return line
+        why = speed.get("equal_accuracy_omitted") or "not measured"
+        return line + f" Speed-up at equal accuracy: unavailable, {why}; the fixed-dt figure alone overstates it."
     if equal["speedup"] is None:
-        return line + " No swept solver setting is as accurate as the model (see notes)."
+        return line + (
+            " Speed-up at equal accuracy: none, as no swept solver setting is as accurate as the model (see notes)."
+        )
     solver = equal["solver"]
     return line + (
         f" **Speed-up at equal accuracy: {_fmt(equal['speedup'])}x** over the cheapest of {equal['settings_tried']} "
         f"solver settings at least as accurate as the model (rel. L2 {_fmt(equal['model_relative_l2'])} on "
-        f"{equal['trajectories']} trajectories): {solver['label']}, rel. L2 {_fmt(solver['relative_l2'])}, "
-        f"{_fmt(1e3 * solver['seconds_per_frame'])} ms per frame against the model's "
+        f"{plots.counted(equal['trajectories'], 'trajectory', 'trajectories')}): {solver['label']}, rel. L2 "
+        f"{_fmt(solver['relative_l2'])}, {_fmt(1e3 * solver['seconds_per_frame'])} ms per frame against the model's "
         f"{_fmt(1e3 * equal['model_seconds_per_frame'])}."
     )
 

@@ -10,19 +10,22 @@
 Fields are drawn on their spatial coordinates (``SpatialAxes``): 2-D fields as images with x to the right and y up,
 1-D fields as lines, 3-D fields as their middle slice along the last axis. Truth and prediction share one colour
 scale per channel (diverging and centred on 0 when the truth changes sign); the error has its own, centred on 0.
+Colour bars and axes name the field (``FieldLabel``: its long name and units where the file gives them). A model
+has the same colour in every figure (``line_colours``: truth, persistence and the solver have fixed ones).
 Every file is written under a temporary name and then renamed, so a figure on disk is never half-written.
 
 Values may be None (a non-finite number in a JSON report); they are drawn as gaps.
 """
 
 import os
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import animation
+from matplotlib import animation, colormaps
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -44,6 +47,71 @@ def _save(figure: Figure, path: Path) -> None:
 
 def _values(values: Sequence[float | None]) -> np.ndarray:
     return np.array(values, dtype=np.float64)  # None becomes nan: a gap in the line
+
+
+FIXED_COLOURS = {"truth": "black", "persistence": "tab:gray", "solver": "tab:brown"}
+"""The colours of the lines that are not models, the same in every figure."""
+PALETTE = (
+    *("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:pink", "tab:olive", "tab:cyan"),
+    *("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#f7b6d2", "#dbdb8d", "#9edae5"),
+)
+"""The models' colours: tab10 without its gray and brown (persistence, solver), then tab20's light shades."""
+
+
+def line_colours(names: Iterable[str]) -> dict[str, str]:
+    """A colour per name that does not depend on the figure: ``FIXED_COLOURS`` for truth, persistence and the
+    solver; for a model, the ``PALETTE`` entry its name's CRC-32 picks, so that a model keeps its colour across
+    figures and runs. Two names of one call that pick the same entry get distinct ones (the later in sorted order
+    moves to the next free entry), so give every figure of a set the same names (e.g. all of a leaderboard's rows).
+    """
+    colours: dict[str, str] = {}
+    taken: set[int] = set()
+    for name in sorted(set(names)):
+        if name in FIXED_COLOURS:
+            colours[name] = FIXED_COLOURS[name]
+            continue
+        slot = zlib.crc32(name.encode()) % len(PALETTE)
+        for offset in range(len(PALETTE)):  # more models than colours: the palette repeats
+            if (slot + offset) % len(PALETTE) not in taken:
+                slot = (slot + offset) % len(PALETTE)
+                break
+        taken.add(slot)
+        colours[name] = PALETTE[slot]
+    return colours
+
+
+@dataclass(frozen=True)
+class FieldLabel:
+    """How a field is named in figures.
+
+    Args:
+        name: the variable's name in the file (``vorticity``), for panel titles.
+        long_name: its CF ``long_name``, for colour bars and axes; None: the name.
+        units: its CF ``units``; None (or ``"1"``, dimensionless): no units shown.
+    """
+
+    name: str
+    long_name: str | None = None
+    units: str | None = None
+
+    def label(self, prefix: str = "") -> str:
+        """``"<prefix><long name> [units]"``, e.g. ``label("error in ")``."""
+        text = prefix + (self.long_name or self.name)
+        return f"{text} [{self.units}]" if self.units and self.units != "1" else text
+
+
+def _field_labels(fields: Sequence["str | FieldLabel"]) -> list[FieldLabel]:
+    return [field if isinstance(field, FieldLabel) else FieldLabel(field) for field in fields]
+
+
+def _fields_phrase(fields: Sequence[FieldLabel]) -> str:
+    """The fields a score is taken over, for an axis label: ``" of vorticity"``; nothing without fields."""
+    return f" of {', '.join(field.long_name or field.name for field in fields)}" if fields else ""
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """``n`` things, the word agreeing: ``counted(1, "trajectory", "trajectories")`` is ``"1 trajectory"``."""
+    return f"{n} {one if n == 1 else many}"
 
 
 @dataclass(frozen=True)
@@ -141,11 +209,16 @@ def _draw_field(ax: Axes, frame: np.ndarray, scale: _Scale, axes: SpatialAxes) -
     return image
 
 
-def _colorbar(figure: Figure, artist: Artist, beside: Any) -> None:
-    """One colour bar for the panels ``beside`` (an array of axes) that share ``artist``'s scale; none for lines."""
+def _colorbar(figure: Figure, artist: Artist, beside: Any, label: str) -> None:
+    """One colour bar, labelled, for the panels ``beside`` (an array of axes) that share ``artist``'s scale; for
+    lines (1-D fields) none, and ``label`` names their y-axes instead."""
     if isinstance(artist, AxesImage):
         colorbar = figure.colorbar(artist, ax=list(np.ravel(beside)), shrink=0.9)
+        colorbar.set_label(label, fontsize=8)
         colorbar.ax.tick_params(labelsize=7)
+    else:
+        for ax in np.ravel(beside):
+            ax.set_ylabel(label, fontsize=8)
 
 
 def _which(sample: int | None) -> str:
@@ -157,7 +230,7 @@ def plot_snapshots(
     prediction: np.ndarray,
     lead: np.ndarray,
     steps: Sequence[int],
-    fields: Sequence[str],
+    fields: Sequence[str | FieldLabel],
     axes: SpatialAxes,
     path: Path,
     *,
@@ -170,7 +243,7 @@ def plot_snapshots(
         prediction: the same shape.
         lead: ``(T,)`` times since the last input frame.
         steps: 1-based steps to show.
-        fields: the ``C`` channels' names.
+        fields: the ``C`` channels' names, or their ``FieldLabel`` s (long names and units for the colour bars).
         axes: the coordinates of ``S``.
         path: the PNG to write.
         sample: the trajectory's index in the data file, for the title.
@@ -179,9 +252,10 @@ def plot_snapshots(
         The figure, as written.
     """
     shown = [step - 1 for step in steps]
+    labels = _field_labels(fields)
     figure = Figure(figsize=(3.4 * len(shown), 2.8 * 3 * len(fields)), layout="constrained")
     grid = figure.subplots(3 * len(fields), len(shown), squeeze=False)
-    for channel, field in enumerate(fields):
+    for channel, field in enumerate(labels):
         error = prediction[:, channel] - truth[:, channel]
         scale = _field_scale(truth[shown, channel])
         rows = (
@@ -193,12 +267,12 @@ def plot_snapshots(
             for column, index in enumerate(shown):
                 ax = grid[3 * channel + row, column]
                 artist = _draw_field(ax, frames[index], row_scale, axes)
-                ax.set_title(f"{field} {label}, step {index + 1} (t + {lead[index]:.3g})", fontsize=8)
+                ax.set_title(f"{field.name} {label}, step {index + 1} (t + {lead[index]:.3g})", fontsize=8)
             if row == 1:  # truth and prediction share one colour bar
-                _colorbar(figure, artist, grid[3 * channel : 3 * channel + 2])
+                _colorbar(figure, artist, grid[3 * channel : 3 * channel + 2], field.label())
             elif row == 2:
-                _colorbar(figure, artist, grid[3 * channel + 2])
-    figure.suptitle(f"{', '.join(fields)}: {_which(sample)}{_slice_note(axes)}")
+                _colorbar(figure, artist, grid[3 * channel + 2], field.label("error in "))
+    figure.suptitle(f"{', '.join(field.name for field in labels)}: {_which(sample)}{_slice_note(axes)}")
     _save(figure, path)
     return figure
 
@@ -209,7 +283,7 @@ def plot_trajectories(
     samples: Sequence[int],
     step: int,
     lead_time: float,
-    fields: Sequence[str],
+    fields: Sequence[str | FieldLabel],
     axes: SpatialAxes,
     path: Path,
 ) -> Figure:
@@ -221,16 +295,17 @@ def plot_trajectories(
         samples: the ``N`` trajectories' indices in the data file.
         step: the 1-based step shown.
         lead_time: its time since the last input frame.
-        fields: the ``C`` channels' names.
+        fields: the ``C`` channels' names, or their ``FieldLabel`` s.
         axes: the coordinates of ``S``.
         path: the PNG to write.
 
     Returns:
         The figure, as written.
     """
+    labels = _field_labels(fields)
     figure = Figure(figsize=(3.4 * 3 * len(fields), 2.8 * len(samples)), layout="constrained")
     grid = figure.subplots(len(samples), 3 * len(fields), squeeze=False)
-    for channel, field in enumerate(fields):
+    for channel, field in enumerate(labels):
         error = prediction[:, channel] - truth[:, channel]
         scale = _field_scale(truth[:, channel])
         panels = (
@@ -242,12 +317,13 @@ def plot_trajectories(
             for row, sample in enumerate(samples):
                 ax = grid[row, 3 * channel + column]
                 artist = _draw_field(ax, frames[row], panel_scale, axes)
-                ax.set_title(f"trajectory {sample}: {field} {label}", fontsize=8)
+                ax.set_title(f"trajectory {sample}: {field.name} {label}", fontsize=8)
             if column == 1:  # truth and prediction share one colour bar
-                _colorbar(figure, artist, grid[:, 3 * channel : 3 * channel + 2])
+                _colorbar(figure, artist, grid[:, 3 * channel : 3 * channel + 2], field.label())
             elif column == 2:
-                _colorbar(figure, artist, grid[:, 3 * channel + 2])
-    figure.suptitle(f"{len(samples)} test trajectories at step {step} (t + {lead_time:.3g}){_slice_note(axes)}")
+                _colorbar(figure, artist, grid[:, 3 * channel + 2], field.label("error in "))
+    shown = counted(len(samples), "test trajectory", "test trajectories")
+    figure.suptitle(f"{shown} at step {step} (t + {lead_time:.3g}){_slice_note(axes)}")
     _save(figure, path)
     return figure
 
@@ -262,7 +338,7 @@ def animate_rollout(
     truth: np.ndarray,
     prediction: np.ndarray,
     lead: np.ndarray,
-    fields: Sequence[str],
+    fields: Sequence[str | FieldLabel],
     axes: SpatialAxes,
     path: Path,
     *,
@@ -278,7 +354,7 @@ def animate_rollout(
         truth: one trajectory, ``(T, C, *S)``.
         prediction: the same shape.
         lead: ``(T,)`` times since the last input frame.
-        fields: the ``C`` channels' names.
+        fields: the ``C`` channels' names, or their ``FieldLabel`` s.
         axes: the coordinates of ``S``.
         path: the file to write; its suffix, ``.gif`` or ``.mp4``, picks the format.
         sample: the trajectory's index in the data file, for the title.
@@ -296,7 +372,7 @@ def animate_rollout(
     figure = Figure(figsize=(11, 3.2 * len(fields)), layout="constrained")
     grid = figure.subplots(len(fields), 3, squeeze=False)
     artists: list[tuple[Any, np.ndarray]] = []
-    for channel, field in enumerate(fields):
+    for channel, field in enumerate(_field_labels(fields)):
         scale = _field_scale(truth[:, channel])
         panels = (
             (truth[:, channel], "truth", scale),
@@ -306,11 +382,11 @@ def animate_rollout(
         for column, (frames, label, panel_scale) in enumerate(panels):
             artist = _draw_field(grid[channel, column], frames[0], panel_scale, axes)
             artists.append((artist, frames))
-            grid[channel, column].set_title(f"{field} {label}", fontsize=9)
+            grid[channel, column].set_title(f"{field.name} {label}", fontsize=9)
             if column == 1:  # truth and prediction share one colour bar
-                _colorbar(figure, artist, grid[channel, :2])
+                _colorbar(figure, artist, grid[channel, :2], field.label())
             elif column == 2:
-                _colorbar(figure, artist, grid[channel, 2])
+                _colorbar(figure, artist, grid[channel, 2], field.label("error in "))
     title = figure.suptitle("")
     writer = animation.PillowWriter(fps=fps) if kind == "gif" else animation.FFMpegWriter(fps=fps)
     FigureCanvasAgg(figure)
@@ -329,7 +405,13 @@ def animate_rollout(
     os.replace(temporary, path)
 
 
-def plot_error_vs_time(lead: np.ndarray, scores: Mapping[str, Mapping[str, Any]], path: Path) -> None:
+def plot_error_vs_time(
+    lead: np.ndarray,
+    scores: Mapping[str, Mapping[str, Any]],
+    path: Path,
+    *,
+    fields: Sequence[str | FieldLabel] = (),
+) -> Figure:
     """Relative L2 error and correlation per step (sample means), one line per method.
 
     Args:
@@ -337,22 +419,30 @@ def plot_error_vs_time(lead: np.ndarray, scores: Mapping[str, Mapping[str, Any]]
         scores: per method (e.g. ``model``, ``persistence``), its report entry with ``relative_l2`` and
             ``correlation``, each holding ``per_step_mean`` ``(T,)``.
         path: the PNG to write.
+        fields: the fields both scores are taken over (all channels at once), for the axis labels.
+
+    Returns:
+        The figure, as written.
     """
     figure = Figure(figsize=(10, 4), layout="constrained")
     error_ax, correlation_ax = figure.subplots(1, 2)
+    colours = line_colours(scores)
     for name, entry in scores.items():
-        error_ax.plot(lead, _values(entry["relative_l2"]["per_step_mean"]), marker="o", markersize=3, label=name)
-        correlation_ax.plot(lead, _values(entry["correlation"]["per_step_mean"]), marker="o", markersize=3, label=name)
-    error_ax.set(xlabel="time since the last input frame", ylabel="relative L2 error (mean)", yscale="log")
-    correlation_ax.set(xlabel="time since the last input frame", ylabel="vorticity correlation (mean)")
+        style = {"marker": "o", "markersize": 3, "label": name, "color": colours[name]}
+        error_ax.plot(lead, _values(entry["relative_l2"]["per_step_mean"]), **style)
+        correlation_ax.plot(lead, _values(entry["correlation"]["per_step_mean"]), **style)
+    of = _fields_phrase(_field_labels(fields))
+    error_ax.set(xlabel="time since the last input frame", ylabel=f"relative L2 error{of} (mean)", yscale="log")
+    correlation_ax.set(xlabel="time since the last input frame", ylabel=f"correlation{of} (mean)")
     for level in (0.95, 0.8):
         correlation_ax.axhline(level, color="gray", linewidth=0.8, linestyle="--")
     error_ax.legend()
     correlation_ax.legend()
     _save(figure, path)
+    return figure
 
 
-def plot_spectra(k: np.ndarray, spectra: Mapping[str, Sequence[float | None]], time: float, path: Path) -> None:
+def plot_spectra(k: np.ndarray, spectra: Mapping[str, Sequence[float | None]], time: float, path: Path) -> Figure:
     """Energy spectra ``E(k)`` (sample means), log-log, without the ``k = 0`` shell.
 
     Args:
@@ -360,46 +450,58 @@ def plot_spectra(k: np.ndarray, spectra: Mapping[str, Sequence[float | None]], t
         spectra: per label (``truth``, ``model``, ...), a spectrum ``(K,)``.
         time: the time since the last input frame the spectra are taken at, for the title.
         path: the PNG to write.
+
+    Returns:
+        The figure, as written.
     """
     figure = Figure(figsize=(5.5, 4), layout="constrained")
     ax = figure.subplots()
+    colours = line_colours(spectra)
     for label, spectrum in spectra.items():
-        ax.loglog(k[1:], _values(spectrum)[1:], label=label, linestyle="-" if label == "truth" else "--")
+        style = "-" if label == "truth" else "--"
+        ax.loglog(k[1:], _values(spectrum)[1:], label=label, linestyle=style, color=colours[label])
     ax.set(xlabel="wavenumber k (shells of 2π/L)", ylabel="E(k)", title=f"energy spectra at t + {time:.3g}")
     ax.legend()
     _save(figure, path)
+    return figure
 
 
-def plot_benchmark_errors(board: Mapping[str, Any], path: Path) -> None:
-    """A benchmark's relative L2 error per rollout step, one line per model (mean over seeds, ± std shaded)."""
+def plot_benchmark_errors(board: Mapping[str, Any], path: Path) -> Figure:
+    """A benchmark's relative L2 error per rollout step, one line per model (mean over seeds, ± std shaded), each
+    model in its ``line_colours`` colour (the same as in ``plot_pareto``); returns the figure, as written."""
     figure = Figure(figsize=(6.5, 4.2))
     axis = figure.add_subplot()
+    colours = line_colours(board["rows"])
     for model, row in board["rows"].items():
         curve = row.get("l2_per_step")
         if not curve:
             continue
         mean, std = _values(curve["mean"]), _values(curve["std"])
         steps = np.arange(1, len(mean) + 1)
-        (line,) = axis.plot(steps, mean, label=model, linestyle="--" if model in ("persistence", "solver") else "-")
-        axis.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+        style = "--" if model in FIXED_COLOURS else "-"
+        axis.plot(steps, mean, label=model, linestyle=style, color=colours[model])
+        axis.fill_between(steps, mean - std, mean + std, color=colours[model], alpha=0.2, linewidth=0)
     axis.set(xlabel="rollout step", ylabel="relative L2 error", yscale="log", title=f"{board['suite']}: error per step")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
     _save(figure, path)
+    return figure
 
 
-def plot_pareto(board: Mapping[str, Any], path: Path) -> None:
-    """Rollout error against inference cost (ms per frame), marker area by parameter count, one point per model."""
+def plot_pareto(board: Mapping[str, Any], path: Path) -> Figure:
+    """Rollout error against inference cost (ms per frame), marker area by parameter count, one point per model in
+    its ``line_colours`` colour (the same as in ``plot_benchmark_errors``); returns the figure, as written."""
     figure = Figure(figsize=(6.5, 4.2))
     axis = figure.add_subplot()
+    colours = line_colours(board["rows"])
     for model, row in board["rows"].items():
         error, speed = row.get("rollout_l2"), row.get("frames_per_second")
         if not error or not speed or not speed["mean"]:
             continue
         parameters = (row.get("parameters") or {}).get("mean", 0.0)
         size = 20 + 200 * np.sqrt(parameters / 1e6)
-        axis.scatter(1000 / speed["mean"], error["mean"], s=size, alpha=0.7)
+        axis.scatter(1000 / speed["mean"], error["mean"], s=size, alpha=0.7, color=colours[model])
         axis.annotate(
             model, (1000 / speed["mean"], error["mean"]), fontsize=8, xytext=(4, 4), textcoords="offset points"
         )
@@ -413,12 +515,14 @@ def plot_pareto(board: Mapping[str, Any], path: Path) -> None:
     axis.grid(alpha=0.3)
     figure.tight_layout()
     _save(figure, path)
+    return figure
 
 
 def plot_work_precision(
     points: Sequence[Any], path: Path, *, title: str, models: Mapping[str, tuple[float, float]] | None = None
 ) -> None:
-    """Solver error against wall time per frame, log–log: one line per (scheme, dtype, resolution) along its steps.
+    """Solver error against wall time per frame, log–log: one line per (scheme, dtype, resolution) along its steps,
+    in shades of the solver's brown; the models as stars in their ``line_colours`` colours.
 
     Args:
         points: ``work_precision.WorkPrecisionPoint`` s; those without an error (unstable, skipped) are left out.
@@ -431,17 +535,20 @@ def plot_work_precision(
         if point.relative_l2 is not None and point.seconds_per_frame is not None:
             s = point.setting
             families.setdefault((s.scheme, s.dtype, s.resolution, s.dt is None), []).append(point)
-    for (scheme, dtype, resolution, adaptive), family in sorted(families.items()):
+    shades = colormaps["copper"](np.linspace(0.15, 0.8, max(len(families), 1)))  # the solver's browns
+    for shade, ((scheme, dtype, resolution, adaptive), family) in zip(shades, sorted(families.items()), strict=False):
         family.sort(key=lambda p: p.seconds_per_frame)
         axis.plot(
             [1e3 * p.seconds_per_frame for p in family],
             [p.relative_l2 for p in family],
             marker="s" if adaptive else "o",
             linestyle=":" if adaptive else "-",
+            color=shade,
             label=f"{scheme} {resolution}² {dtype}" + (" adaptive" if adaptive else ""),
         )
+    colours = line_colours(models or {})
     for name, (seconds, error) in (models or {}).items():
-        axis.scatter(1e3 * seconds, error, marker="*", s=160, color="black", zorder=3)
+        axis.scatter(1e3 * seconds, error, marker="*", s=160, color=colours[name], edgecolor="black", zorder=3)
         axis.annotate(name, (1e3 * seconds, error), fontsize=8, xytext=(5, 4), textcoords="offset points")
     axis.set(xlabel="wall time, ms per frame", ylabel="relative L2 error vs stored truth", xscale="log", yscale="log")
     axis.set_title(f"Work–precision: {title}", fontsize=10)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from pdeops._io import write_text_atomic
-from pdeops.data.recipes import GenerationConfig, Resolved, resolve
+from pdeops.data.recipes import Resolved, rebuild_resolved
 from pdeops.data.setups import build_setup
 from pdeops.metrics import relative_lp_window
 from solvers import SCHEMES, Grid, SolverInstabilityError
@@ -132,8 +132,9 @@ def truth_from_file(
         steps: frames scored after them; None: to the end.
 
     Raises:
-        ValueError: a file pdeops did not generate (its solver is unknown), an exactly solved recipe (no time
-            stepping to trade), or ``context``/``steps`` outside the stored frames.
+        SolverRebuildError: a file whose solver cannot be rebuilt (``pdeops.data.recipes.rebuild_resolved``).
+        ValueError: an exactly solved recipe (no time stepping to trade), or ``context``/``steps`` outside the
+            stored frames.
     """
     from pdeops.data import open_dataset
     from pdeops.data.datamodule import split_trajectories
@@ -141,7 +142,8 @@ def truth_from_file(
 
     with open_dataset(path) as dataset:
         attrs = dict(dataset.attrs)
-        resolved = resolved_from_attributes(attrs, str(path))
+        resolved = rebuild_resolved(attrs, path)
+        require_time_stepping(resolved, str(path))
         if samples is None:
             samples = list(split_trajectories(dataset.sizes["sample"], DEFAULT_SPLIT, path=str(path))["test"])
         times = np.asarray(dataset["time"].values, dtype=np.float64)
@@ -156,38 +158,16 @@ def truth_from_file(
     return StoredTruth(resolved, torch.from_numpy(np.asarray(frames)).to(torch.float64), lead)
 
 
-def resolved_from_attributes(attrs: dict[str, Any], where: str) -> Resolved:
-    """The generation config a native file records (``attrs["config"]``), resolved.
+def require_time_stepping(resolved: Resolved, where: str) -> None:
+    """Check that ``resolved``'s recipe steps in time: an exactly solved one has no step to trade for speed.
 
     Raises:
-        ValueError: a file pdeops did not write, an exactly solved recipe, or a file whose ``param_*`` attributes
-            differ from the parameters its config resolves to today (made by another version of pdeops).
+        ValueError: an exactly solved recipe (e.g. ``convection-1d``).
     """
-    if attrs.get("source_format") != "pdeops" or "config" not in attrs:
-        raise ValueError(f"{where} was not written by `pdeops generate`, so the solver that made it is unknown.")
-    try:
-        resolved = resolve(dataclasses.replace(GenerationConfig(**json.loads(attrs["config"])), device="cpu"))
-    except (TypeError, ValueError) as error:  # a config written by another version of pdeops
-        raise ValueError(f"{where}: the generation config cannot be rebuilt ({error}).") from None
     if resolved.recipe.scheme not in SCHEMES:
         raise ValueError(
             f"{where}: recipe {resolved.recipe.name!r} is solved exactly in time; there is no step to trade for speed."
         )
-    # The config records overrides only: a file made when the recipe's defaults differed (e.g. ns2d-pwc before its
-    # spectral viscosity) would be rebuilt with today's. Its param_* attributes say what it was made with.
-    recorded = {name: attrs.get(f"param_{name}") for name in resolved.params}
-    differ = {
-        name: value
-        for name, value in recorded.items()
-        if value is None or float(np.ravel(value)[0]) != float(resolved.params[name])
-    }
-    if differ:
-        now = {name: resolved.params[name] for name in differ}
-        raise ValueError(
-            f"{where} records the parameters {differ} (None: not recorded), but its recipe now gives {now}: it was "
-            "made by another version of pdeops, so its solver cannot be rebuilt. Regenerate it."
-        )
-    return resolved
 
 
 def default_settings(

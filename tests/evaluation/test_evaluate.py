@@ -6,6 +6,8 @@ neither the data path nor the rollout loop with ``evaluate``; the persistence nu
 
 import base64
 import json
+import re
+import shutil
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,10 +23,11 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.trainer.connectors.logger_connector import logger_connector
 from PIL import Image
 
+from pdeops import _progress
 from pdeops.cli import main
 from pdeops.data import DatasetError, PDEDataModule, open_dataset
 from pdeops.data.generate import generate
-from pdeops.data.recipes import GenerationConfig
+from pdeops.data.recipes import GenerationConfig, SolverRebuildError
 from pdeops.evaluation import (
     CheckpointError,
     correlation_per_step,
@@ -37,10 +40,11 @@ from pdeops.evaluation import (
     relative_lp_window,
     rollout,
     time_until_below,
+    work_precision,
     write_rollout,
 )
 from pdeops.evaluation.checkpoints import build_task, read_checkpoint
-from pdeops.evaluation.evaluate import markdown
+from pdeops.evaluation.evaluate import USELESS, markdown, report_warnings
 from pdeops.training import AutoregressiveTask, SpatiotemporalTask
 from pdeops.training.cli import lightning_cli
 from solvers import Grid
@@ -297,7 +301,7 @@ def test_the_equal_accuracy_speedup_is_against_the_cheapest_solver_at_least_as_a
     cheapest = next(p for p in front if p["relative_l2"] <= equal["model_relative_l2"])
     assert solver == cheapest
     assert equal["speedup"] == pytest.approx(solver["seconds_per_frame"] / equal["model_seconds_per_frame"])
-    assert "Speed-up at equal accuracy" in markdown(report) and "fixed dt" in markdown(report)
+    assert "Speed-up at equal accuracy" in markdown(report) and "fixed-dt speed-up" in markdown(report)
 
 
 def test_band_errors_are_reported_relative_to_the_field_and_say_so(evaluation):
@@ -340,6 +344,15 @@ def test_evaluate_animate_writes_a_gif_of_truth_prediction_and_error(trained, da
     if not plots.animation_available("mp4"):
         assert main([*args, "--out", str(tmp_path / "mp4"), "--animate", "mp4"]) == 2
         assert "needs ffmpeg" in capsys.readouterr().err and not (tmp_path / "mp4").exists()
+    before = (tmp_path / "report.json").read_bytes()  # an older report is replaced only when asked
+    capsys.readouterr()
+    assert main([*args, "--no-equal-accuracy", "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "already holds a report (report.json, report.md, report.html)" in error and "--overwrite" in error
+    assert (tmp_path / "report.json").read_bytes() == before and gif.exists()
+    assert main([*args, "--no-equal-accuracy", "--out", str(tmp_path), "--overwrite"]) == 0
+    assert (tmp_path / "report.json").read_bytes() != before
+    assert not gif.exists()  # the older report's animation went with it
 
 
 def test_field_figures_show_every_channel_on_the_data_coordinates(tmp_path: Path):
@@ -485,8 +498,74 @@ def test_a_longer_context_compares_later_frames(trained, data: Path):
         evaluate(trained[1], data, context=1)
 
 
-def test_the_solver_sweep_can_be_skipped_from_the_command_line(trained, data: Path, tmp_path: Path) -> None:
+def test_the_solver_sweep_can_be_skipped_from_the_command_line(trained, data: Path, tmp_path: Path, monkeypatch):
+    """Also: the fixed-dt speed-up is never shown alone, and the figures name the file's field."""
+    labels = []
+    draw = plots.plot_snapshots
+    monkeypatch.setattr(plots, "plot_snapshots", lambda *a, **k: labels.append(a[4]) or draw(*a, **k))
     args = ["evaluate", "--ckpt", str(trained[1]), "--data", str(data), "--samples", "8,9", "--steps", "2"]
     assert main([*args, "--no-equal-accuracy", "--out", str(tmp_path)]) == 0
     speed = json.loads((tmp_path / "report.json").read_text())["speed"]
-    assert "equal_accuracy" not in speed and speed["speedup"] > 0  # the fixed-dt figure stays
+    assert speed["equal_accuracy"] is None and speed["speedup"] > 0  # the fixed-dt figure stays, labelled
+    assert speed["equal_accuracy_omitted"] == "not asked for (`--no-equal-accuracy`)"
+    text = (tmp_path / "report.md").read_text()
+    assert "fixed-dt speed-up" in text and "Speed-up at equal accuracy: unavailable, not asked for" in text
+    assert labels == [[plots.FieldLabel("vorticity", "vorticity", None)]]  # long_name from the file; units "1"
+
+
+def _copy_with(data: Path, path: Path, change) -> Path:
+    """A copy of ``data`` at ``path`` whose attributes ``change`` edits (an h5py AttributeManager)."""
+    shutil.copy(data, path)
+    with h5py.File(path, "a") as file:
+        change(file.attrs)
+    return path
+
+
+def test_a_file_whose_solver_cannot_be_rebuilt_gets_the_note_work_precision_raises(trained, data: Path, tmp_path):
+    """A file made when the recipe's viscosity differed is not compared against today's solver: the report says why
+    in the words work-precision refuses it with; a foreign file (no recipe) gets the same kind of note."""
+    changed = _copy_with(data, tmp_path / "older.h5", lambda attrs: attrs.__setitem__("param_viscosity", 2e-3))
+    report = evaluate(trained[1], changed, steps=2, samples=[9])
+    with pytest.raises(SolverRebuildError) as refused:
+        work_precision.truth_from_file(changed)
+    assert "param_viscosity 0.002 in the file, 0.001 now" in str(refused.value)
+    assert str(refused.value) in report["notes"]
+    speed = report["speed"]
+    assert speed["reference"] is None and speed["speedup"] is None and speed["equal_accuracy"] is None
+    assert speed["equal_accuracy_omitted"] == "no reference solver (see notes)"
+    assert "no reference solver timing, so no speed-up" in markdown(report)
+    foreign = _copy_with(data, tmp_path / "foreign.h5", lambda attrs: attrs.__delitem__("config"))
+    report = evaluate(trained[1], foreign, steps=2, samples=[9])
+    expected = f"The solver behind {foreign} cannot be rebuilt: it was not written by `pdeops generate` (no recipe);"
+    assert [note for note in report["notes"] if note.startswith(expected)]
+    assert report["speed"]["reference"] is None
+
+
+def test_long_steps_report_progress_in_a_log_as_they_advance(trained, data: Path, monkeypatch, capsys):
+    """stderr is no terminal here (as in a log file): plain lines, one per solved setting at a zero interval, where a
+    bar used to jump to 27/27 before the sweep ran."""
+    monkeypatch.setattr(_progress, "LOG_INTERVAL", 0.0)
+    report = evaluate(trained[1], data, steps=2, samples=[9])
+    log = capsys.readouterr().err
+    tried = report["speed"]["equal_accuracy"]["settings_tried"]
+    counts = re.findall(rf"^solver settings: (\d+)/{tried} settings after ", log, re.MULTILINE)
+    assert [int(count) for count in counts] == list(range(tried + 1)) and tried > 1
+    assert re.findall(r"^reference solver: (\d+)/2 frames", log, re.MULTILINE) == ["0", "1", "2"]
+    assert "\r" not in log
+
+
+def test_a_model_no_better_than_persistence_is_flagged_in_every_report_file(evaluation):
+    report, out = evaluation
+    model, held = (report[name]["relative_l2"]["spacetime_mean"] for name in ("model", "persistence"))
+    assert model >= held, "the fixture's model (two epochs) was worse than persistence; this test needs one that is"
+    assert report["useless"] is True and report["warnings"][0].startswith(USELESS)
+    assert json.loads((out / "report.json").read_text())["useless"] is True
+    assert (out / "report.md").read_text().split("\n")[2].startswith(USELESS)  # first, under the title
+    assert (
+        '<p class="warning"><strong>Worse than persistence: this model is not useful on this data.</strong>'
+        in (out / "report.html").read_text()
+    )
+    better = {**report, "model": {"relative_l2": {"spacetime_mean": 0.5 * held}}}
+    assert report_warnings(better) == []
+    blown_up = {**report, "model": {"relative_l2": {"spacetime_mean": None}}}  # JSON's non-finite
+    assert report_warnings(blown_up)[0].startswith(USELESS) and "(not finite," in report_warnings(blown_up)[0]

@@ -95,3 +95,47 @@ def test_the_command_writes_the_table_figure_and_json(ns_file: Path, tmp_path: P
     assert len(rows) == 4 and {r["resolution"] for r in rows} == {8, 16}
     assert any(r["pareto"] for r in rows) and (out / "work_precision.png").stat().st_size > 0
     assert "★" in (out / "work_precision.md").read_text()
+
+
+def _attributes(path: Path) -> dict:
+    from pdeops.data import open_dataset
+
+    with open_dataset(path) as dataset:
+        return dict(dataset.attrs)
+
+
+def test_a_generated_file_rebuilds_the_config_that_made_it(ns_file: Path) -> None:
+    from pdeops.data.recipes import rebuild_resolved
+
+    resolved = rebuild_resolved(_attributes(ns_file), ns_file)
+    assert resolved.recipe.name == "ns2d-fno" and (resolved.dt, resolved.solve_resolution) == (0.05, 16)
+    assert resolved.params == {"viscosity": 1e-3, "alpha": 2.5, "tau": 7.0} and resolved.config.dtype == "float64"
+
+
+def test_a_file_whose_recorded_solver_differs_is_refused_with_the_one_message(ns_file: Path, tmp_path: Path) -> None:
+    """A file made when the recipe's viscosity was 2e-3 (its config records no override): today's recipe would
+    rebuild another solver, so the sweep refuses it, naming the setting, and says what to do."""
+    import shutil
+
+    import h5py
+
+    from pdeops.data import DatasetError
+    from pdeops.data.recipes import SolverRebuildError
+
+    changed = tmp_path / "older.h5"
+    shutil.copy(ns_file, changed)
+    with h5py.File(changed, "a") as file:
+        file.attrs["param_viscosity"] = 2e-3
+    with pytest.raises(SolverRebuildError) as refused:
+        wp.truth_from_file(changed)
+    message = str(refused.value)
+    assert isinstance(refused.value, DatasetError) and isinstance(refused.value, ValueError)
+    assert message.startswith(f"The solver behind {changed} cannot be rebuilt: ")
+    assert "param_viscosity 0.002 in the file, 0.001 now" in message and "Regenerate the file" in message
+    with h5py.File(changed, "a") as file:
+        del file.attrs["param_viscosity"]
+        file.attrs["param_retired"] = 1.0  # a parameter the recipe no longer has
+    with pytest.raises(SolverRebuildError, match="param_retired 1 in the file, no such parameter now") as refused:
+        wp.truth_from_file(changed)
+    assert "param_viscosity not recorded in the file, 0.001 now" in str(refused.value)
+    assert main(["work-precision", str(changed), "--out", str(tmp_path / "sweep")]) == 2

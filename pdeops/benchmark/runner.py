@@ -142,6 +142,7 @@ def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *
         out_dir=run / "eval",
         device=device,
         equal_accuracy=False,
+        overwrite=True,  # the run folder is the benchmark's: a run scored again (its result lost) replaces its report
     )
     with open_dataset(data) as dataset:
         samples = scored_samples(suite, dataset.sizes["sample"])

@@ -90,6 +90,9 @@ def read_native(path: Path) -> xr.Dataset:
         ) from None
     variables = {str(name): (_named(var.dims), var.dtype) for name, var in dataset.data_vars.items()}
     problems = field_problems(variables) + coordinate_problems(dataset)
+    if not netcdf3:
+        with h5py.File(path, "r") as file:
+            problems += scale_problems(file)
     if problems:
         dataset.close()
         raise format_error(path, problems)
@@ -182,9 +185,33 @@ def _dims(dims: Sequence[str | None]) -> str:
     return "(" + ", ".join("?" if dim is None else dim for dim in dims) + ")"
 
 
+def scale_problems(file: h5py.File) -> list[str]:
+    """Variables of an HDF5 file whose axis carries a coordinate (a dimension scale) of another length.
+
+    HDF5 lets a scale of any length be attached to an axis, and xarray then takes the scale's length for the
+    variable's, so that a 19-point ``x`` on a 16-point axis would read as 19 points of 16 values."""
+    problems = []
+    for name, item in _variables(file).items():
+        for axis, (size, dim) in enumerate(zip(item.shape, item.dims, strict=True)):
+            for scale in dim.values():
+                if len(scale) != size:
+                    coordinate = scale.name.rsplit("/", 1)[-1].removeprefix("_nc4_non_coord_")
+                    problems.append(
+                        f"coordinate {coordinate!r} has {len(scale)} entries, but variable {name!r} has {size} "
+                        f"along axis {axis}, which it labels; write one coordinate value per grid point, or leave "
+                        "the coordinate out."
+                    )
+    return problems
+
+
+UNIFORM_TOLERANCE = 1e-3
+"""How far a grid step may depart from the mean step of a spatial coordinate, relative to it (beyond the rounding
+of the stored values: float32 coordinates pass)."""
+
+
 def coordinate_problems(dataset: xr.Dataset) -> list[str]:
-    """The problems of the optional coordinates: ``time`` and spatial ones numeric and strictly increasing, and
-    ``split`` along ``sample`` with values among `SPLIT_LABELS`."""
+    """The problems of the optional coordinates: ``time`` and spatial ones numeric and strictly increasing, spatial
+    ones uniformly spaced, and ``split`` along ``sample`` with values among `SPLIT_LABELS`."""
     problems = []
     for name in ("time", *SPATIAL_DIMS):
         if name not in dataset.coords:
@@ -202,6 +229,8 @@ def coordinate_problems(dataset: xr.Dataset) -> list[str]:
                 f"coordinate {name!r} is not strictly increasing ({step}); "
                 f"sort the data along it: `ds = ds.sortby({name!r})`."
             )
+        elif name in SPATIAL_DIMS and values.size > 2:
+            problems += _spacing_problems(name, values)
     if "split" in dataset.variables:
         split = dataset["split"]
         labels = {str(value) for value in np.asarray(split.values).ravel()}
@@ -211,6 +240,42 @@ def coordinate_problems(dataset: xr.Dataset) -> list[str]:
                 f"and values among {quoted(SPLIT_LABELS)} (one per trajectory), or be left out."
             )
     return problems
+
+
+def _spacing_problems(name: str, values: np.ndarray) -> list[str]:
+    """The departure from uniform spacing of a strictly increasing spatial coordinate, if any (one sentence)."""
+    steps = np.diff(values.astype(np.float64))
+    step = (float(values[-1]) - float(values[0])) / (values.size - 1)
+    rounding = 4 * np.finfo(values.dtype).eps * float(np.abs(values).max()) if values.dtype.kind == "f" else 0.0
+    off = np.abs(steps - step) > UNIFORM_TOLERANCE * step + rounding
+    if not off.any():
+        return []
+    at = int(np.argmax(off))
+    return [
+        f"coordinate {name!r} is not uniformly spaced: the step from index {at} to {at + 1} is {steps[at]:.6g}, "
+        f"the mean step {step:.6g}. The format's grid is uniform (periodic spectral data); resample the data onto "
+        "a uniform grid, or leave the coordinate out if the points are uniform in truth."
+    ]
+
+
+def samples_written(path: Path | str, attrs: Mapping[str, Any]) -> int | None:
+    """A native file's ``samples_written`` attribute as a count (None when the file has none).
+
+    Raises:
+        DatasetError: the attribute is not a whole number (the file was altered or not written by pdeops).
+    """
+    value = attrs.get("samples_written")
+    if value is None:
+        return None
+    flat = np.ravel(np.asarray(value))  # a scalar, or a 1-element array from xarray
+    if flat.size == 1 and flat.dtype.kind in "iuf" and float(flat[0]).is_integer() and flat[0] >= 0:
+        return int(flat[0])
+    raise DatasetError(
+        f"{path}: attribute 'samples_written' is {value!r}, not a count of trajectories; pdeops records there how "
+        "many trajectories of the file are written. The file was altered or not written by pdeops: regenerate it, "
+        "or set the attribute to the number of trajectories written (or delete it, for a file complete by "
+        "construction)."
+    )
 
 
 def plain_hdf5_fields(path: str, fields: Sequence[str]) -> bool:

@@ -349,16 +349,32 @@ class _Moments:
         return np.sqrt(self.m2 / self.count)
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest float32 (about 3.4e38): datasets hold fields as float32, so a larger stored value would become Inf."""
+
+
 def _require_finite(layout: FieldLayout, sample: int, start: int, frames: np.ndarray) -> None:
-    """Raise a `DatasetError` naming the first NaN/Inf in frames ``start:`` (T, C, *S) of one trajectory."""
-    if np.isfinite(frames).all():
-        return
-    time, channel = (int(i) for i in np.argwhere(~np.isfinite(frames))[0][:2])
+    """Raise a `DatasetError` naming the first NaN/Inf in frames ``start:`` (T, C, *S) of one trajectory, or the
+    first finite value beyond float32's range (which the float32 tensors of a dataset would turn into Inf).
+
+    The check is made in the stored dtype, so a large but finite value is reported as what it is."""
+    finite = np.isfinite(frames)
+    where = "holds NaN or Inf"
+    if finite.all():
+        if frames.dtype.kind != "f" or frames.dtype.itemsize <= 4:
+            return
+        beyond = np.abs(frames) > FLOAT32_MAX
+        if not beyond.any():
+            return
+        value = float(frames[tuple(np.argwhere(beyond)[0])])
+        where = f"holds {value:.4g}, beyond float32's range (+-{FLOAT32_MAX:.3g}) in which fields are read,"
+        finite = ~beyond
+    time, channel = (int(i) for i in np.argwhere(~finite)[0][:2])
     raise DatasetError(
-        f"{layout.path}: field {layout.fields[channel]!r} of sample {sample} holds NaN or Inf at time index "
-        f"{start + time}. Regenerate that sample (e.g. with a smaller dt), or leave it out: "
-        f"PDEDataModule(exclude=[{sample}]) (--data.exclude '[{sample}]' for pdeops fit), or --samples without it for "
-        "pdeops evaluate and rollout."
+        f"{layout.path}: field {layout.fields[channel]!r} of sample {sample} {where} at time index "
+        f"{start + time}. Regenerate that sample (e.g. with a smaller dt, or the field in other units), or leave it "
+        f"out: PDEDataModule(exclude=[{sample}]) (--data.exclude '[{sample}]' for pdeops fit), or --samples without "
+        "it for pdeops evaluate and rollout."
     )
 
 

@@ -16,18 +16,24 @@ The native format is NetCDF-4-compatible HDF5 (written through h5netcdf, i.e. h5
 The file is built as ``<path>.partial`` and renamed to ``<path>`` when complete. An interrupted run leaves the
 partial file with ``samples_written`` set after each batch; running the same command again resumes from there, and
 since sample i always draws from its own generator and batches start at the same indices, the finished file is
-bit-identical to an uninterrupted run's. Readers refuse a file with fewer samples written than it holds. While a run
-writes, ``<path>.lock`` (holding its pid) keeps a second run from writing the same file. Everything that can be
-checked is checked before the first solve: the settings, that the output can be written, and that a batch fits in
-memory.
+bit-identical to an uninterrupted run's. Readers refuse a file with fewer samples written than it holds, and so
+does ``merge_shards``. A write that fails (a full disk, a file-size limit) stops the run with a `DatasetError`: the
+partial file keeps the samples written before, and is never renamed. While a run writes, it holds an OS lock on
+``<path>.lock`` (which names its pid), so a second run cannot write the same file. Everything that can be checked is
+checked before the first solve: the settings, that the output can be written (and replaced, if it exists), that a
+batch fits in memory, and the first initial condition; a run that will take long says its estimated cost first.
 """
 
 import contextlib
 import dataclasses
 import datetime
+import fcntl
 import json
+import math
 import os
+import re
 import shlex
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -38,8 +44,10 @@ import h5py
 import torch
 
 from pdeops import __version__
+from pdeops._progress import Progress
 from pdeops.data._errors import DatasetError
-from pdeops.data.recipes import GenerationConfig, Resolved, resolve
+from pdeops.data._readers_native import samples_written
+from pdeops.data.recipes import GenerationConfig, Resolved, format_bytes, resolve
 from pdeops.data.setups import Setup, build_setup, sample_generator
 from solvers import Grid
 
@@ -122,9 +130,11 @@ def _create(partial: Path, r: Resolved, samples: int, attrs: dict, compression: 
                 name, dims, dtype=r.config.dtype, chunks=(1, 1, *grid.shape), **field_storage(compression)
             )
             field.attrs.update({"long_name": long_names[name], "units": "1"})
-    with h5py.File(partial, "a") as f:  # h5py stores Python strings as variable-length UTF-8, as NetCDF-4 reads
+    # h5py stores Python strings as variable-length UTF-8, as NetCDF-4 reads; the flush raises a failed write here
+    with h5py.File(partial, "a", rdcc_nbytes=0) as f:
         f.attrs.update(attrs)
         f.attrs["samples_written"] = 0
+        f.flush()
 
 
 def field_storage(compression: str | None) -> dict[str, Any]:
@@ -197,7 +207,8 @@ def generate(
         compression: None, ``"gzip"`` or ``"lzf"`` (see ``COMPRESSIONS``); it does not change the data, and a
             resumed run keeps the compression of the run it resumes.
         progress: called as ``progress(samples_written, samples_total)`` once before the first solve (with the
-            samples a resumed run already holds) and after each batch is written.
+            samples a resumed run already holds) and after each batch is written. With neither ``progress`` nor
+            ``on_frame``, a `GenerationProgress` on stderr reports both (a bar in a terminal, lines in a log).
         on_frame: called as ``on_frame(samples_simulated, time)`` after each stored frame of a batch:
             ``samples_simulated`` is the samples written before the batch plus the batch's size times the
             fraction of the horizon simulated (a float), ``time`` the simulated time. A progress bar moves with
@@ -206,28 +217,36 @@ def generate(
 
     Returns:
         The path of the finished file.
+
+    Raises:
+        DatasetError: bad settings, an output that exists (without ``overwrite``) or is not a dataset file pdeops
+            wrote, a run of another config or a live process holding the output, NaN/Inf in the solve, or a write
+            that failed (the partial file is kept for a rerun to resume).
     """
     out = Path(out)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     field_storage(compression)  # checks the name before any work
-    if out.is_dir():
-        raise DatasetError(f"{out} is a directory; pass the path of the dataset file to write, e.g. {out}/data.h5.")
-    if out.exists() and not overwrite:
-        raise DatasetError(
-            f"{out} already exists. Pass overwrite=True (--overwrite) to replace it, or choose another path; "
-            "a finished dataset is never replaced silently."
-        )
+    _require_replaceable(out, overwrite)
     r = resolve(config)
+    _require_solvable(r)
     first, stop = _shard_range(config.samples, shard)
     _require_memory(r, min(batch_size, stop - first))
     require_writable(out)
     command = command or f"pdeops.data.generate(GenerationConfig(recipe={config.recipe!r}, ...), {str(out)!r})"
-    with exclusive_lock(out):
-        return _generate(
-            r, out, shard, batch_size=batch_size, overwrite=overwrite, compression=compression, command=command,
-            progress=progress, on_frame=on_frame,
-        )  # fmt: skip
+    reporter = None
+    if progress is None and on_frame is None:
+        reporter = GenerationProgress(f"generate {config.recipe}")
+        progress, on_frame = reporter, reporter.frame
+    try:
+        with exclusive_lock(out):
+            return _generate(
+                r, out, shard, batch_size=batch_size, overwrite=overwrite, compression=compression, command=command,
+                progress=progress, on_frame=on_frame,
+            )  # fmt: skip
+    finally:
+        if reporter is not None:
+            reporter.close()
 
 
 def _generate(
@@ -247,15 +266,31 @@ def _generate(
     first, stop = _shard_range(config.samples, shard)
     solve_grid = _grid(r, r.solve_resolution)
     setup = build_setup(r, solve_grid)
+    try:  # an initial condition the grid cannot hold (more modes than it resolves) fails here, before any file
+        setup.initial_condition(sample_generator(config.seed, first, config.device))
+    except ValueError as error:
+        raise DatasetError(
+            f"The initial condition of {r.recipe.name} cannot be drawn with these settings: {error} A solve grid too "
+            f"coarse for it is the usual cause: raise --solve-resolution (now {r.solve_resolution}, the recipe's "
+            f"default {r.recipe.solve_resolution})."
+        ) from None
     done = _resume_point(partial, config, shard, overwrite)
+    estimate = estimated_cost(r, stop - first - done, batch_size)
+    if estimate is not None:
+        print(f"generate {r.recipe.name}: {estimate}", file=sys.stderr, flush=True)
     if done == 0:
         attrs = _attributes(r, setup.attrs, compression, command)
         if shard is not None:
             attrs.update(shard=f"{shard[0]}/{shard[1]}", sample_offset=first)
         try:
             _create(partial, r, stop - first, attrs, compression)
-        except BaseException:
+        except BaseException as error:
             partial.unlink(missing_ok=True)
+            if isinstance(error, OSError | RuntimeError):  # h5py's write errors
+                raise DatasetError(
+                    f"Cannot create {partial}: {_reason(error)}. Free space there, or choose another location "
+                    f"(--out); the finished file needs about {format_bytes(_file_bytes(r, stop - first))}."
+                ) from None
             raise
     if progress is not None:
         progress(done, stop - first)
@@ -268,14 +303,62 @@ def _generate(
             raise DatasetError(
                 f"Samples {indices.start}-{indices.stop - 1} for {out} became NaN/Inf; reduce dt (now {r.dt})."
             )
-        with h5py.File(partial, "a") as f:
-            for name, frames in fields.items():
-                f[name][indices.start - first : indices.stop - first] = frames.cpu().numpy()
-            f.attrs["samples_written"] = indices.stop - first
+        try:
+            _write_batch(partial, fields, indices.start - first, indices.stop - first)
+        except (OSError, RuntimeError) as error:  # h5py raises both for a failed write
+            raise DatasetError(
+                f"Writing samples {indices.start}-{indices.stop - 1} to {partial} failed: {_reason(error)}. The "
+                f"{indices.start - first} sample(s) written before stay in {partial.name}, which is not renamed to "
+                f"{out.name}. Make room (the finished file needs about "
+                f"{format_bytes(_file_bytes(r, stop - first))}, uncompressed; `ulimit -f` may also cap a file's "
+                "size), then rerun the same command: it resumes where it stopped."
+            ) from None
         if progress is not None:
             progress(indices.stop - first, stop - first)
-    os.replace(partial, out)
+    _finish(partial, out, stop - first)
     return out
+
+
+def _write_batch(partial: Path, fields: dict[str, torch.Tensor], start: int, stop: int) -> None:
+    """Store trajectories ``start:stop`` of the file, ``fields`` ``{name: (stop - start, T, *shape)}``, then set
+    ``samples_written = stop``, each step flushed to disk.
+
+    HDF5's chunk cache is off (``rdcc_nbytes=0``) and the file is flushed before it is closed, so a failed write
+    (a full disk, a file-size limit) raises here. With the cache on, the data would be written when the dataset
+    object is freed, where h5py can only print the error: the run went on, renamed a file of zeros into place, and
+    HDF5 crashed at exit on the file it could not close. ``samples_written`` is set only once the data are on disk.
+    """
+    with h5py.File(partial, "a", rdcc_nbytes=0) as f:
+        for name, frames in fields.items():
+            f[name][start:stop] = frames.cpu().numpy()
+        f.flush()
+        f.attrs["samples_written"] = stop
+        f.flush()
+
+
+def _finish(partial: Path, out: Path, samples: int) -> None:
+    """Rename ``partial`` to ``out``, once it records all ``samples`` written (never a file with samples missing)."""
+    with h5py.File(partial, "r") as f:
+        written = samples_written(partial, f.attrs)
+    if written != samples:
+        raise DatasetError(
+            f"{partial} records {written} of its {samples} samples written, so it is not renamed to {out.name}. "
+            "Rerun the same command to finish it."
+        )
+    os.replace(partial, out)
+
+
+def _reason(error: BaseException) -> str:
+    """The cause of an I/O error in words: the OS's (``No space left on device``), else the message's first line.
+
+    h5py does not always set ``errno``; HDF5's message then says it (``..., errno = 27, ...``)."""
+    number = getattr(error, "errno", None)
+    if not (isinstance(number, int) and number > 0):
+        found = re.search(r"errno = (\d+)", str(error))
+        number = int(found.group(1)) if found else None
+    if number:
+        return f"{os.strerror(number)} (errno {number})"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _stored_fields(r: Resolved, setup: Setup, solve_grid: Grid, states: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -305,20 +388,176 @@ def describe_run(config: GenerationConfig, batch_size: int) -> str:
     """One line saying what runs where: recipe, grids, steps, device, dtype and CPU threads."""
     r = resolve(config)
     ndim = 1 if r.recipe.name.endswith("-1d") else 2
-    steps = round(r.horizon / r.dt)
     device = config.device
     if device.startswith("cuda") and torch.cuda.is_available():
         device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return (
         f"{r.recipe.name}: {config.samples} samples in batches of {batch_size}, solved at {r.solve_resolution}^{ndim} "
-        f"and stored at {r.resolution}^{ndim}, {len(r.times)} frames to t = {r.horizon:g} ({steps} steps of dt "
-        f"{r.dt:g}); device {device}, {config.dtype}, {torch.get_num_threads()} CPU threads"
+        f"and stored at {r.resolution}^{ndim}, {_count(_frame_count(r))} frames to t = {r.horizon:g} "
+        f"({_count(r.horizon / r.dt)} steps of dt {r.dt:g}); device {device}, {config.dtype}, "
+        f"{torch.get_num_threads()} CPU threads"
     )
+
+
+def _count(number: float) -> str:
+    """A count of frames or steps in words: the whole number, or ``4e+300`` for one too large to list."""
+    return str(round(number)) if number < 1e15 else f"{number:.3g}"
+
+
+ESTIMATE_ABOVE_POINT_STEPS = 1e9
+"""``generate`` times its solver (``pdeops.data.setups.probe_cost``, about a second) when the work left counts more
+point-steps than this (a minute or more on one CPU core)..."""
+ESTIMATE_ABOVE_SECONDS = 60.0
+"""...and says the estimated cost when the probe puts the work left above this many seconds."""
+
+
+def estimated_cost(r: Resolved, samples: int, batch_size: int) -> str | None:
+    """One line with the measured cost of ``samples`` more samples of ``r`` on its device, or None for a short run.
+
+    The counted work (solver steps x solve-grid points) decides whether to measure; a short solver probe
+    (``probe_cost``) measures seconds per sample, and the line is given when the total passes
+    ``ESTIMATE_ABOVE_SECONDS``. It refuses nothing: how long to compute is the user's choice.
+    """
+    if samples * r.solver_steps * r.grid_points < ESTIMATE_ABOVE_POINT_STEPS:
+        return None
+    from pdeops.data.setups import probe_cost
+
+    probe = probe_cost(r, batch_size=batch_size)
+    total = probe.seconds_per_sample * samples
+    if total < ESTIMATE_ABOVE_SECONDS:
+        return None
+    return (
+        f"estimated cost {_duration(probe.seconds_per_sample)} per sample on {probe.device} ({probe.dtype}, batch "
+        f"{probe.batch}, {probe.threads} torch thread(s)), about {_duration(total)} for {samples} sample(s) "
+        f"(measured over {probe.steps} solver step(s)); `pdeops generate {r.recipe.name} --help` shows what costs what"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.2g} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.3g} days"
+
+
+class GenerationProgress:
+    """``generate``'s progress on stderr: a tqdm bar in a terminal, plain lines in a log file
+    (``pdeops._progress.Progress``: at the start, every ``LOG_INTERVAL`` seconds, at the end, with an ETA).
+
+    Opened on the first report (so errors before any work print nothing). The samples a resumed run already holds
+    do not count towards its rate. Pass it as ``progress=`` and its ``frame`` as ``on_frame=`` (``generate`` does
+    when given neither).
+    """
+
+    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar: Any = None  # a tqdm bar in a terminal, else a Progress
+        self.start = 0.0  # the samples held when the bar opened
+
+    def __call__(self, done: float, total: int) -> None:
+        """``done`` of ``total`` samples written."""
+        if self.bar is None:
+            self.start = done
+            if sys.stderr.isatty():
+                from tqdm import tqdm
+
+                self.bar = tqdm(
+                    total=total, initial=done, unit="sample", desc=self.description, bar_format=self.FORMAT,
+                    smoothing=0,
+                )  # fmt: skip
+            else:
+                resumed = f" (resumed with {done:g} of {total} written)" if done else ""
+                self.bar = Progress(round(total - done), self.description + resumed, "sample")
+        self._move(done)
+
+    def frame(self, done: float, time: float) -> None:
+        """``done`` samples simulated (a fraction within a batch), up to simulated time ``time``."""
+        if self.bar is None:
+            return
+        if isinstance(self.bar, Progress):
+            self.bar.note = f"t = {time:.4g}"
+        else:
+            self.bar.set_postfix_str(f"t = {time:.4g}", refresh=False)
+        self._move(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def _move(self, done: float) -> None:
+        if isinstance(self.bar, Progress):
+            if done - self.start > self.bar.done:  # a batch's write after its last frame moves nothing
+                self.bar.update(done - self.start - self.bar.done)
+        else:
+            self.bar.update(done - self.bar.n)
 
 
 def command_line() -> str:
     """This process's command line, quoted as a shell would take it (for the ``history`` attribute)."""
     return shlex.join(["pdeops", *sys.argv[1:]])
+
+
+def _require_replaceable(out: Path, overwrite: bool) -> None:
+    """Refuse an ``out`` that exists, unless ``overwrite`` and it is a regular file that pdeops wrote."""
+    if out.is_dir() and not out.is_symlink():
+        raise DatasetError(f"{out} is a directory; pass the path of the dataset file to write, e.g. {out}/data.h5.")
+    if not (out.exists() or out.is_symlink()):
+        return
+    mode = os.lstat(out).st_mode
+    if not stat.S_ISREG(mode):
+        raise DatasetError(
+            f"{out} exists and is {_file_kind(mode)}, not a dataset file; generate replaces only a regular file it "
+            "wrote (even with --overwrite). Choose another path (--out)."
+        )
+    if not overwrite:
+        raise DatasetError(
+            f"{out} already exists. Pass overwrite=True (--overwrite) to replace it, or choose another path; "
+            "a finished dataset is never replaced silently."
+        )
+    if not _written_by_pdeops(out):
+        raise DatasetError(
+            f"{out} exists and is not a dataset pdeops wrote (no 'pdeops_format' attribute), so --overwrite does "
+            "not replace it. Choose another path (--out), or delete it yourself if it is yours to lose."
+        )
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+    ]  # fmt: skip
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _written_by_pdeops(path: Path) -> bool:
+    try:
+        if not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r") as f:
+            return "pdeops_format" in f.attrs
+    except OSError:
+        return False
+
+
+MIN_SOLVE_RESOLUTION = 4
+"""Fewest solve-grid points per axis of a stepped recipe: below it the 2/3 dealiasing rule keeps no Fourier mode
+but the mean, so there is nothing to solve."""
+
+
+def _require_solvable(r: Resolved) -> None:
+    """Refuse a solve grid too coarse to solve on, before any file is made."""
+    if r.recipe.scheme != "exact" and r.solve_resolution < MIN_SOLVE_RESOLUTION:
+        raise DatasetError(
+            f"solve_resolution {r.solve_resolution} is too coarse: on fewer than {MIN_SOLVE_RESOLUTION} points per "
+            "axis the 2/3 dealiasing rule keeps no Fourier mode but the mean, so there is nothing to solve. Pass "
+            f"--solve-resolution {MIN_SOLVE_RESOLUTION} or more (the recipe's default is "
+            f"{r.recipe.solve_resolution}); the stored --resolution may stay below it."
+        )
 
 
 def require_writable(out: Path) -> None:
@@ -336,34 +575,104 @@ def require_writable(out: Path) -> None:
 
 @contextlib.contextmanager
 def exclusive_lock(out: Path) -> Iterator[None]:
-    """Hold ``<out>.lock`` (created exclusively, holding the pid) while writing ``out``.
+    """Hold ``<out>.lock`` while writing ``out``: an OS lock (``flock``) on the file, which names the holder's pid.
 
-    A lock left by a process that no longer runs (killed) is taken over.
+    The kernel holds the lock and lets it go when its process ends, however it ends, so a lock file left by a killed
+    run is simply taken. Where the filesystem has no ``flock`` (e.g. Lustre mounted without it), the lock file is
+    made with the pid already in it (a hard link of a written file, atomic), and one naming a process that no
+    longer runs is taken over.
 
     Raises:
-        DatasetError: another running process holds the lock.
+        DatasetError: another process holds the lock (the message names it and how to clear a stale lock).
     """
     lock = out.with_name(out.name + ".lock")
-    for _ in range(2):
-        try:
-            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            owner = _lock_owner(lock)
-            if owner is not None and _running(owner):
-                raise DatasetError(
-                    f"Another process is writing {out} (pid {owner}). Wait for it to finish, or write elsewhere."
-                ) from None
-            lock.unlink(missing_ok=True)  # stale: its process is gone
-            continue
-        with os.fdopen(descriptor, "w") as file:
-            file.write(str(os.getpid()))
-        break
-    else:
-        raise DatasetError(f"Could not lock {out}: {lock} keeps reappearing; another process is writing it.")
+    descriptor = _flock(lock, out) if _has_flock(lock) else None
+    if descriptor is None:
+        _link_lock(lock, out)
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)  # while still held, so that no one locks the file being removed
+        if descriptor is not None:
+            os.close(descriptor)
+
+
+def _has_flock(lock: Path) -> bool:
+    """Whether the filesystem of ``lock`` has ``flock`` (tried on a file of this process's own, not ``lock``)."""
+    probe = lock.with_name(f".{lock.name}.{os.getpid()}.probe")
+    descriptor = os.open(probe, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:  # ENOLCK, ENOSYS, EOPNOTSUPP: no flock here
+        return False
+    finally:
+        os.close(descriptor)
+        probe.unlink(missing_ok=True)
+
+
+def _flock(lock: Path, out: Path) -> int:
+    """The open, ``flock``-ed lock file, holding this pid."""
+    for _ in range(10):
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise _held(lock, out) from None
+        try:  # the holder before may have removed the file between our open and our lock: lock the one at the path
+            same = os.stat(lock).st_ino == os.fstat(descriptor).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, str(os.getpid()).encode())
+            return descriptor
+        os.close(descriptor)
+    raise DatasetError(f"Could not lock {out}: {lock} keeps being replaced; another process is writing it.")
+
+
+def _link_lock(lock: Path, out: Path) -> None:
+    """Create ``lock`` holding this pid in one step (a hard link of a written file), taking over a stale one."""
+    written = lock.with_name(f".{lock.name}.{os.getpid()}")
+    written.write_text(str(os.getpid()))
+    try:
+        for _ in range(2):
+            try:
+                os.link(written, lock)
+                return
+            except FileExistsError:
+                owner = _lock_owner(lock)
+                if owner is None or _running(owner):
+                    raise _held(lock, out) from None
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+            except OSError as error:
+                raise DatasetError(
+                    f"Cannot lock {out}: the filesystem of {lock} has neither flock nor hard links "
+                    f"({_reason(error)}). Write the dataset elsewhere (--out) and move it there when finished."
+                ) from None
+        raise DatasetError(f"Could not lock {out}: {lock} keeps reappearing; another process is writing it.")
+    finally:
+        written.unlink(missing_ok=True)
+
+
+def _held(lock: Path, out: Path) -> DatasetError:
+    """The error for a lock another process holds, naming it and how to clear a lock no pdeops run holds."""
+    owner = _lock_owner(lock)
+    who = "another process" if owner is None else f"process {owner}{_command_of(owner)}"
+    return DatasetError(
+        f"{out} is being written by {who}, which holds {lock}. Wait for it to finish, or write elsewhere (--out). "
+        f"If no pdeops run is writing this file, delete {lock} and run again."
+    )
+
+
+def _command_of(pid: int) -> str:
+    """`` (`command line`)`` of a running process where /proc tells it, else nothing."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    except OSError:
+        return ""
+    return f" (`{shlex.join(word.decode(errors='replace') for word in words)}`)" if words != [b""] else ""
 
 
 def _lock_owner(lock: Path) -> int | None:
@@ -388,10 +697,22 @@ WORK_ARRAYS = 24
 generous count, for the memory estimate."""
 
 
-def _bytes_per_sample(r: Resolved) -> int:
+def _frame_count(r: Resolved) -> float:
+    """Stored frames per sample, counted without listing their times (so a huge horizon is refused, not listed)."""
+    return r.horizon / r.record_every + 1
+
+
+def _bytes_per_sample(r: Resolved) -> float:
     points = r.solve_resolution ** (1 if r.recipe.name.endswith("-1d") else 2)
     itemsize = 8 if r.config.dtype == "float64" else 4
-    return points * itemsize * (WORK_ARRAYS + len(r.recipe.fields) * len(r.times))
+    return points * itemsize * (WORK_ARRAYS + len(r.recipe.fields) * _frame_count(r))
+
+
+def _file_bytes(r: Resolved, samples: int) -> float:
+    """The stored fields' bytes, uncompressed, of ``samples`` samples."""
+    itemsize = 8 if r.config.dtype == "float64" else 4
+    points = r.resolution**r.recipe.spatial_dims
+    return samples * len(r.recipe.fields) * _frame_count(r) * points * itemsize
 
 
 DEFAULT_BATCH = 16
@@ -416,10 +737,12 @@ def _require_memory(r: Resolved, batch: int) -> None:
     needed = batch * _bytes_per_sample(r)
     available = _physical_memory()
     if needed > available:
+        size = format_bytes(needed) if math.isfinite(needed) else "unbounded memory"
         raise DatasetError(
-            f"Solving a batch of {batch} sample(s) at {r.solve_resolution} points per axis needs about "
-            f"{needed / 2**30:.1f} GiB, more than this machine's {available / 2**30:.1f} GiB. Lower the resolution "
-            "(--resolution, --solve-resolution) or --batch-size."
+            f"Solving a batch of {batch} sample(s) at {r.solve_resolution} points per axis, with "
+            f"{_count(_frame_count(r))} stored frames each (t = 0 to {r.horizon:g} every {r.record_every:g}), needs "
+            f"about {size}, more than this machine's {format_bytes(available)}. Lower the "
+            "resolution (--resolution, --solve-resolution), the frames (--horizon, --record-every) or --batch-size."
         )
 
 
@@ -501,7 +824,7 @@ def merge_shards(
     gains a line for the merge (``command``, default this Python call).
 
     Raises:
-        DatasetError: shards of different runs, a missing or repeated shard, or ``out`` exists.
+        DatasetError: shards of different runs, a missing, repeated or unfinished shard, or ``out`` exists.
     """
     out = Path(out)
     if out.exists():
@@ -511,6 +834,7 @@ def merge_shards(
         with _open_shard(path) as f:
             if "shard" not in f.attrs:
                 raise DatasetError(f"{path} is not a shard (no 'shard' attribute); generate it with --shard i/n.")
+            _require_finished_shard(path, f)
             i, n = (int(v) for v in str(f.attrs["shard"]).split("/"))
             shards[i] = (path, n, str(f.attrs["config"]))
     counts, configs = {n for _, n, _ in shards.values()}, {c for _, _, c in shards.values()}
@@ -529,21 +853,50 @@ def merge_shards(
     for path, _, _ in shards.values():
         with h5py.File(path, "r") as f:
             total += f[fields[0]].shape[0]
-    _copy_layout(first_path, partial, fields, total)
-    with h5py.File(partial, "a") as merged:
-        offset = 0
-        for i in range(n):
-            with h5py.File(shards[i][0], "r") as f:
-                count = f[fields[0]].shape[0]
-                for field in fields:
-                    merged[field][offset : offset + count] = f[field][:]
-                offset += count
-        merged.attrs["samples_written"] = total
-        for key in ("shard", "sample_offset"):
-            del merged.attrs[key]
-        merged.attrs["history"] = f"{merged.attrs.get('history', '')}\n{history_line(command)}".lstrip()
-    os.replace(partial, out)
+    try:
+        _copy_layout(first_path, partial, fields, total)
+        with h5py.File(partial, "a", rdcc_nbytes=0) as merged:  # no cache: a failed write raises (see _write_batch)
+            offset = 0
+            for i in range(n):
+                with h5py.File(shards[i][0], "r") as f:
+                    count = f[fields[0]].shape[0]
+                    for field in fields:
+                        merged[field][offset : offset + count] = f[field][:]
+                    offset += count
+            merged.flush()
+            merged.attrs["samples_written"] = total
+            for key in ("shard", "sample_offset"):
+                del merged.attrs[key]
+            merged.attrs["history"] = f"{merged.attrs.get('history', '')}\n{history_line(command)}".lstrip()
+            merged.flush()
+    except (OSError, RuntimeError) as error:
+        partial.unlink(missing_ok=True)
+        raise DatasetError(
+            f"Writing the merged file {partial} failed: {_reason(error)}. It is removed (the shards are untouched); "
+            "make room for it, then merge again."
+        ) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    _finish(partial, out, total)
     return out
+
+
+def _require_finished_shard(path: Path, f: h5py.File) -> None:
+    """Refuse a shard whose run has not finished: a ``.partial`` file, or one with samples not yet written."""
+    fields = [item for item in f.values() if isinstance(item, h5py.Dataset) and item.ndim >= 3]
+    total = fields[0].shape[0] if fields else 0
+    written = samples_written(path, f.attrs)
+    if path.name.endswith(".partial") or written is None or written < total:
+        history = str(f.attrs.get("history", "")).splitlines()
+        command = history[0].partition(" ")[2] if history else ""
+        made_by = f" (`{command}`)" if command else ""
+        raise DatasetError(
+            f"{path} is an unfinished shard: {written or 0} of its {total} samples are written, and merging it "
+            f"would fill the rest with zeros. Finish it first: rerun the command that made it{made_by}, which "
+            f"resumes where it stopped and renames it to {path.name.removesuffix('.partial')}; then merge the "
+            "finished shards."
+        )
 
 
 def _open_shard(path: Path) -> h5py.File:
@@ -586,7 +939,7 @@ def _resume_point(partial: Path, config: GenerationConfig, shard: tuple[int, int
             same = f.attrs.get("config") == _config_json(config) and f.attrs.get("shard") == (
                 None if shard is None else f"{shard[0]}/{shard[1]}"
             )
-            written = int(f.attrs.get("samples_written", 0))
+            written = samples_written(partial, f.attrs) or 0
     except OSError:
         partial.unlink()  # a partial file that cannot be opened holds nothing worth keeping
         return 0

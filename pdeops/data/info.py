@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 import xarray as xr
 
+from pdeops.data._readers_native import samples_written
 from pdeops.data.readers import open_dataset
 from pdeops.data.recipes import format_bytes
 
@@ -194,7 +195,7 @@ def _native_progress(path: Path) -> tuple[int | None, int | None]:
             if "pdeops_format" not in f.attrs or "samples_written" not in f.attrs:
                 return None, None
             fields = [item for item in f.values() if isinstance(item, h5py.Dataset) and item.ndim >= 3]
-            return int(np.ravel(f.attrs["samples_written"])[0]), (fields[0].shape[0] if fields else None)
+            return samples_written(path, f.attrs), (fields[0].shape[0] if fields else None)
     except OSError:
         return None, None  # open_dataset says what is wrong with it
 

@@ -29,7 +29,14 @@ from pdeops.data._errors import DatasetError, quoted
 from pdeops.data._lazy import python_attrs
 from pdeops.data._readers_fno import read_fno_mat_v5, read_fno_mat_v73
 from pdeops.data._readers_multi import dataset_files, folder_split, is_many, open_many
-from pdeops.data._readers_native import FORMAT_DOC, hdf5_problems, is_netcdf3, looks_native, read_native
+from pdeops.data._readers_native import (
+    FORMAT_DOC,
+    hdf5_problems,
+    is_netcdf3,
+    looks_native,
+    read_native,
+    samples_written,
+)
 from pdeops.data._readers_pdearena import SPLITS, read_pdearena
 from pdeops.data._readers_pdebench import (
     FLAT_FIELDS,
@@ -206,11 +213,11 @@ def _read_hdf5(path: Path, format: str | None, split: str | None, transpose_xy: 
 
 def _require_complete(path: Path, file: h5py.File) -> None:
     """Refuse a native file whose ``samples_written`` is below its sample count (an unfinished generation)."""
-    written = file.attrs.get("samples_written")
+    written = samples_written(path, file.attrs)
     fields = [item for item in file.values() if isinstance(item, h5py.Dataset) and item.ndim >= 3]
     if written is None or not fields:
         return
-    total, written = fields[0].shape[0], int(np.ravel(written)[0])  # a scalar, or a 1-element array from xarray
+    total = fields[0].shape[0]
     if written < total:
         finished = path.name.removesuffix(".partial")
         raise DatasetError(

@@ -466,3 +466,14 @@ def test_pdebench_test_set_is_kept_and_validation_comes_from_its_training_sample
     assert excluded.samples("test") == [0]
     checkpoint = {"PDEDataModule": excluded.state_dict(), "datamodule_hyper_parameters": {"split": (0.8, 0.1, 0.1)}}
     assert training_data(checkpoint).test_samples(20, str(path)) == [0]  # evaluation scores the trained test split
+
+
+def test_a_finite_value_beyond_float32_is_named_as_what_it_is(tmp_path: Path) -> None:
+    u = np.ones((3, 4, 5), np.float64)
+    u[1, 2, 3] = 1e39  # finite in the file, Inf as the float32 a dataset holds
+    path = _write_native(tmp_path / "big.h5", {"u": (("sample", "time", "x"), u)})
+    with pytest.raises(DatasetError, match=r"field 'u' of sample 1 holds 1e\+39, beyond float32's range .* index 2"):
+        WindowDataset(path, in_memory=True)
+    u[1, 2, 3] = 1e38  # large, within float32: read as it is
+    path = _write_native(tmp_path / "large.h5", {"u": (("sample", "time", "x"), u)})
+    assert float(WindowDataset(path, in_memory=True)._data.max()) == pytest.approx(1e38, rel=1e-6)

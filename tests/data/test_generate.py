@@ -1,9 +1,21 @@
 """Dataset generation: the native file, per-sample seeds, atomic and resumable writes, bad input."""
 
 import dataclasses
+import errno
+import fcntl
+import importlib
 import math
+import multiprocessing
 import os
+import re
+import resource
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -11,12 +23,15 @@ import pytest
 import torch
 import xarray as xr
 
+from pdeops import _progress as progress_module
+from pdeops.cli import main
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.datasets import FrameReader, read_layout
 from pdeops.data.generate import (
     WORK_ARRAYS,
     auto_batch_size,
     describe_run,
+    exclusive_lock,
     generate,
     generate_on_devices,
     merge_shards,
@@ -24,6 +39,8 @@ from pdeops.data.generate import (
 from pdeops.data.recipes import RECIPES, GenerationConfig, resolve
 from pdeops.data.setups import sample_generator
 from solvers import Grid, NavierStokes2D, fno_forcing, gaussian_random_field
+
+generate_module = importlib.import_module("pdeops.data.generate")  # not the function pdeops.data.generate
 
 SMALL = dict(samples=3, resolution=16, solve_resolution=32, horizon=0.5, record_every=0.25, dt=5e-3)
 
@@ -138,15 +155,128 @@ def test_a_flipped_byte_in_a_finished_file_is_an_error_naming_where(tmp_path: Pa
     assert reader.read(0, 0, 3).shape == (3, 1, 16, 16)  # the other samples still read
 
 
-def test_a_second_writer_of_the_same_file_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
-    lock = tmp_path / "x.h5.lock"
-    lock.write_text(str(os.getppid()))  # a live process (this test's parent) holds it
-    with pytest.raises(DatasetError, match=rf"Another process is writing .*x.h5 \(pid {os.getppid()}\)"):
-        generate(small(), tmp_path / "x.h5")
-    assert not (tmp_path / "x.h5.partial").exists()
-    lock.write_text("999999999")  # a process that no longer runs (killed): its lock is taken over
-    generate(small(), tmp_path / "x.h5")
+def test_a_second_writer_of_the_same_file_is_refused_with_the_holder_and_how_to_clear_it(tmp_path: Path) -> None:
+    out, lock = tmp_path / "x.h5", tmp_path / "x.h5.lock"
+    held = rf"x.h5 is being written by process {os.getpid()} .*If no pdeops run is writing this file, delete "
+    # a run writing x.h5 (a lock belongs to an open file, so this process conflicts with itself)
+    with exclusive_lock(out), pytest.raises(DatasetError, match=held + re.escape(str(lock))):
+        generate(small(), out)
+    assert not (tmp_path / "x.h5.partial").exists() and not lock.exists()
+    lock.write_text(str(os.getppid()))  # left by a killed run, naming a live unrelated process: no one holds it
+    generate(small(), out)
     assert not lock.exists()
+
+
+def _no_flock(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+
+
+def test_without_flock_a_lock_file_names_its_pid_and_a_live_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_flock(monkeypatch)
+    out, lock = tmp_path / "x.h5", tmp_path / "x.h5.lock"
+    lock.write_text(str(os.getppid()))
+    with pytest.raises(DatasetError, match=rf"process {os.getppid()}.*If no pdeops run is writing this file, delete"):
+        generate(small(), out)
+    lock.write_text("999999999")  # a process that no longer runs (killed): its lock is taken over
+    generate(small(), out)
+    assert not lock.exists()
+
+
+def _contend(out: Path, barrier: Any, held: Any, trials: int) -> None:
+    pid = os.getpid()
+
+    def descheduled() -> int:  # a busy machine pauses a process between any two steps, e.g. making and filling a file
+        time.sleep(0.005)
+        return pid
+
+    os.getpid = descheduled  # in this child process only
+    for trial in range(trials):
+        barrier.wait()
+        try:
+            with exclusive_lock(out):
+                with held.get_lock():
+                    held[trial] += 1
+                barrier.wait()  # hold it until the other process has tried
+        except DatasetError:
+            barrier.wait()
+        barrier.wait()  # released before the next trial
+
+
+@pytest.mark.parametrize("flock", [True, False], ids=["flock", "hard-link"])
+def test_two_processes_entering_together_never_both_hold_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flock: bool
+) -> None:
+    if not flock:
+        _no_flock(monkeypatch)
+    context = multiprocessing.get_context("fork")
+    trials = 20
+    barrier, held = context.Barrier(2), context.Array("i", trials)
+    workers = [context.Process(target=_contend, args=(tmp_path / "x.h5", barrier, held, trials)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert list(held) == [1] * trials  # exactly one holder in each trial
+
+
+MOUNT_SIZE = "64k"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 kB tmpfs (skipped where mounting is not permitted)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={MOUNT_SIZE}", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+TOO_BIG = ["--samples", "8", "--resolution", "32", "--solve-resolution", "32", "--horizon", "0.5"]
+TOO_BIG += ["--record-every", "0.25", "--dt", "5e-3", "--batch-size", "2"]  # 98 kB of fields
+
+
+def test_a_full_disk_stops_the_run_keeping_the_partial_file(
+    tiny_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tiny_disk / "d.h5"
+    assert main(["generate", "ns2d-fno", *TOO_BIG, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "wrote" not in captured.out
+    assert re.search(
+        r"Writing samples \d+-\d+ to .*d.h5.partial failed: No space left on device \(errno 28\)\. The \d+ sample\(s\) "
+        r"written before stay in d.h5.partial, which is not renamed to d.h5\..*rerun the same command",
+        captured.err,
+    )
+    assert not out.exists() and (tiny_disk / "d.h5.partial").exists()
+
+
+def test_a_file_size_limit_stops_the_run_keeping_the_partial_file(tmp_path: Path) -> None:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    out = tmp_path / "d.h5"
+    argv = ["generate", "ns2d-fno", *TOO_BIG, "--out", str(out)]
+    code = f"import sys; from pdeops.cli import main; sys.exit(main({argv!r}))"
+    run = subprocess.run(
+        [sys.executable, "-c", code], preexec_fn=limit, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "failed: File too large (errno 27)" in run.stderr and "wrote" not in run.stdout
+    assert not out.exists() and (tmp_path / "d.h5.partial").exists()
 
 
 def test_what_can_be_checked_is_checked_before_any_solve(tmp_path: Path) -> None:
@@ -158,7 +288,7 @@ def test_what_can_be_checked_is_checked_before_any_solve(tmp_path: Path) -> None
         generate(small(), tmp_path / "x.h5", batch_size=0)
     with pytest.raises(DatasetError, match="is a directory"):
         generate(small(), tmp_path)
-    with pytest.raises(DatasetError, match=r"needs about [0-9.]+ GiB, more than this machine's"):
+    with pytest.raises(DatasetError, match=r"needs about [0-9.e+]+ [kMGT]?B, more than this machine's"):
         generate(small(resolution=100_000, solve_resolution=100_000), tmp_path / "huge.h5")
     blocked = tmp_path / "a-file"
     blocked.write_text("")  # a folder that cannot be made (as root too, who may write anywhere else)
@@ -392,3 +522,119 @@ def test_poseidon_initial_conditions_follow_their_formulas() -> None:
     expected = scale * torch.sin(2 * math.pi * x + beta) * torch.cos(2 * math.pi * y + gamma)
     w = sines_vorticity(grid, torch.Generator().manual_seed(5), modes=1, amplitude=1.0)
     torch.testing.assert_close(w, expected, rtol=0, atol=1e-10)
+
+
+def test_merge_refuses_an_unfinished_shard_naming_how_to_finish_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupt(done: int, total: int) -> None:
+        if done > 0:
+            raise KeyboardInterrupt
+
+    first = generate(small(samples=5), tmp_path / "q0.h5", shard=(0, 2))
+    with pytest.raises(KeyboardInterrupt):
+        generate(small(samples=5), tmp_path / "q1.h5", shard=(1, 2), batch_size=1, progress=interrupt, command="RUN")
+    partial = tmp_path / "q1.h5.partial"
+    out = tmp_path / "out.h5"
+    assert main(["merge", str(out), str(first), str(partial)]) == 2
+    assert re.search(
+        r"q1.h5.partial is an unfinished shard: 1 of its 3 samples are written.*rerun the command that made it "
+        r"\(`RUN`\), which resumes where it stopped and renames it to q1.h5",
+        capsys.readouterr().err,
+    )
+    renamed = partial.rename(tmp_path / "q1.h5")  # an unfinished shard by another name
+    with pytest.raises(DatasetError, match="q1.h5 is an unfinished shard: 1 of its 3"):
+        merge_shards([first, renamed], out)
+    assert not out.exists() and not (tmp_path / "out.h5.partial").exists()
+
+
+SMALL_ARGS = ["--samples", "2", "--resolution", "16", "--solve-resolution", "32", "--horizon", "0.5"]
+SMALL_ARGS += ["--record-every", "0.25", "--dt", "5e-3"]
+
+
+def test_a_huge_horizon_is_refused_before_its_frames_are_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "h.h5"
+    assert main(["generate", "ns2d-fno", *SMALL_ARGS, "--horizon", "1e300", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "4e+300 frames to t = 1e+300" in err  # the run's description counts them without listing them
+    assert re.search(r"with 4e\+300 stored frames each .* needs about .*Lower .*the frames \(--horizon", err)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("recipe", "points", "message"),
+    [
+        ("ns2d-fno", "2", r"solve_resolution 2 is too coarse: .*2/3 dealiasing rule .*--solve-resolution 4 or more"),
+        ("ns2d-kolmogorov", "3", r"solve_resolution 3 is too coarse"),
+        ("burgers-1d", "4", r"initial condition of burgers-1d cannot be drawn.*raise --solve-resolution \(now 4"),
+    ],
+)
+def test_a_grid_too_coarse_to_solve_is_refused_before_any_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], recipe: str, points: str, message: str
+) -> None:
+    argv = ["generate", recipe, *SMALL_ARGS, "--resolution", points, "--solve-resolution", points]
+    assert main([*argv, "--out", str(tmp_path / "c.h5")]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not list(tmp_path.iterdir())  # no .partial left behind
+
+
+def test_overwrite_replaces_only_a_dataset_file_pdeops_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo, notes, folder, link = tmp_path / "pipe", tmp_path / "notes.txt", tmp_path / "folder", tmp_path / "link.h5"
+    os.mkfifo(fifo)
+    notes.write_text("mine")
+    folder.mkdir()
+    link.symlink_to(notes)
+    cases = {
+        fifo: "is a named pipe \\(FIFO\\), not a dataset file; generate replaces only a regular file",
+        link: "is a symbolic link, not a dataset file",
+        notes: "is not a dataset pdeops wrote \\(no 'pdeops_format' attribute\\), so --overwrite does not replace it",
+        folder: "is a directory",
+    }
+    try:  # a device node, as root (a copy of /dev/null)
+        device = tmp_path / "null"
+        os.mknod(device, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        cases[device] = "is a character device, not a dataset file"
+    except PermissionError:
+        pass
+    for path, message in cases.items():
+        assert main(["generate", "ns2d-fno", *SMALL_ARGS, "--out", str(path), "--overwrite"]) == 2
+        assert re.search(message, capsys.readouterr().err), path
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and notes.read_text() == "mine" and link.is_symlink()
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_long_run_says_its_estimated_cost_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(generate_module, "ESTIMATE_ABOVE_POINT_STEPS", 0)  # this tiny run counts as long
+    monkeypatch.setattr(generate_module, "ESTIMATE_ABOVE_SECONDS", 0.0)
+    assert main(["generate", "ns2d-fno", *SMALL_ARGS, "--out", str(tmp_path / "e.h5")]) == 0
+    assert re.search(
+        r"generate ns2d-fno: estimated cost [0-9.e-]+ s per sample on cpu \(float32, batch 2, \d+ torch thread\(s\)\), "
+        r"about [0-9.e-]+ s for 2 sample\(s\)",
+        capsys.readouterr().err,
+    )
+
+
+def test_progress_in_a_log_is_plain_lines_with_the_count_and_time_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)  # a line at every report
+    out = tmp_path / "log.h5"
+    with pytest.raises(KeyboardInterrupt):  # a resumed run's progress starts from what it holds
+        generate(small(), out, batch_size=1, progress=lambda done, total: _stop_after_one(done))
+    assert main(["generate", "ns2d-fno", *SMALL_ARGS, "--samples", "3", "--batch-size", "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err  # stderr is not a terminal here, as in a log file
+    assert "\r" not in err and "%|" not in err  # no redrawn bar
+    assert "generate ns2d-fno (resumed with 1 of 3 written): 0/2 samples after" in err
+    assert re.search(r": 1/2 samples after [0-9.]+ s, about [0-9.]+ s left", err)
+    assert re.search(r": 2/2 samples after [0-9.]+ s\n", err)
+
+
+def _stop_after_one(done: int) -> None:
+    if done > 0:
+        raise KeyboardInterrupt

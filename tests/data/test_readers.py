@@ -602,3 +602,46 @@ def test_files_that_do_not_fit_together_are_named(tmp_path: Path) -> None:
     _write_h5(tmp_path / "b" / "2D_CFD_1.hdf5", {"density": _random(2, 3, 4, 4)})
     with pytest.raises(DatasetError, match=r"_0\.hdf5 has the variable 'Vx' but .*_1\.hdf5 \(and 0 other file\(s\)\)"):
         open_dataset(tmp_path / "b")
+
+
+def _write_scaled(path: Path, x: np.ndarray, points: int = 16) -> Path:
+    """A user's h5py file, u (sample 3, time 4, x ``points``), with dimension scales; ``x`` the x coordinate."""
+    with h5py.File(path, "w") as f:
+        f["u"] = np.ones((3, 4, points), np.float32)
+        for i, (name, values) in enumerate({"sample": np.arange(3), "time": TIME, "x": x}.items()):
+            f[name] = values
+            f[name].make_scale(name)
+            f["u"].dims[i].attach_scale(f[name])
+    return path
+
+
+def test_a_coordinate_of_another_length_than_its_axis_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write_scaled(tmp_path / "c19.h5", np.arange(19) / 19)
+    message = r"coordinate 'x' has 19 entries, but variable 'u' has 16 along axis 2"
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(path)
+    assert main(["info", str(path)]) == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_spatial_coordinate_must_be_uniform_to_rounding(tmp_path: Path) -> None:
+    x = np.arange(16) / 16
+    x[5] += 0.01
+    with pytest.raises(DatasetError, match=r"coordinate 'x' is not uniformly spaced: the step from index 4 to 5 is "):
+        open_dataset(_write_scaled(tmp_path / "bent.h5", x))
+    stored = (np.arange(4096) * (2 * np.pi / 4096)).astype(np.float32)  # uniform, rounded to float32
+    with open_dataset(_write_scaled(tmp_path / "f32.h5", stored, points=4096)) as ds:
+        assert ds.sizes["x"] == 4096
+
+
+def test_a_samples_written_that_is_no_count_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = generate(GenerationConfig("convection-1d", samples=1, resolution=8, horizon=0.5), tmp_path / "c.h5")
+    with h5py.File(path, "a") as f:
+        f.attrs["samples_written"] = "lots"
+    message = r"attribute 'samples_written' is 'lots', not a count of trajectories"
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(path)
+    assert main(["info", str(path)]) == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -12,7 +12,14 @@ scored the same way, so every number has a floor to beat. Scores (see ``pdeops.m
   the relative L2 error, next to the truth's share of ``‖ω‖²`` in each band (an error relative to a band's own
   content is kept too, but shown only where the band holds at least ``BAND_FRACTION_FLOOR`` of the truth);
 - inference throughput, and for a native pdeops file the speed-up over the file's own reference solver producing
-  the same frames on the same device.
+  the same frames on the same device: at the file's fixed dt, and at equal accuracy (the cheapest solver setting of
+  a sweep at least as accurate as the model). The solver is rebuilt from the file's attributes by
+  ``pdeops.data.recipes.rebuild_resolved``; where it cannot be (a foreign file, settings changed since), the note
+  says why in the words every other caller uses, and the speed-ups are left out. The fixed-dt speed-up is never
+  shown without the equal-accuracy one or the reason it is missing.
+
+A model whose relative L2 error over the window is not below persistence's is flagged (``useless`` and
+``warnings`` in ``report.json``, a bold line first in ``report.md`` and ``report.html``).
 
 ``resolution=N`` evaluates zero-shot at another resolution: the stored truth is resampled spectrally
 (``solvers.Grid.resample``), not re-solved, so it is the stored solution's band-limited interpolant.
@@ -20,7 +27,8 @@ scored the same way, so every number has a floor to beat. Scores (see ``pdeops.m
 With ``out_dir`` the report is written as ``report.json``, ``report.md``, a self-contained ``report.html`` (tables,
 and figures embedded as data URIs) and ``figures/``: snapshots of one trajectory, several trajectories at the last
 step (every channel, on the data's coordinates), error and correlation against time, spectra, and with ``animate``
-a GIF or MP4 of one rollout (truth | prediction | error).
+a GIF or MP4 of one rollout (truth | prediction | error). A folder that holds a report already is refused unless
+``overwrite``. Long steps (the reference solver, the solver sweep) report progress on stderr (``pdeops._progress``).
 """
 
 import base64
@@ -114,7 +122,9 @@ def evaluate(
 
     Returns:
         The report, JSON-safe (non-finite numbers are None, and ``notes`` says where): ``model`` and
-        ``persistence`` scores, ``truth`` diagnostics, ``speed``, and what was evaluated.
+        ``persistence`` scores, ``truth`` diagnostics, ``speed`` (``speedup`` at the file's fixed dt,
+        ``equal_accuracy`` or ``equal_accuracy_omitted`` saying why there is none), ``useless`` and ``warnings``
+        (a model no better than persistence), and what was evaluated.
 
     Raises:
         CheckpointError, DatasetError, ValueError: an unreadable checkpoint, a data file without the checkpoint's
@@ -156,7 +166,7 @@ def evaluate(
     report["warnings"] = report_warnings(report)
     report["useless"] = bool(report["warnings"])
     if not equal_accuracy:
-        equal: dict[str, Any] | str = "not asked for (`--no-equal-accuracy`)"
+        equal: dict[str, Any] | str = "not asked for (equal_accuracy=False, `--no-equal-accuracy`)"
     elif truth is not stored:
         equal = "the truth is resampled to another resolution, and the solver sweep is scored at the stored one"
     elif resolved is None:
@@ -856,7 +866,7 @@ def _speed_line(speed: dict[str, Any]) -> str:
     equal = speed.get("equal_accuracy")
     if not equal:
         why = speed.get("equal_accuracy_omitted") or "not measured"
-        return line + f" Speed-up at equal accuracy: unavailable, {why}; the fixed-dt figure alone overstates it."
+        return line + f" Speed-up at equal accuracy: unavailable, {why}; the fixed-dt figure alone can overstate it."
     if equal["speedup"] is None:
         return line + (
             " Speed-up at equal accuracy: none, as no swept solver setting is as accurate as the model (see notes)."

@@ -507,7 +507,7 @@ def test_the_solver_sweep_can_be_skipped_from_the_command_line(trained, data: Pa
     assert main([*args, "--no-equal-accuracy", "--out", str(tmp_path)]) == 0
     speed = json.loads((tmp_path / "report.json").read_text())["speed"]
     assert speed["equal_accuracy"] is None and speed["speedup"] > 0  # the fixed-dt figure stays, labelled
-    assert speed["equal_accuracy_omitted"] == "not asked for (`--no-equal-accuracy`)"
+    assert speed["equal_accuracy_omitted"] == "not asked for (equal_accuracy=False, `--no-equal-accuracy`)"
     text = (tmp_path / "report.md").read_text()
     assert "fixed-dt speed-up" in text and "Speed-up at equal accuracy: unavailable, not asked for" in text
     assert labels == [[plots.FieldLabel("vorticity", "vorticity", None)]]  # long_name from the file; units "1"

@@ -118,7 +118,7 @@ def paired_per_seed(suite: Suite, results: Mapping[str, Sequence[Mapping[str, An
             usable = [s for s in seeds if _positive(scores_a[s].get(key)) and _positive(scores_b[s].get(key))]
             if not usable:
                 continue
-            values = [{s: scores[s].get(per_trajectory) for s in usable} for scores in (scores_a, scores_b)]
+            values = [{s: scores[s].get(per_trajectory) or [] for s in usable} for scores in (scores_a, scores_b)]
             complete = all(_positive_list(v) for side in values for v in side.values())
             metrics[key] = paired_ratio(
                 {s: float(scores_a[s][key]) for s in usable},
@@ -138,7 +138,7 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
-def _positive_list(values: Any) -> bool:
+def _positive_list(values: Sequence[Any]) -> bool:
     return isinstance(values, list) and bool(values) and all(_positive(value) for value in values)
 
 

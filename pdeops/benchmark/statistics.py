@@ -107,8 +107,8 @@ def _bootstrap_interval(
     generator = np.random.default_rng(0)
     count = len(pairs)
     logs = np.zeros((BOOTSTRAP_RESAMPLES, count))
-    for column, (a, b) in enumerate(pairs):
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    for column, (values_a, values_b) in enumerate(pairs):
+        a, b = np.asarray(values_a, dtype=np.float64), np.asarray(values_b, dtype=np.float64)
         if a.shape != b.shape or a.ndim != 1 or not len(a):
             raise ValueError(f"per-trajectory values must pair one to one, got {a.shape} and {b.shape}.")
         picks = generator.integers(0, len(a), size=(BOOTSTRAP_RESAMPLES, len(a)))

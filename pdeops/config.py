@@ -18,11 +18,13 @@ jsonargparse resolves back; one left at its default is not written at all.
 This module is a leaf: it imports neither pdeops' training nor its evaluation.
 """
 
+import contextlib
 import dataclasses
 import functools
 import importlib
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from torch import nn
@@ -89,7 +91,9 @@ class RecordsArguments:
 
 
 def recording_instantiator(class_type: type, *args: Any, **kwargs: Any) -> Any:
-    """A jsonargparse instantiator that records the arguments of every module it builds."""
+    """A jsonargparse instantiator that records the arguments of every module it builds (and, inside
+    ``building_only``, builds only the classes it allows)."""
+    _require_buildable(class_type)
     instance = class_type(*args, **kwargs)
     if isinstance(instance, nn.Module):
         record_arguments(instance, class_type, args, kwargs)
@@ -211,18 +215,48 @@ def instantiate(config: Mapping[str, Any]) -> Any:
         import_class(path)
     cls = import_class(config["class_path"])
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        _require_buildable(cls)
         try:
             return cls(**config.get("init_args", {}))
         except (TypeError, ValueError) as error:
             raise ConfigError(f"cannot build {config['class_path']!r} from its config: {error}") from None
     parser = ArgumentParser(exit_on_error=False)
     parser.add_argument("--built", type=nn.Module)
-    parser.add_instantiator(recording_instantiator, nn.Module, subclasses=True)
+    parser.add_instantiator(recording_instantiator, object, subclasses=True)  # every class, for building_only
     try:
         parsed = parser.parse_object({"built": dict(config)})
         return parser.instantiate(parsed).built
     except Exception as error:  # jsonargparse's ArgumentError and friends; the message names the key
         raise ConfigError(f"cannot build {config.get('class_path')!r} from its config: {error}") from None
+
+
+_BUILDABLE: ContextVar[frozenset[type] | None] = ContextVar("pdeops_buildable", default=None)
+
+
+@contextlib.contextmanager
+def building_only(classes: Iterable[type]) -> Iterator[None]:
+    """Within the block, ``instantiate`` builds only ``classes``, wherever it is called from (a network that builds
+    its sub-networks from a config tree, like ``NeuralStagger``, included).
+
+    jsonargparse builds a class that a tree does not name by its import path, too: any loaded module class whose
+    name a module argument gives (``act: Identity``). ``load_task`` builds a checkpoint's record in this block, with
+    the classes its check passed, so that nothing else is built.
+    """
+    token = _BUILDABLE.set(frozenset(classes))
+    try:
+        yield
+    finally:
+        _BUILDABLE.reset(token)
+
+
+def _require_buildable(cls: Any) -> None:
+    allowed = _BUILDABLE.get()
+    if allowed is not None and cls not in allowed:
+        path = f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)}"
+        raise ConfigError(
+            f"it would build {path}, which the checkpoint's check did not pass (it is not named by its import "
+            "path where a class is built); only the classes a record names are built."
+        )
 
 
 def _class_paths(config: Any) -> Iterator[str]:

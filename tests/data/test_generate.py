@@ -483,7 +483,7 @@ def test_shards_of_a_velocity_recipe_merge_every_variable(tmp_path: Path) -> Non
 def test_poseidon_recipes_record_their_spectral_viscosity_and_rebuild_it(recipe: str, tmp_path: Path) -> None:
     """The file records ν = 0.05/128 and the cutoff √128; the residual and the evaluation's solver rebuilt from its
     attributes carry the cutoff, and a file without it (an older pdeops) is refused by the evaluation."""
-    from pdeops.evaluation.work_precision import resolved_from_attributes
+    from pdeops.data.recipes import SolverRebuildError, rebuild_resolved
     from pdeops.losses.physics import VorticityResidual
 
     assert RECIPES[recipe].params["viscosity"] == 0.05 / 128
@@ -498,10 +498,10 @@ def test_poseidon_recipes_record_their_spectral_viscosity_and_rebuild_it(recipe:
     linear = residual.solver(torch.zeros(1, 32, 32, dtype=torch.float64)).linear  # index = n on a 32² grid
     assert float(linear[11, 0]) == float(linear[8, 7]) == 0.0  # |n| = 11 and √113 < m: no viscosity
     assert float(linear[12, 0]) < 0 and float(linear[8, 8]) < 0  # |n| = 12 and 8√2 ≥ m
-    assert resolved_from_attributes(attrs, "poseidon.h5").params["viscosity_cutoff"] == 11.3137
+    assert rebuild_resolved(attrs, "poseidon.h5").params["viscosity_cutoff"] == 11.3137
     old = {key: value for key, value in attrs.items() if key != "param_viscosity_cutoff"}
-    with pytest.raises(ValueError, match=r"'viscosity_cutoff': None.*Regenerate it"):
-        resolved_from_attributes(old, "old.h5")
+    with pytest.raises(SolverRebuildError, match=r"param_viscosity_cutoff not recorded in the file, 11.3137 now"):
+        rebuild_resolved(old, "old.h5")
 
 
 def test_poseidon_initial_conditions_follow_their_formulas() -> None:

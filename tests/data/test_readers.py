@@ -388,7 +388,8 @@ def _markdown_code(path: Path) -> list[str]:
 
 
 def test_the_format_documents_examples_write_valid_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    xarray_example, h5py_example = _markdown_code(Path(__file__).parents[2] / "docs" / "format.md")
+    writers = [code for code in _markdown_code(Path(__file__).parents[2] / "docs" / "format.md") if "mydata." in code]
+    xarray_example, h5py_example = writers
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {}
     exec(xarray_example, namespace)

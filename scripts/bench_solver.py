@@ -3,7 +3,7 @@
 One ``rk4cn`` step has 5 stages; each stage transforms 4 fields back (u, v, ∂x ω, ∂y ω) and 1 forward (the
 advection term). The floor is those transforms timed alone, in the same process, sampled round-robin with the step
 (step, floor, step, floor, …); we report medians. Two floors are timed: the transforms as our step issues them
-(one batched irfft2 of the 4 fields + one rfft2) and as 4 separate irfft2 + 1 rfft2 calls (docs/benchmarking.md's
+(one batched irfft2 of the 4 fields + one rfft2) and as 4 separate irfft2 + 1 rfft2 calls (docs/performance.md's
 definition); the ratio uses the faster of the two.
 
 ``--peer torch-cfd`` also times torch-cfd 0.2.6's RK4-Crank–Nicolson step (``NavierStokes2DSpectral`` with

@@ -19,11 +19,11 @@ Choices (see ``pdeops.models.st_fno`` and ``pdeops.losses.sobolev`` for the mode
   tiny); the weight is ``(α + |k|²)^s`` on ``|R̂|²`` with s = −1, not the reference's H^(−1/2).
 - Our spectral layers use ``norm="forward"``, so the reference's learning rates (bias 0.2, weights 1e-4 with
   ``"backward"``) do not carry over. Choose them with ``select_refinement`` on validation trajectories (held out
-  from the trajectories you report); ``pdeops.evaluation.refine_protocol`` does so for every training seed. The
+  from the trajectories you report); ``pdeops.reproductions.spectral_refiner`` does so for every training seed. The
   defaults (weights 3e-3, bias 9e-4, constant, 50 steps) are what that selection picked for each of 3 training
   seeds of the CPU protocol, from 4 learning rates × {cosine, constant}, on validation trajectories only; the
   residual alone picked the same.
-- Why amortised refinement does not help (measured by ``pdeops.evaluation.refine_protocol``): the refined layer is
+- Why amortised refinement does not help (measured by ``pdeops.reproductions.spectral_refiner``): the refined layer is
   linear in each Fourier mode (``W(k) v̂(k) + δ b(k)``, one complex number each for C = 1). Per trajectory, its
   ~X·Y·m_t free coefficients can reshape that trajectory's spectrum almost freely, so 50 steps push η ~10× down; one
   layer shared by many trajectories is one linear filter plus one fixed field for all of them and lowers η only

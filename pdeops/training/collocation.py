@@ -19,7 +19,7 @@ logs the relative L2 error on the grid against the reference solution (``val/rel
 - ``LagrangianPINNTask``: the Lagrangian PINN; ``w_X RMS(R_X) + w_u RMS(R_u) + w_0 RMS(u(·, 0) − u₀)``.
 - ``warm_start``: a task starts from another run's weights, which is how a curriculum stage starts from the previous
   one (Krishnapriyan et al.'s curriculum regularisation; the chain of ``pdeops fit`` runs is
-  ``pdeops.evaluation.pinn_reproduction.fit_curriculum``).
+  ``pdeops.reproductions.lpinn.fit_curriculum``).
 - ``held_out_loss``: the training loss on fresh random points of the domain, a criterion that needs no reference
   solution (used to choose a curriculum schedule).
 - ``pdeops fit -c configs/convection1d/lpinn.yaml`` trains one: a config whose task is a collocation task has no

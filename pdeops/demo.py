@@ -78,7 +78,7 @@ def run_demo(config: DemoConfig, echo=print) -> dict[str, Any]:
 
     echo("[3/3] evaluating rollouts t = 10 → 20 on the test trajectories against the solver\n")
     start = time.perf_counter()
-    report = evaluate(checkpoint, data_path, out_dir=run, device=config.device)
+    report = evaluate(checkpoint, data_path, out_dir=run, device=config.device, overwrite=True)  # the demo's own folder
     timings["evaluate_s"] = time.perf_counter() - start
     echo(markdown(report))
     echo(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pdeops._io import write_text_atomic
-from pdeops.benchmark.solver import solver_result, solver_sweep
+from pdeops.benchmark.solver import solver_note, solver_result, solver_sweep
 from pdeops.benchmark.statistics import cell, csv_table, interval, paired_ratio, stat, verdict
 from pdeops.benchmark.suite import Suite, data_path, result_path, run_dir
 from pdeops.evaluation import plots
@@ -73,6 +73,7 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
     solver = solver_result(suite, data_path(suite, out), out) if results else None
     if solver is not None:
         rows["solver, stored grid"] = _row([solver])
+    note = solver_note(data_path(suite, out)) if results else None
     return {
         "suite": suite.name,
         "description": suite.description,
@@ -83,6 +84,7 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
         "rows": rows,
         "paired": paired,
         "training_metrics": diagnostics,
+        "notes": [note] if note else [],
     }
 
 
@@ -269,6 +271,7 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
         "work_precision.md`) whose rollout error is at most the model's; the fixed-dt speed-up is against the solver "
         "as the file was made, which may be far more accurate than the model.",
     ]
+    lines += [f"\nNote: {note}" for note in board.get("notes") or []]
     lines += _markdown_paired(board.get("paired") or [])
     lines += _markdown_diagnostics(board.get("training_metrics") or {})
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from pdeops._io import write_text_atomic
 from pdeops.benchmark.scoring import lead_times, score_rollout
 from pdeops.benchmark.suite import Suite, scored_samples, solver_dir
 from pdeops.data import open_dataset
-from pdeops.data.recipes import GenerationConfig, resolve
+from pdeops.data.recipes import SolverRebuildError, rebuild_resolved
 from pdeops.data.setups import build_setup
 from pdeops.evaluation.work_precision import (
     WorkPrecisionPoint,
@@ -42,11 +42,11 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
     if path.exists():
         return dict(json.loads(path.read_text()))
     with open_dataset(data) as dataset:
-        attrs = dict(dataset.attrs)
-        if attrs.get("source_format") != "pdeops" or "config" not in attrs:
-            return None
-        config = GenerationConfig(**json.loads(attrs["config"]))
-        resolved = resolve(dataclasses.replace(config, solve_resolution=int(attrs["resolution"]), device="cpu"))
+        try:
+            resolved = rebuild_resolved(dataset.attrs, data)
+        except SolverRebuildError:
+            return None  # the leaderboard's notes say why (solver_note)
+        resolved = dataclasses.replace(resolved, solve_resolution=int(dataset.attrs["resolution"]))
         field = resolved.recipe.field
         if not models_predict_only(suite, field):
             return None
@@ -74,6 +74,17 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(result, indent=1))
     return result
+
+
+def solver_note(data: Path) -> str | None:
+    """Why the solver behind ``data`` cannot be rebuilt, in the words evaluate and work-precision use
+    (``recipes.rebuild_resolved``), or None when it can."""
+    with open_dataset(data) as dataset:
+        try:
+            rebuild_resolved(dataset.attrs, data)
+        except SolverRebuildError as error:
+            return str(error)
+    return None
 
 
 def models_predict_only(suite: Suite, field: str) -> bool:

@@ -70,6 +70,7 @@ from pdeops.metrics import (
     time_until_below,
     well_vrmse,
 )
+from pdeops.training.timing import synchronize
 from solvers import Grid, energy_spectrum
 
 Tensor = torch.Tensor
@@ -537,20 +538,15 @@ def _time_solver(setup: Setup, u0: Tensor, lead: np.ndarray, dt: float) -> float
     """
     intervals = np.diff(lead, prepend=0.0)
     setup.solve(u0[:1], [0.0, dt])  # warm-up: kernels and FFT plans, as for the model
-    _synchronize(u0.device)
+    synchronize(u0.device)
     start = time.perf_counter()
     state = u0
     with Progress(len(intervals), "reference solver", "frame") as bar:
         for interval in intervals:
             state = setup.solve(state, [0.0, float(interval)])[:, -1]
             bar.update()
-    _synchronize(u0.device)
+    synchronize(u0.device)
     return time.perf_counter() - start
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 # --- report -------------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pdeops._io import write_text_atomic
 from pdeops.data.recipes import Resolved, rebuild_resolved
 from pdeops.data.setups import build_setup
 from pdeops.metrics import relative_lp_window
+from pdeops.training.timing import synchronize
 from solvers import SCHEMES, Grid, SolverInstabilityError
 
 Tensor = torch.Tensor
@@ -255,10 +256,10 @@ def _run(truth: StoredTruth, setting: SolverSetting, device: str, max_seconds: f
         estimate = _estimate_seconds(setup.solve, u0, setting, times)
         if estimate > max_seconds:
             return WorkPrecisionPoint(setting, None, None, f"skipped: estimated {estimate:.0f} s > {max_seconds:g} s")
-        _synchronize(grid.device)
+        synchronize(grid.device)
         start = time.perf_counter()
         solved = setup.solve(u0, times)
-        _synchronize(grid.device)
+        synchronize(grid.device)
         seconds = time.perf_counter() - start
     except SolverInstabilityError as instability:
         return WorkPrecisionPoint(setting, None, None, f"unstable: {instability}")
@@ -274,17 +275,12 @@ def _estimate_seconds(solve: Callable[..., Tensor], u0: Tensor, setting: SolverS
     if setting.dt is None:
         return 0.0
     solve(u0, [0.0, setting.dt])  # warm-up: kernels, FFT plans, cached coefficients
-    _synchronize(u0.device)
+    synchronize(u0.device)
     start = time.perf_counter()
     solve(u0, [0.0, PROBE_STEPS * setting.dt])
-    _synchronize(u0.device)
+    synchronize(u0.device)
     per_step = (time.perf_counter() - start) / PROBE_STEPS
     return per_step * math.ceil(times[-1] / setting.dt)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def cheapest_at_accuracy(points: Iterable[WorkPrecisionPoint], error: float) -> WorkPrecisionPoint | None:

@@ -1,6 +1,7 @@
 """``pdeops benchmark``: suites, resumable and sharded runs, the leaderboard with the field's metrics."""
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -134,6 +135,28 @@ def test_a_rerun_runs_nothing_and_a_lost_result_is_run_again_from_its_checkpoint
     # plain progress lines: which run of how many, the model, the seed, the time so far
     assert any(line.startswith("run 1 of 1: TFNO, seed 1 (elapsed ") for line in lines)
     assert any("run 1 of 1: TFNO, seed 1: done in" in line for line in lines)
+
+
+def test_a_file_whose_solver_cannot_be_rebuilt_has_no_solver_row_and_says_why(finished, tmp_path: Path) -> None:
+    import shutil
+
+    import h5py
+
+    from pdeops.benchmark.solver import solver_note, solver_result
+
+    suite, out, board = finished
+    assert board["notes"] == [] and solver_note(out / "data.h5") is None
+    changed = tmp_path / "data.h5"
+    shutil.copy(out / "data.h5", changed)
+    with h5py.File(changed, "r+") as f:
+        f.attrs["param_viscosity"] = 2 * f.attrs["param_viscosity"]
+    note = solver_note(changed)
+    assert note is not None and "cannot be rebuilt" in note and "param_viscosity" in note
+    loaded = load_suite(suite)
+    assert (
+        solver_result(dataclasses.replace(loaded, data={**loaded.data, "path": str(changed)}), changed, tmp_path)
+        is None
+    )
 
 
 def test_shards_split_the_runs(finished, tmp_path: Path) -> None:

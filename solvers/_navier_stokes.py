@@ -48,11 +48,11 @@ BATCHED_BELOW = 64 * 33 * 2
 class NavierStokes2D(BaseSpectralSolver):
     """2-D incompressible Navier–Stokes in vorticity form on a doubly periodic domain::
 
-        ∂t ω + u·∇ω = ν Δω − α ω + f,    u = ∇⊥ψ = (∂y ψ, −∂x ψ),    −Δψ = ω.
+        ∂t ω + u·∇ω = ν Δω − ν_h (−Δ)^p ω − α ω + f,    u = ∇⊥ψ = (∂y ψ, −∂x ψ),    −Δψ = ω.
 
     Pseudo-spectral: the advection term is formed in physical space from four inverse transforms (u, v, ∂x ω, ∂y ω)
-    and one forward transform, with the 2/3 rule; ν Δ − α is the linear symbol L, treated implicitly (``rk4cn``,
-    ``rk3cn``) or exactly (``etdrk4``).
+    and one forward transform, with the 2/3 rule; ν Δ − ν_h (−Δ)^p − α is the linear symbol
+    ``L = −ν|k|² − ν_h |k|^{2p} − α``, treated implicitly (``rk4cn``, ``rk3cn``) or exactly (``etdrk4``).
 
     Args:
         grid: a 2-D ``Grid``.
@@ -60,6 +60,9 @@ class NavierStokes2D(BaseSpectralSolver):
         viscosity_cutoff: ν Δ acts only on modes of integer wavenumber magnitude ``|n| ≥ viscosity_cutoff``,
             ``n_i = k_i L_i / (2π)`` (0, the default: on every mode).
         drag: linear drag α (≥ 0).
+        hyperviscosity: ν_h (≥ 0; 0, the default: none), a classical closure for a coarse grid: it drains the
+            energy that piles up near the grid's cutoff and hardly touches the large scales.
+        hyperviscosity_order: p ≥ 1, the power of −Δ (2: the biharmonic ``ν_h Δ² ω``).
         forcing: vorticity forcing: a physical field ``grid.shape`` (or broadcastable to the state), a callable
             ``t -> field`` for time-dependent forcing, or None. See ``fno_forcing`` and ``kolmogorov_forcing``.
         **stepping: ``dealias``, ``scheme``, ``dt``, ``cfl``, ``max_dt``; see ``BaseSpectralSolver``.
@@ -68,6 +71,11 @@ class NavierStokes2D(BaseSpectralSolver):
     modes with ``|n| ≥ m`` and 0 below, so the resolved large scales evolve inviscidly while the small ones are
     damped enough to keep the scheme stable. Poseidon's NS-PwC and NS-Sines sets (Herde et al. 2024, azeban) use
     ``ε_N = 0.05/N`` on modes ``|n| ≥ m_N = √N``: at N = 128, ν = 3.90625e-4 and m = √128 ≈ 11.3137.
+
+    Hyperviscosity: with ``hyperviscosity = ν_h > 0`` each mode is damped at the extra rate ``ν_h |k|^{2p}``,
+    exactly (it is part of L). A coarse solve of under-resolved turbulence uses it as its closure, ν_h chosen on
+    validation trajectories (``pdeops.benchmark``), e.g. so that the rate at the dealiasing cutoff is a few times
+    the molecular one.
 
     Good values: Li et al. (2021) use ν ∈ {1e-3, 1e-4, 1e-5} on [0,1]² with ``fno_forcing`` and dt = 1e-4 at 256²;
     Kochkov et al. (2021) use ν = 1e-3, α = 0.1, ``kolmogorov_forcing(wavenumber=4)`` on [0, 2π]².
@@ -85,6 +93,8 @@ class NavierStokes2D(BaseSpectralSolver):
         viscosity: float,
         viscosity_cutoff: float = 0.0,
         drag: float = 0.0,
+        hyperviscosity: float = 0.0,
+        hyperviscosity_order: int = 2,
         forcing: Forcing = None,
         **stepping: Unpack[SteppingOptions],
     ):
@@ -93,8 +103,14 @@ class NavierStokes2D(BaseSpectralSolver):
         check_coefficient("viscosity", viscosity)
         check_coefficient("viscosity_cutoff", viscosity_cutoff)
         check_coefficient("drag", drag)
+        check_coefficient("hyperviscosity", hyperviscosity)
+        if type(hyperviscosity_order) is not int or hyperviscosity_order < 1:  # a bool is no order
+            raise ValueError(
+                f"hyperviscosity_order must be an integer p >= 1 (the power of −Δ), got {hyperviscosity_order!r}."
+            )
         super().__init__(grid, **stepping)
         self.viscosity, self.viscosity_cutoff, self.drag = viscosity, viscosity_cutoff, drag
+        self.hyperviscosity, self.hyperviscosity_order = hyperviscosity, hyperviscosity_order
         k2 = grid.k2
         if viscosity_cutoff > 0:
             # |n| from the integer mode numbers n_i = k_i L_i / (2π) (per axis, so any lengths), in float64: a mode
@@ -102,6 +118,8 @@ class NavierStokes2D(BaseSpectralSolver):
             n2 = torch.stack(torch.broadcast_tensors(*(m.to(torch.float64) ** 2 for m in grid.modes))).sum(0)
             k2 = k2.where(n2.sqrt() >= viscosity_cutoff, 0.0)
         self._linear = -viscosity * k2 - drag
+        if hyperviscosity > 0:
+            self._linear = self._linear - hyperviscosity * grid.k2**hyperviscosity_order
         mask = self.dealias_mask
         # One complex multiplier per field the advection term needs, dealiasing folded in:
         # u = ∂y ψ = i k_y ω̂/|k|², v = −∂x ψ = −i k_x ω̂/|k|², ∂x ω = i k_x ω̂, ∂y ω = i k_y ω̂.

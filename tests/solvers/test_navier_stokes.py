@@ -256,3 +256,33 @@ def test_a_zero_cutoff_changes_nothing(generator):
 def test_a_bad_cutoff_is_named(cutoff):
     with pytest.raises(ValueError, match="viscosity_cutoff must be a finite number >= 0"):
         NavierStokes2D(Grid((16, 16), 1.0), viscosity=1e-3, viscosity_cutoff=cutoff, dt=1e-3)
+
+
+# --- hyperviscosity (a coarse grid's closure) ----------------------------------------------------------------------
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_hyperviscosity_damps_a_single_mode_at_its_exact_rate(order):
+    """ω = cos(k·x) with one wavevector is a steady Euler flow (u·∇ω ≡ 0): it decays exactly as
+    exp(−(ν|k|² + ν_h |k|^{2p} + α) t), whichever the grid's (non-square) lengths."""
+    grid = Grid((32, 48), (1.0, 2.0), dtype=torch.float64)
+    x, y = grid.mesh()
+    kx, ky = 2 * math.pi * 3 / 1.0, 2 * math.pi * 5 / 2.0
+    w0 = torch.cos(kx * x + ky * y)
+    k2 = kx**2 + ky**2
+    nu, nu_h, drag, t = 1e-4, 0.5 / k2**order, 0.1, 0.7  # the hyperviscous rate at this mode: 0.5
+    ns = NavierStokes2D(
+        grid, viscosity=nu, hyperviscosity=nu_h, hyperviscosity_order=order, drag=drag, scheme="etdrk4", dt=0.05
+    )  # exact in L
+    w = ns.solve(w0[None], [t])[0, 0]
+    rate = nu * k2 + nu_h * k2**order + drag
+    assert 0.05 < math.exp(-rate * t) < 0.95  # the hyperviscous term is a visible part of the decay
+    torch.testing.assert_close(w, math.exp(-rate * t) * w0, rtol=0, atol=1e-12)
+
+
+def test_zero_hyperviscosity_changes_nothing_and_bad_values_are_named():
+    grid = Grid((16, 16), 1.0, dtype=torch.float64)
+    default = NavierStokes2D(grid, viscosity=1e-3, dt=1e-3)
+    assert torch.equal(NavierStokes2D(grid, viscosity=1e-3, hyperviscosity=0.0, dt=1e-3).linear, default.linear)
+    with pytest.raises(ValueError, match="hyperviscosity must be a finite number >= 0"):
+        NavierStokes2D(grid, viscosity=1e-3, hyperviscosity=-1.0, dt=1e-3)
+    with pytest.raises(ValueError, match="hyperviscosity_order must be an integer p >= 1"):
+        NavierStokes2D(grid, viscosity=1e-3, hyperviscosity=1e-6, hyperviscosity_order=0, dt=1e-3)

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -282,11 +283,23 @@ def prepare_jsonargparse() -> None:
     Some of their signatures contradict their own defaults, which jsonargparse rejects: ``non_linearity`` is typed
     ``nn.Module`` but defaults to the function ``F.gelu``, ``conv_module`` is typed ``nn.Module`` but defaults to a
     class, ``UNO``'s required arguments have no type, and ``TFNO`` takes only ``*args, **kwargs``. This gives each
-    model's ``__init__`` a ``__signature__`` with the types its defaults actually have (``Callable`` for functions
-    and classes, ``Any`` where there is none) and ``TFNO`` FNO's parameters with its own defaults. Names, order and
-    defaults are unchanged, so nothing else sees a difference.
+    model's ``__init__`` a ``__signature__`` with the types its defaults actually have (``Function`` for functions,
+    ``type[...]`` for classes, ``Any`` where there is none) and ``TFNO`` FNO's parameters with its own defaults.
+    Names, order and defaults are unchanged, so nothing else sees a difference.
+
+    A class is thus read and written as a class (``conv_module: neuralop.layers.spectral_convolution.SpectralConv``),
+    not as a callable that jsonargparse would instantiate with no arguments, and a function as its public path
+    (``torch.nn.functional.gelu``), so that a printed or saved config builds the same network again.
     """
     import neuralop.models
+    from jsonargparse.typing import register_type
+
+    register_type(
+        Function,
+        serializer=public_import_path,
+        deserializer=_import_function,
+        type_check=lambda value, _: _is_function(value),
+    )
 
     for name in dir(neuralop.models):
         cls = getattr(neuralop.models, name)
@@ -307,10 +320,14 @@ def _consistent_signature(signature: inspect.Signature) -> inspect.Signature:
     parameters = []
     for p in signature.parameters.values():
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            if p.annotation is p.empty:
+            default = p.default
+            if default is not p.empty and isinstance(default, type) and not _instance_of(default, p.annotation):
+                base = p.annotation if isinstance(p.annotation, type) and issubclass(default, p.annotation) else object
+                p = p.replace(annotation=type[base])
+            elif default is not p.empty and _is_function(default) and not _instance_of(default, p.annotation):
+                p = p.replace(annotation=Function)
+            elif p.annotation is p.empty:
                 p = p.replace(annotation=Any)
-            elif p.default is not p.empty and callable(p.default) and not _instance_of(p.default, p.annotation):
-                p = p.replace(annotation=Callable)
         parameters.append(p)
     return signature.replace(parameters=parameters)
 
@@ -320,3 +337,57 @@ def _instance_of(value: Any, annotation: Any) -> bool:
         return isinstance(value, annotation)
     except TypeError:  # a typing construct (Union, Literal, ...): jsonargparse validates those itself
         return True
+
+
+# --- functions as arguments --------------------------------------------------------------------------------------
+class Function:
+    """The type ``prepare_jsonargparse`` gives an argument whose default is a function (neuraloperator's
+    ``non_linearity``): a config names the function by its import path, and a printed or saved config writes it back
+    as its public path (``public_import_path``)."""
+
+
+def public_import_path(value: Any) -> str:
+    """The import path of a function or class as its package exports it: ``torch.nn.functional.gelu``, not
+    ``torch._C._nn.gelu`` (the private module that defines it).
+
+    Among the loaded modules of the object's top-level package whose names have no private part (``_x``), those
+    holding the object under its own name are candidates; the shortest path wins (then the first in sorted order),
+    and the object's own module is the fallback. A string is taken to be a path already and returned unchanged.
+
+    Raises:
+        ConfigError: the object has no import path (a lambda, a local function, an instance).
+    """
+    if isinstance(value, str):
+        return value
+    name, module = getattr(value, "__qualname__", None), getattr(value, "__module__", None)
+    if not (isinstance(name, str) and isinstance(module, str)) or "<" in name:
+        raise ConfigError(f"{value!r} has no import path, so a config cannot name it.")
+    own = f"{module}.{name}"
+    if "." in name:  # a method or nested class: only its own module's path names it
+        return own
+    top = module.partition(".")[0]
+    found = [
+        f"{path}.{name}"
+        for path, loaded in list(sys.modules.items())
+        if path.partition(".")[0] == top
+        and not any(part.startswith("_") for part in path.split("."))
+        and getattr(loaded, "__dict__", {}).get(name) is value
+    ]
+    return min(found, key=lambda path: (path.count("."), path), default=own)
+
+
+def _is_function(value: Any) -> bool:
+    return callable(value) and not isinstance(value, type)
+
+
+def _import_function(path: str) -> Callable:
+    """The function at ``path`` (for jsonargparse); a ``ConfigError`` for a class or another non-function."""
+    if not isinstance(path, str):
+        raise ConfigError(f"expected the import path of a function (e.g. torch.nn.functional.gelu), got {path!r}.")
+    function = import_class(path, "function")
+    if not _is_function(function):
+        raise ConfigError(
+            f"{path} is not a function (a class or other object); give the import path of a function such as "
+            "torch.nn.functional.gelu."
+        )
+    return function

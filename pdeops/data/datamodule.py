@@ -262,13 +262,43 @@ class PDEDataModule(lightning.LightningDataModule):
         sizes = ", ".join(f"{len(indices)} {name}" for name, indices in fractions.items())
         return dict(fractions), f"the split fractions {tuple(self.split)} in trajectory order: {sizes}{reason}"
 
+    def check(self) -> None:
+        """Check, from the data's layout alone (no field is read), that every split gets trajectories and that the
+        training and evaluation windows fit in them; ``pdeops fit`` calls this before it builds anything else.
+
+        Raises:
+            DatasetError: a bad field, an empty split, or a window longer than the trajectories: the message names
+                the setting to change (``history``, ``horizon``, ``eval_horizon``: ``--data.*`` on the command line).
+        """
+        _ = self.splits  # reads the layout; refuses an empty split or a bad exclude
+        if self.task != "window":
+            return
+        times = self.layout.num_times
+        windows = {"horizon": (self.horizon, "training"), "eval_horizon": (self.eval_horizon, "validation and test")}
+        for name, (horizon, use) in windows.items():
+            if horizon is None or self.history + horizon <= times:
+                continue
+            lower = "data.history"
+            if self.history < times:
+                lower = f"data.{name} to at most {times - self.history} or data.history"
+            raise DatasetError(
+                f"{self.layout.path} has {times} frames per trajectory, fewer than the {self.history + horizon} a "
+                f"{use} window takes: data.history {self.history} + data.{name} {horizon}. Lower "
+                f"{lower} so that data.history + data.{name} <= {times}, or use a file with "
+                "longer trajectories."
+            )
+
     def setup(self, stage: str | None = None) -> None:
         """Build the three split datasets, logging which split they follow.
 
         Lightning calls this once per stage; the datasets are built on the first call and kept.
+
+        Raises:
+            DatasetError: see `check`.
         """
         if self.datasets:
             return
+        self.check()
         rank_zero_info(f"PDEDataModule: {self.split_description}.")
         self.datasets = {name: self._dataset(name, self.samples(name)) for name in SPLITS}
 

@@ -19,6 +19,12 @@ schedules are task arguments (``model.init_args.optimizer``, ``model.init_args.l
 Collocation tasks (PINNs, ``pdeops.training.collocation``) sample their own points: a config whose task is one of
 them runs with no ``data:`` section.
 
+Bad input is named early and in one paragraph: the data file's layout is checked against the windows and splits
+asked for (``PDEDataModule.check``) before the model or the trainer is built, and a network whose constructor refuses
+its arguments is reported with the constructor's own message (``build_network``). A printed or saved config
+(``--print_config``, ``lightning_logs/version_N/config.yaml``) runs again as it is: see
+``pdeops.config.prepare_jsonargparse`` for how class and function arguments are written.
+
 Logs: CSV by default (``<trainer.default_root_dir>/lightning_logs/version_N/metrics.csv``), whatever is installed;
 Lightning's own default would switch to TensorBoard once ``tensorboard`` is installed. Choose another logger with
 ``--trainer.logger`` (``lightning.pytorch.loggers.TensorBoardLogger``, ``WandbLogger``, or ``false``).
@@ -28,8 +34,14 @@ Checkpoints, in ``<trainer.default_root_dir>/checkpoints``: ``best-*.ckpt`` by t
 resumes the run where it stopped.
 """
 
+import contextlib
+import io
+import logging
+import re
+import sys
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +52,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
-from pdeops.config import ConfigError, import_class, prepare_jsonargparse, recording_instantiator
+from pdeops.config import ConfigError, class_path, import_class, prepare_jsonargparse, recording_instantiator
 from pdeops.data.datamodule import PDEDataModule
 from pdeops.training.collocation import BaseCollocationTask
 
@@ -63,6 +75,41 @@ DATA_LINKS = {
     "model.init_args.model.init_args.image_size": lambda d: d.spatial_shape[0],  # DRIFTNet, ScOT: square grids
 }
 """Task and network arguments computed from the data module (skipped for a task or network without them)."""
+
+
+def build_network(class_type: type, *args: Any, **kwargs: Any) -> Any:
+    """Build a module of the config (a network, a loss) and record its arguments (``recording_instantiator``).
+
+    Raises:
+        ConfigError: its constructor refused the arguments; the message is the constructor's own, with the class
+            (jsonargparse would bury it under the task's union error and a dump of every argument).
+    """
+    try:
+        with _without_debug_prints():
+            return recording_instantiator(class_type, *args, **kwargs)
+    except ConfigError:
+        raise
+    except Exception as error:
+        raise ConfigError(
+            f"{class_path(class_type)} refused the arguments the config gives it: {str(error).rstrip('.')} "
+            f"({type(error).__name__} in its constructor). Fix its init_args in the config (--print_config shows "
+            "them all)."
+        ) from error
+
+
+DEBUG_PRINTS = re.compile(r"^(fno_skip|channel_mlp_skip)=.*\n", re.MULTILINE)
+"""What neuraloperator 2.0's UNO prints for each of its layers whenever it is built (a leftover debug print)."""
+
+
+@contextlib.contextmanager
+def _without_debug_prints() -> Iterator[None]:
+    """Print what the block prints, less ``DEBUG_PRINTS``'s lines."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    finally:
+        sys.stdout.write(DEBUG_PRINTS.sub("", printed.getvalue()))
 
 
 class LastCheckpoint(ModelCheckpoint):
@@ -101,6 +148,25 @@ class PDEopsCLI(LightningCLI):
             for target, compute in DATA_LINKS.items():
                 parser.link_arguments("data", target, compute_fn=compute, apply_on="instantiate")
 
+    def before_instantiate_classes(self) -> None:
+        """Check the data (its layout only) before the model and the trainer are built: a window longer than the
+        trajectories or an empty split is named now, not after Lightning's start-up."""
+        if self.datamodule_class is None:
+            return
+        data = self.config.get(self.subcommand, self.config).get("data")
+        if data is not None:
+            PDEDataModule(**data.as_dict()).check()
+
+    def instantiate_classes(self) -> None:
+        """LightningCLI's, with a constructor's own error (``build_network``) raised as it is."""
+        try:
+            super().instantiate_classes()
+        except Exception as error:
+            refused = _refused_arguments(error)
+            if refused is None:
+                raise
+            raise refused from refused.__cause__
+
     def before_fit(self) -> None:
         """Refuse a resume with nothing to resume, and a fresh run over the checkpoints of an earlier one (Lightning
         would start afresh, or write last-v1.ckpt beside the stale last.ckpt)."""
@@ -132,7 +198,17 @@ class PDEopsCLI(LightningCLI):
 
     def _add_instantiators(self) -> None:
         super()._add_instantiators()  # Lightning's for the task and the data module come first
-        self.parser.add_instantiator(recording_instantiator, nn.Module, subclasses=True)
+        self.parser.add_instantiator(build_network, nn.Module, subclasses=True)
+
+
+def _refused_arguments(error: BaseException) -> ConfigError | None:
+    """The ``ConfigError`` of ``build_network`` in the chain of ``error`` (jsonargparse's wrappers above it)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConfigError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class CollocationCLI(PDEopsCLI):
@@ -186,6 +262,42 @@ def _is_collocation_task(path: str | None) -> bool:
     return isinstance(task, type) and issubclass(task, BaseCollocationTask)
 
 
+NOISE = (
+    # LightningCLI warns when a caller's own sys.argv differs from args: meant here
+    (UserWarning, r"LightningCLI's args parameter is intended"),
+    # Lightning's own calls of jsonargparse API deprecated in jsonargparse 4.49 (and pdeops' add_instantiator, the
+    # way LightningCLI registers instantiators)
+    (DeprecationWarning, r"\s*By default only one JsonargparseDeprecationWarning per type is shown"),
+    (DeprecationWarning, r"\s*``ArgumentParser.add_instantiator`` was deprecated"),
+    (DeprecationWarning, r"\s*``instantiate_classes`` was deprecated"),
+    (DeprecationWarning, r"\s*skip_none parameter was deprecated"),
+    # Lightning's own use of torch's LeafSpec (lightning/pytorch/utilities/_pytree.py)
+    (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),
+)
+"""Warnings every run of Lightning's and jsonargparse's current versions gives, about their code, not the user's."""
+
+TIP = "💡 Tip: For seamless cloud logging"
+"""The start of the advertisement Lightning logs on every run that has no LitLogger."""
+
+
+def _no_tip(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(TIP)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Leave out of a run's output what is noise on every run: ``NOISE`` and Lightning's ``TIP``."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    logger.addFilter(_no_tip)
+    try:
+        with warnings.catch_warnings():
+            for category, message in NOISE:
+                warnings.filterwarnings("ignore", message=message, category=category)
+            yield
+    finally:
+        logger.removeFilter(_no_tip)
+
+
 def lightning_cli(args: list[str]) -> LightningCLI:
     """Run ``pdeops fit|validate|test ARGS`` and return the CLI (its ``trainer``, ``model`` and ``datamodule``).
 
@@ -194,8 +306,7 @@ def lightning_cli(args: list[str]) -> LightningCLI:
     """
     _check_checkpoint_path(args)
     collocation = _is_collocation_task(_task_class_path(args))
-    with warnings.catch_warnings():  # LightningCLI warns when a caller's own sys.argv differs from args: meant here
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    with _quiet():
         return (CollocationCLI if collocation else PDEopsCLI)(
             LightningModule,
             None if collocation else PDEDataModule,

@@ -1,6 +1,8 @@
 """`pdeops fit|validate|test` through LightningCLI with the shipped configs."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -10,6 +12,7 @@ import torch
 import yaml
 
 from pdeops.cli import main
+from pdeops.training.cli import PDEopsCLI
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "configs" / "ns2d" / "fno.yaml")
@@ -55,6 +58,7 @@ def test_collocation_configs_run_without_a_data_section(tmp_path: Path) -> None:
 
 SHIPPED = [
     ["ns2d/fno.yaml"],
+    ["ns2d/fno.yaml", "ns2d/uno.yaml"],
     ["ns2d/st_fno.yaml"],
     ["ns2d/drift_task.yaml", "ns2d/drift_net.yaml"],
     ["ns2d/drift_task.yaml", "ns2d/scot.yaml"],
@@ -114,6 +118,59 @@ def test_a_window_longer_than_the_trajectories_is_named(ns_tiny: Path, tmp_path:
     err = capsys.readouterr().err
     assert "has 13 frames per trajectory, fewer than the 200 a window of SpectralRefinerTask needs" in err
     assert "start_step 150 + input_steps 10 + output_steps 40" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "fewer than the 20 a validation and test window takes: data.history 10 + data.eval_horizon 10. Lower "
+             "data.eval_horizon to at most 3 or data.history"),
+        (["--data.horizon", "4"], "the 14 a training window takes: data.history 10 + data.horizon 4"),
+        (["--data.eval_horizon", "2", "--data.split", "[0.98, 0.01, 0.01]"], "leaving 'val', 'test' with zero"),
+    ],
+    ids=["eval_horizon", "horizon", "split"],
+)  # fmt: skip
+def test_a_window_or_split_the_data_cannot_give_is_named_before_anything_is_built(
+    extra: list[str], message: str, ns_tiny: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """It used to name data.horizon (1) for data.eval_horizon's 10, after Lightning's start-up."""
+    monkeypatch.setattr(PDEopsCLI, "instantiate_classes", lambda _: pytest.fail("the data were checked too late"))
+    args = ["fit", "-c", CONFIG, "--data.path", str(ns_tiny), "--trainer.default_root_dir", str(tmp_path), *extra]
+    assert main(args) == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+
+
+def uno(ns_tiny: Path, root: Path) -> list[str]:
+    """The shipped UNO config on the tiny file."""
+    return [
+        "-c", CONFIG, "-c", str(ROOT / "configs" / "ns2d" / "uno.yaml"), "--data.path", str(ns_tiny),
+        "--data.history", "2", "--data.eval_horizon", "2", "--trainer.default_root_dir", str(root),
+        "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+
+
+def test_a_networks_own_error_is_one_paragraph(ns_tiny: Path, tmp_path: Path, capsys) -> None:
+    """Not jsonargparse's union error with a dump of every argument."""
+    assert main(["fit", *uno(ns_tiny, tmp_path), "--model.init_args.model.init_args.n_layers", "3"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "neuralop.models.UNO refused the arguments the config gives it: Output channels for all layers are not "
+        "given (AssertionError in its constructor)" in err
+    )
+    assert "Namespace(" not in err and "Union" not in err, err
+    assert len(err[err.index("pdeops fit: error:") :].strip().splitlines()) == 2, err  # + "(--debug shows ...)"
+
+
+def test_a_fit_prints_no_tip_deprecation_or_debug_noise(ns_tiny: Path, tmp_path: Path) -> None:
+    """Lightning's litlogger tip, its use of jsonargparse's and torch's deprecated API (shown as a developer would
+    see them, -W default) and neuraloperator's UNO's debug prints used to come with every fit."""
+    args = ["fit", *uno(ns_tiny, tmp_path), "--trainer.max_steps", "1"]  # the shipped UNO config trains
+    run = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "pdeops.cli", *args], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    for noise in ("litlogger", "deprecated", "Deprecation", "FutureWarning", "fno_skip=", "channel_mlp_skip="):
+        assert noise not in run.stdout + run.stderr, run.stdout + run.stderr
 
 
 def test_debug_shows_the_traceback(ns_tiny: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import signal
 import sys
 from typing import Any
 
@@ -15,6 +16,7 @@ def _demo(args: argparse.Namespace) -> int:
     config = DemoConfig(
         samples=args.samples, resolution=args.resolution, epochs=args.epochs, device=args.device, out=args.out
     )
+    _use_threads(args, (max(config.solve_resolution, config.resolution),) * 2)
     report = run_demo(config)
     model, baseline = report["model"]["relative_l2"], report["persistence"]["relative_l2"]
     learned = model["spacetime_mean"] < 0.5 * baseline["spacetime_mean"]
@@ -93,7 +95,7 @@ class _ProgressBar:
 
 def _generate(args: argparse.Namespace) -> int:
     from pdeops.data.generate import auto_batch_size, command_line, describe_run, generate, generate_on_devices
-    from pdeops.data.recipes import GenerationConfig
+    from pdeops.data.recipes import GenerationConfig, resolve
 
     config = GenerationConfig(
         recipe=args.recipe,
@@ -109,6 +111,8 @@ def _generate(args: argparse.Namespace) -> int:
         downsample=args.downsample,
         params=_parse_params(args.param),
     )
+    resolved = resolve(config)
+    _use_threads(args, (resolved.solve_resolution,) * resolved.recipe.spatial_dims)
     out = args.out or f"data/{args.recipe}.h5"
     if args.devices:
         if args.shard:
@@ -205,11 +209,31 @@ def _say_where(command: str, device: str, precision: str) -> None:
     print(f"{command}: device {device}, {precision}, {torch.get_num_threads()} CPU threads", file=sys.stderr)
 
 
+def _use_threads(args: argparse.Namespace, points: tuple[int, ...] | None = None) -> None:
+    """Set torch's CPU threads from ``--threads``, else the CPUs available and the problem's grid ``points`` (None:
+    unknown), and say the choice as the command's first line (``pdeops._threads``)."""
+    from pdeops._threads import use_threads
+
+    use_threads(args.threads, points)
+
+
+def _add_threads(*parsers: argparse.ArgumentParser) -> None:
+    for parser in parsers:
+        parser.add_argument(
+            "--threads",
+            type=int,
+            metavar="N",
+            help="CPU threads for torch (default: 1 for a small problem, else the idle CPUs this process may use, "
+            "within affinity, cgroup quota, SLURM_CPUS_PER_TASK; OMP_NUM_THREADS if set)",
+        )
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from pdeops.evaluation import evaluate
     from pdeops.evaluation.evaluate import markdown
 
     samples = _parse_samples(args.samples)
+    _use_threads(args)
     _say_where("evaluate", args.device, "float32 network, scores in float64")
     report = evaluate(
         args.ckpt,
@@ -236,6 +260,7 @@ def _rollout(args: argparse.Namespace) -> int:
     from pdeops.evaluation import write_rollout
 
     samples = _parse_samples(args.samples)
+    _use_threads(args)
     _say_where("rollout", args.device, "float32")
     path = write_rollout(
         args.ckpt,
@@ -254,6 +279,7 @@ def _rollout(args: argparse.Namespace) -> int:
 def _refine(args: argparse.Namespace) -> int:
     from pdeops.evaluation.refine import format_rows, refine_checkpoint
 
+    _use_threads(args)
     _say_where("refine", args.device, "float64 refinement of a float32 network")
     rows = refine_checkpoint(
         args.ckpt,
@@ -278,6 +304,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     out = args.out or f"runs/benchmarks/{suite.name}"
+    _use_threads(args)
     _say_where("benchmark", args.device, "float32 unless a model's config sets --trainer.precision")
     board = run_benchmark(
         suite, out, models=args.models, seeds=args.seeds, device=args.device, shard=_parse_shard(args.shard)
@@ -291,6 +318,7 @@ def _work_precision(args: argparse.Namespace) -> int:
 
     from pdeops.evaluation import work_precision as wp
 
+    _use_threads(args)
     truth = wp.truth_from_file(args.data, samples=_parse_samples(args.samples), context=args.context, steps=args.steps)
     settings = wp.default_settings(
         truth,
@@ -578,6 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_format(info)
     info.set_defaults(run=_info)
+    _add_threads(demo, gen, evaluation, roll, refine, bench, sweep)
     return parser
 
 
@@ -593,10 +622,16 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("PDEOPS_DEBUG", "") not in ("", "0")
     argv = [arg for arg in argv if arg != "--debug"]
     command = argv[0] if argv else "pdeops"
+    previous = _raise_on_sigterm()
+    loaded_torch = sys.modules.get("torch")  # a caller's own thread count (tests, notebooks) is restored at the end
+    caller_threads = None if loaded_torch is None else loaded_torch.get_num_threads()
     try:
         if command in LIGHTNING_COMMANDS:  # LightningCLI parses these itself (configs, --help, links)
             from pdeops.training.cli import lightning_cli
 
+            argv, requested = _pop_threads(argv)
+            if not {"-h", "--help", "--print_config"} & {arg.partition("=")[0] for arg in argv}:
+                _use_threads(argparse.Namespace(threads=requested))
             lightning_cli(argv)
             return 0
         parser = build_parser()
@@ -616,6 +651,86 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"pdeops {command}: error: {cause}\n(--debug shows the traceback)", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SystemExit, Terminated) as stop:
+        status = _stop_status(stop)
+        if status is None:
+            raise
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        how = "terminated (SIGTERM)" if status == 143 else "interrupted (Ctrl-C)"
+        print(f"pdeops {command}: {how}; exit status {status}. {RESUME.get(command, RESUME['*'])}", file=sys.stderr)
+        return status
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if loaded_torch is not None and caller_threads is not None:
+            loaded_torch.set_num_threads(caller_threads)
+
+
+class Terminated(BaseException):
+    """SIGTERM (a scheduler's preemption or time limit, ``kill``), raised like ``KeyboardInterrupt`` is for SIGINT so
+    that the command stops through its ``finally`` blocks and ``main`` exits with status 143."""
+
+
+RESUME = {
+    "fit": "Resume the run: repeat the command with --ckpt_path last (as it is, if it has that already); it goes on "
+    "from <trainer.default_root_dir>/checkpoints/last.ckpt, saved after every validation epoch.",
+    "generate": "Repeat the same command to resume: the samples already written to the .partial file are kept.",
+    "benchmark": "Repeat the same command to resume: finished runs are kept, and the interrupted one goes on from "
+    "its last.ckpt.",
+    "*": "Nothing is resumed: repeat the command to run it again.",
+}
+"""How to go on after a command was stopped by a signal, by command."""
+
+
+def _raise_on_sigterm() -> Any:
+    """Make SIGTERM raise ``Terminated`` (in the main thread only); returns the handler to restore, None if unset.
+
+    Inside a Lightning run, whose own handler calls this one too, nothing is raised: Lightning stops after the
+    current batch and raises its ``SIGTERMException``, which ``main`` reports like ``Terminated``.
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        if signal.getsignal(signal.SIGTERM) is handler:  # not called from Lightning's handler
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not break the clean-up
+            raise Terminated
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        return None
+
+
+def _stop_status(stop: BaseException) -> int | None:
+    """The exit status of a run stopped by a signal: 130 for SIGINT, 143 for SIGTERM; None for any other exit.
+
+    Lightning turns SIGINT during a run into ``sys.exit(1)`` raised while handling the ``KeyboardInterrupt``, and
+    SIGTERM into its ``SIGTERMException``, a ``SystemExit`` without a code (status 0).
+    """
+    lightning = sys.modules.get("lightning.pytorch.utilities.exceptions")
+    if isinstance(stop, Terminated) or (lightning is not None and isinstance(stop, lightning.SIGTERMException)):
+        return 143
+    if isinstance(stop, KeyboardInterrupt) or isinstance(stop.__context__, KeyboardInterrupt):
+        return 130
+    return None
+
+
+def _pop_threads(argv: list[str]) -> tuple[list[str], int | None]:
+    """``argv`` without ``--threads N`` (or ``--threads=N``), which LightningCLI does not know, and ``N``."""
+    rest, threads = [], None
+    args = iter(argv)
+    for arg in args:
+        name, equals, value = arg.partition("=")
+        if name != "--threads":
+            rest.append(arg)
+            continue
+        value = value if equals else next(args, "")
+        if not value.isdigit():
+            raise ValueError(f"--threads takes a whole number of threads, e.g. --threads 2; got {value!r}.")
+        threads = int(value)
+    return rest, threads
 
 
 def user_error(error: BaseException) -> BaseException | None:

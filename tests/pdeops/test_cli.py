@@ -241,3 +241,135 @@ def test_blockwise_statistics_equal_numpy_on_the_whole_array(tmp_path):
         assert stats.nonfinite == 1 and stats.count == finite.size
         np.testing.assert_allclose([stats.min, stats.max, stats.mean, stats.std],
                                    [finite.min(), finite.max(), finite.mean(), finite.std()], rtol=1e-12)  # fmt: skip
+
+
+# --- signals: exit statuses 143 (SIGTERM) and 130 (Ctrl-C), with how to go on -------------------------------------
+def test_sigterm_ends_any_command_with_status_143_and_restores_the_handler(monkeypatch, capsys):
+    import os
+    import signal
+    import time
+
+    from pdeops import cli
+
+    def killed(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+        return 0
+
+    monkeypatch.setattr(cli, "_info", killed)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["info", "x.h5"]) == 143
+    err = capsys.readouterr().err
+    assert "pdeops info: terminated (SIGTERM); exit status 143. Nothing is resumed" in err and "Traceback" not in err
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_lightnings_sigterm_exit_is_not_a_success(monkeypatch, capsys):
+    """Lightning stops a fit on SIGTERM with ``SIGTERMException``, a ``SystemExit`` without a code: status 0."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from pdeops import cli
+
+    def preempted(args):
+        raise SIGTERMException
+
+    monkeypatch.setattr(cli, "_benchmark", preempted)
+    assert main(["benchmark", "suite.yaml"]) == 143
+    assert "finished runs are kept, and the interrupted one goes on from its last.ckpt" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_status_130_and_one_paragraph(monkeypatch, capsys):
+    from pdeops import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    def lightning_interrupted(args):  # what Lightning does with Ctrl-C during a run
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            sys.exit(1)
+
+    for verb in (interrupted, lightning_interrupted):
+        monkeypatch.setattr(cli, "_info", verb)
+        assert main(["info", "x.h5"]) == 130
+        assert "pdeops info: interrupted (Ctrl-C); exit status 130." in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --help and argparse's own errors still exit as they did
+        main(["info", "--help"])
+
+
+def _run_until(argv: list[str], ready, sig, log, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """Run ``pdeops ARGV`` in a fresh interpreter (stderr to the file ``log``), send ``sig`` once ``ready()`` holds,
+    and wait for it to end."""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    with open(log, "w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pdeops.cli", *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+            env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not ignored, even under `nohup`/`&`
+        )
+        deadline = time.monotonic() + timeout
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(sig)
+        process.wait(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, "", log.read_text())
+
+
+def test_sigterm_during_generate_exits_143_and_the_rerun_finishes(tmp_path):
+    import signal
+
+    out = tmp_path / "d.h5"
+    argv = ["generate", "ns2d-fno", "--samples", "3", "--resolution", "16", "--solve-resolution", "32", "--dt", "5e-3"]
+    argv += ["--horizon", "4", "--record-every", "0.5", "--batch-size", "1", "--out", str(out)]
+    partial, log = tmp_path / "d.h5.partial", tmp_path / "stderr.txt"
+    stopped = _run_until(argv, partial.exists, signal.SIGTERM, log)
+    assert stopped.returncode == 143, stopped.stderr
+    assert "pdeops generate: terminated (SIGTERM); exit status 143. Repeat the same command to resume" in stopped.stderr
+    assert "Traceback" not in stopped.stderr and not out.exists()
+    assert main(argv) == 0 and out.exists()
+
+
+@pytest.fixture(scope="module")
+def ns_tiny(tmp_path_factory):
+    from pdeops.data.generate import generate
+    from pdeops.data.recipes import GenerationConfig
+
+    config = GenerationConfig(
+        recipe="ns2d-fno", samples=12, resolution=16, solve_resolution=32, horizon=3.0, record_every=0.5, dt=5e-3
+    )
+    return generate(config, tmp_path_factory.mktemp("data") / "ns_tiny.h5")
+
+
+@pytest.mark.parametrize(
+    ("sig", "status", "message"),
+    [
+        ("SIGTERM", 143, "pdeops fit: terminated (SIGTERM); exit status 143. Resume the run: repeat the command with "
+         "--ckpt_path last"),
+        ("SIGINT", 130, "pdeops fit: interrupted (Ctrl-C); exit status 130."),
+    ],
+)  # fmt: skip
+def test_a_signal_during_fit_is_not_a_success(sig, status, message, ns_tiny, tmp_path):
+    """SIGTERM (a SLURM preemption) once training runs: Lightning stops after the batch, and the exit says so."""
+    import signal
+    from pathlib import Path
+
+    config = str(Path(__file__).resolve().parents[2] / "configs" / "ns2d" / "fno.yaml")
+    argv = [
+        "fit", "-c", config, "--data.path", str(ns_tiny), "--data.history", "2", "--data.eval_horizon", "2",
+        "--model.init_args.model.init_args.n_modes", "[4, 4]", "--model.init_args.model.init_args.hidden_channels",
+        "4", "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
+        "--trainer.max_epochs", "100000", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",
+    ]  # fmt: skip
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    stopped = _run_until(argv, last.exists, getattr(signal, sig), tmp_path / "stderr.txt")
+    assert stopped.returncode == status, stopped.stderr
+    assert message in stopped.stderr and "Traceback" not in stopped.stderr
+    assert last.exists()  # what --ckpt_path last resumes from

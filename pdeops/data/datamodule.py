@@ -34,6 +34,9 @@ from pdeops.data.datasets import (
 from pdeops.data.readers import open_dataset
 
 SPLITS = ("train", "val", "test")
+DEFAULT_SPLIT = (0.8, 0.1, 0.1)
+"""The train, val and test fractions of data without an official split, when a config gives none: the one default
+that training, evaluation and the benchmark share."""
 TASKS = ("window", "trajectory")
 
 
@@ -176,7 +179,7 @@ class PDEDataModule(lightning.LightningDataModule):
         stride: int = 1,
         batch_size: int = 16,
         num_workers: int = 0,
-        split: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        split: tuple[float, float, float] = DEFAULT_SPLIT,
         in_memory: bool | None = None,
         eval_horizon: int | None = None,
         task: Literal["window", "trajectory"] = "window",

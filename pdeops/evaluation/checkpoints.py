@@ -34,11 +34,10 @@ from torch import nn
 from pdeops.config import ConfigError, building_only, import_class, instantiate
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data._errors import quoted
-from pdeops.data.datamodule import split_trajectories
+from pdeops.data.datamodule import DEFAULT_SPLIT, split_trajectories
 from pdeops.data.datasets import FieldLayout, read_layout
 from pdeops.training.tasks import CHECKPOINT_KEY, BaseOperatorTask, Task
 
-DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 CODE_PACKAGES = ("pdeops", "solvers", "neuralop.models", "neuralop.layers", "neuralop.losses", "torch.nn")
 """Where the classes a checkpoint may name without the caller allowing them are defined: this project's packages,
 neuraloperator's networks, their layers and losses, and torch's layers (not the rest of torch or neuraloperator:

@@ -1,7 +1,7 @@
 # Sourced by scripts/demo.sh and scripts/test.sh: make .venv (once) and install pdeops into it.
 # PDEOPS_PYTHON picks the interpreter (default python3, >= 3.10).
 # PDEOPS_TORCH, when set, is handed to pip as it is (a requirement, then any pip options), e.g.
-#   PDEOPS_TORCH="torch>=2.3"                                                    PyPI's build (CUDA on Linux x86_64)
+#   PDEOPS_TORCH="torch>=2.6"                                                    PyPI's build (CUDA on Linux x86_64)
 #   PDEOPS_TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"    one CUDA version's build
 # Unset, torch 2.13.0 is installed as a CPU build: a wheel pip finds without the network (its find-links) if there
 # is one, else from PyTorch's CPU index (PyPI's Linux wheel is a CUDA build of several GB). A venv that already

@@ -11,7 +11,8 @@ The native format is NetCDF-4-compatible HDF5 (written through h5netcdf, i.e. h5
   ``Conventions``, ``title``, ``source`` and ``history`` (no ``standard_name``: CF's names are geophysical, e.g.
   ``atmosphere_relative_vorticity``, and none fits a nondimensional model flow);
 - root attributes recording everything needed to regenerate the file (the config as JSON among them), and
-  ``samples_written``.
+  ``samples_written``; ``spinup`` is the simulated time each sample was integrated from its initial condition
+  before frame 0 (at the solve resolution, with the stored frames' scheme and dt), whose end is ``time = 0``.
 
 The file is built as ``<path>.partial`` and renamed to ``<path>`` when complete. An interrupted run leaves the
 partial file with ``samples_written`` set after each batch; running the same command again resumes from there, and
@@ -48,7 +49,7 @@ from pdeops._progress import Progress
 from pdeops.data._errors import DatasetError
 from pdeops.data._readers_native import samples_written
 from pdeops.data.recipes import GenerationConfig, Resolved, format_bytes, resolve
-from pdeops.data.setups import Setup, build_setup, sample_generator
+from pdeops.data.setups import Setup, build_setup, sample_generator, spun_up
 from solvers import Grid
 
 FORMAT_VERSION = "1"
@@ -172,6 +173,7 @@ def _attributes(r: Resolved, setup_attrs: dict, compression: str | None, command
         "downsampling": r.config.downsample,
         "horizon": r.horizon,
         "record_every": r.record_every,
+        "spinup": r.spinup,
         "seed": r.config.seed,
         "sample_seeds": "seed * 1000003 + sample index",
         "dtype": r.config.dtype,
@@ -297,8 +299,9 @@ def _generate(
     for start in range(first + done, stop, batch_size):
         indices = range(start, min(start + batch_size, stop))
         u0 = torch.stack([setup.initial_condition(sample_generator(config.seed, i, config.device)) for i in indices])
-        callback = None if on_frame is None else _frame_reporter(on_frame, start - first, len(indices), r.horizon)
-        fields = _stored_fields(r, setup, solve_grid, setup.solve(u0, r.times, callback=callback))
+        report = None if on_frame is None else _FrameReporter(on_frame, start - first, len(indices), r)
+        u0 = spun_up(r, setup, u0, callback=None if report is None else report.spinup)
+        fields = _stored_fields(r, setup, solve_grid, setup.solve(u0, r.times, callback=report))
         if not all(bool(torch.isfinite(frames).all()) for frames in fields.values()):
             raise DatasetError(
                 f"Samples {indices.start}-{indices.stop - 1} for {out} became NaN/Inf; reduce dt (now {r.dt})."
@@ -373,15 +376,20 @@ def _stored_fields(r: Resolved, setup: Setup, solve_grid: Grid, states: torch.Te
     return {name: _downsample(r, solve_grid, frames) for name, frames in fields.items()}
 
 
-def _frame_reporter(
-    on_frame: Callable[[float, float], None], written: int, batch: int, horizon: float
-) -> Callable[[int, float], None]:
-    """The solver's per-frame callback ``(i, t)`` as ``on_frame(samples simulated, t)`` for one batch."""
+class _FrameReporter:
+    """The solver's per-frame callback ``(i, t)`` as ``on_frame(samples simulated, t)`` for one batch; its
+    ``spinup`` is the callback of the batch's spin-up, reported at the negative times ``t - spinup`` (frame 0 is
+    at 0). A batch's samples count as simulated in proportion to the time simulated, spin-up included."""
 
-    def report(i: int, t: float) -> None:
-        on_frame(written + batch * t / horizon, t)
+    def __init__(self, on_frame: Callable[[float, float], None], written: int, batch: int, r: Resolved) -> None:
+        self.on_frame, self.written, self.batch = on_frame, written, batch
+        self.spinup_time, self.total = r.spinup, r.spinup + r.horizon
 
-    return report
+    def __call__(self, i: int, t: float) -> None:
+        self.on_frame(self.written + self.batch * (self.spinup_time + t) / self.total, t)
+
+    def spinup(self, i: int, t: float) -> None:
+        self.on_frame(self.written + self.batch * t / self.total, t - self.spinup_time)
 
 
 def describe_run(config: GenerationConfig, batch_size: int) -> str:
@@ -391,10 +399,11 @@ def describe_run(config: GenerationConfig, batch_size: int) -> str:
     device = config.device
     if device.startswith("cuda") and torch.cuda.is_available():
         device = f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    spinup = f" after a spin-up of {r.spinup:g}" if r.spinup else ""
     return (
         f"{r.recipe.name}: {config.samples} samples in batches of {batch_size}, solved at {r.solve_resolution}^{ndim} "
-        f"and stored at {r.resolution}^{ndim}, {_count(_frame_count(r))} frames to t = {r.horizon:g} "
-        f"({_count(r.horizon / r.dt)} steps of dt {r.dt:g}); device {device}, {config.dtype}, "
+        f"and stored at {r.resolution}^{ndim}, {_count(_frame_count(r))} frames to t = {r.horizon:g}{spinup} "
+        f"({_count((r.spinup + r.horizon) / r.dt)} steps of dt {r.dt:g}); device {device}, {config.dtype}, "
         f"{torch.get_num_threads()} CPU threads"
     )
 

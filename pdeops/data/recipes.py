@@ -40,6 +40,10 @@ class GenerationConfig:
             solve resolution must then be a multiple of the stored one) or ``"bilinear"`` (periodic linear
             interpolation along each axis; equals ``"stride"`` when the resolutions divide).
         params: physical parameters overriding the recipe's (e.g. ``{"viscosity": 1e-4}``, ``{"beta": 30}``).
+        spinup: simulated time each sample is integrated from its initial condition before its first stored frame
+            (a burn-in, at the solve resolution with the same scheme and dt as the stored frames; 0: none); None
+            takes the recipe's default. The stored times still start at 0: frame 0 is the state at the end of the
+            spin-up (the recipes are autonomous, so only the elapsed time matters).
     """
 
     recipe: str
@@ -54,6 +58,7 @@ class GenerationConfig:
     device: str = "cpu"
     downsample: str = "spectral"
     params: dict[str, float] = field(default_factory=dict)
+    spinup: float | None = None
 
     def __post_init__(self) -> None:
         if self.recipe not in RECIPES:
@@ -68,6 +73,12 @@ class GenerationConfig:
             value = getattr(self, name)
             if value is not None and not (0 < value < math.inf):  # NaN fails this too
                 raise ValueError(f"{name} must be a positive number (or None for the recipe's default), got {value}.")
+        if self.spinup is not None and not (0 <= self.spinup < math.inf):  # NaN fails this too
+            raise ValueError(
+                f"spinup must be a finite number of time units >= 0 (0: no spin-up; None: the recipe's default), "
+                f"got {self.spinup}. It is the simulated time integrated before the first stored frame, e.g. "
+                "--spinup 10."
+            )
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}.")
         if self.downsample not in ("spectral", "stride", "bilinear"):
@@ -113,6 +124,9 @@ class Recipe:
         derived: further stored variables computed from the state on the solve grid by the setup's ``derive``
             (``pdeops.data.setups.Setup``), e.g. the velocity ``("velocity_x", "velocity_y")`` of a vorticity
             solve; each is downsampled like the state.
+        spinup: default simulated time integrated before the first stored frame (``GenerationConfig.spinup``;
+            recorded as ``spinup``): long enough for a forced flow to forget its initial condition and become
+            statistically stationary.
     """
 
     name: str
@@ -132,6 +146,7 @@ class Recipe:
     scheme: Literal["rk4cn", "exact"] = "rk4cn"
     vorticity_forcing: VorticityForcing | None = None
     derived: tuple[str, ...] = ()
+    spinup: float = 0.0
 
     def __post_init__(self) -> None:
         if set(self.param_docs) != set(self.params):
@@ -165,6 +180,7 @@ class Resolved:
     record_every: float
     dt: float
     params: dict[str, float]
+    spinup: float = 0.0
 
     @property
     def times(self) -> list[float]:
@@ -181,9 +197,33 @@ class Resolved:
         return max(1, math.ceil(self.record_every / self.dt * (1 - 1e-12)))
 
     @property
+    def spinup_times(self) -> list[float]:
+        """The times ``0 = s_0 < ... < s_k = spinup`` a sample's spin-up passes through, in k equal segments
+        (progress is reported after each); ``[]`` without a spin-up.
+
+        A segment is ``record_every`` long where ``spinup`` is a whole number of them (so the spin-up steps with
+        the stored frames' dt exactly), and k never exceeds the stored frames' intervals (so a long spin-up holds no
+        more frames in memory than the trajectory does).
+        """
+        if self.spinup == 0:
+            return []
+        frames = max(1, round(self.horizon / self.record_every))  # counted, not listed (see generate's checks)
+        k = max(1, min(math.ceil(self.spinup / self.record_every * (1 - 1e-12)), frames))
+        return [self.spinup * j / k for j in range(k)] + [self.spinup]
+
+    @property
+    def spinup_steps(self) -> int:
+        """Solver steps (closed-form evaluations for an exact recipe) of one sample's spin-up."""
+        segments = len(self.spinup_times) - 1
+        if segments <= 0 or self.recipe.scheme == "exact":
+            return max(segments, 0)
+        return segments * max(1, math.ceil(self.spinup / segments / self.dt * (1 - 1e-12)))
+
+    @property
     def solver_steps(self) -> int:
-        """Solver steps (closed-form evaluations for an exact recipe) of one sample, frame 0 excluded."""
-        return (len(self.times) - 1) * self.steps_per_frame
+        """Solver steps (closed-form evaluations for an exact recipe) of one sample: its spin-up's, then those
+        between its stored frames (frame 0 excluded)."""
+        return self.spinup_steps + (len(self.times) - 1) * self.steps_per_frame
 
     @property
     def grid_points(self) -> int:
@@ -211,6 +251,7 @@ def resolve(config: GenerationConfig) -> Resolved:
         record_every=config.record_every if config.record_every is not None else recipe.record_every,
         dt=config.dt if config.dt is not None else recipe.dt,
         params={**recipe.params, **config.params},
+        spinup=float(config.spinup if config.spinup is not None else recipe.spinup),
     )
 
 
@@ -228,6 +269,10 @@ def rebuild_resolved(attrs: Mapping[str, Any], path: str | os.PathLike[str]) -> 
     be compared against another solver than the one that made it. The config's ``device`` is set to ``"cpu"``:
     callers put the solver's grid where they run it (``pdeops.data.setups.build_setup``).
 
+    The spin-up is not compared: it changes where the trajectories start, not the solver that advances them. The
+    rebuilt config takes the file's recorded ``spinup`` (0 for a file written before spin-ups were recorded), not
+    today's recipe default, so it describes the file as it was made.
+
     Args:
         attrs: the dataset's attributes, as ``open_dataset`` gives them (``source_format`` says the reader).
         path: the file, for the message.
@@ -241,7 +286,8 @@ def rebuild_resolved(attrs: Mapping[str, Any], path: str | os.PathLike[str]) -> 
         raise SolverRebuildError(solver_unavailable(path, "it was not written by `pdeops generate` (no recipe)"))
     try:
         recorded = json.loads(_text(attrs["config"]))
-        resolved = resolve(replace(GenerationConfig(**recorded), device="cpu"))
+        spinup = float(_scalar(attrs.get("spinup", 0.0)))  # files before spin-ups had none
+        resolved = resolve(replace(GenerationConfig(**recorded), device="cpu", spinup=spinup))
     except (TypeError, ValueError) as error:  # JSON, or a config of another version (unknown recipe or setting)
         raise SolverRebuildError(
             solver_unavailable(path, f"its generation config cannot be resolved ({error})")
@@ -364,6 +410,10 @@ RECIPES: dict[str, Recipe] = {
             initial_condition="band-limited random Fourier series, |m| <= 4",
             forcing="Kolmogorov: body force (A sin(k y), 0), vorticity forcing -A k cos(k y)",
             vorticity_forcing="kolmogorov",
+            # From the |m| <= 4 initial field (energy ~0.1) the energy reaches its stationary level (~1, enstrophy
+            # 10-13) between t ~ 3 and t ~ 9, depending on the sample (measured at 64^2 and 32^2 solves); 20 is twice
+            # the slowest, so frame 0 is stationary turbulence (tests/data/test_spinup.py checks it).
+            spinup=20.0,
         ),
         Recipe(
             name="ns2d-decaying",
@@ -500,13 +550,14 @@ RECIPES: dict[str, Recipe] = {
 
 # --- describing recipes (the command line's `pdeops recipes` and `pdeops generate RECIPE --help`) ----------------
 def catalogue() -> str:
-    """One line per recipe: its name, description, stored field and default grids and horizon."""
+    """One line per recipe: its name, description, stored field and default grids, horizon and spin-up."""
     width = max(map(len, RECIPES))
     lines = []
     for name, recipe in RECIPES.items():
         grids = f"{_points(recipe.resolution, recipe)} from {_points(recipe.solve_resolution, recipe)}"
         fields = ", ".join(recipe.fields)
-        lines.append(f"{name:<{width}}  {recipe.description} ({fields}, {grids}, t_end {recipe.horizon:g})")
+        spinup = f" after a spin-up of {recipe.spinup:g}" if recipe.spinup else ""
+        lines.append(f"{name:<{width}}  {recipe.description} ({fields}, {grids}, t_end {recipe.horizon:g}{spinup})")
     return "\n".join(lines)
 
 
@@ -514,7 +565,8 @@ def explain(r: Resolved) -> str:
     """What ``r`` generates: the equation, every setting with its default and option, and the cost per sample.
 
     Settings the config changes are shown with the recipe's default beside them. The cost is counted
-    (solver steps × solve-grid points); ``pdeops.data.setups.probe_cost`` measures it in seconds.
+    (solver steps × solve-grid points, the spin-up's steps included); ``pdeops.data.setups.probe_cost`` measures it
+    in seconds.
     """
     recipe, config = r.recipe, r.config
     frames = len(r.times)
@@ -537,6 +589,10 @@ def explain(r: Resolved) -> str:
     ]
     if recipe.scheme == "exact":
         rows[-1] = ("dt", f"none: the {recipe.scheme} solution is evaluated at each stored frame")
+    spinup = f"{r.spinup:g} of simulated time before frame 0" if r.spinup else "none"
+    if r.spinup != recipe.spinup:
+        spinup += f" (recipe default {f'{recipe.spinup:g}' if recipe.spinup else 'none'})"
+    rows.append(("spin-up", spinup))
     lines = [f"{recipe.name}: {recipe.description}", ""]
     lines += [f"  {name:<18} {value}" for name, value in rows]
     lines += ["", "  physical parameters (--param NAME=VALUE):"]
@@ -547,9 +603,10 @@ def explain(r: Resolved) -> str:
     itemsize = 8 if config.dtype == "float64" else 4
     stored = len(recipe.fields) * frames * r.resolution**recipe.spatial_dims * itemsize
     what = "closed-form evaluations" if recipe.scheme == "exact" else "steps"
+    spun = f" ({r.spinup_steps:,} of them the spin-up's)" if r.spinup_steps else ""
     lines += [
         "",
-        f"  cost per sample    {r.solver_steps:,} {what} x {r.grid_points:,} points = "
+        f"  cost per sample    {r.solver_steps:,} {what}{spun} x {r.grid_points:,} points = "
         f"{r.solver_steps * r.grid_points:.2g} point-steps",
         f"  size per sample    {format_bytes(stored)} stored; "
         f"{config.samples} samples: {format_bytes(stored * config.samples)}",

@@ -1,8 +1,9 @@
 """How each recipe is solved: the solver on the solve grid, sample i's initial condition, and descriptive attributes.
 
 ``pdeops.data.recipes`` is the catalogue (names, defaults, parameters) and imports no torch; this module holds the
-physics, and ``pdeops.data.generate`` and ``pdeops evaluate`` use it through ``build_setup``. ``probe_cost`` times
-a few solver steps of a config and extrapolates them to whole samples (``pdeops generate RECIPE --help``).
+physics, and ``pdeops.data.generate`` and ``pdeops evaluate`` use it through ``build_setup``. ``spun_up`` runs a
+config's spin-up (the burn-in before the first stored frame). ``probe_cost`` times a few solver steps of a config and
+extrapolates them to whole samples, spin-up included (``pdeops generate RECIPE --help``).
 """
 
 import math
@@ -50,6 +51,21 @@ class Setup:
 def sample_generator(seed: int, index: int, device: str = "cpu") -> torch.Generator:
     """Sample ``index``'s own random stream: the same whether drawn alone, in a batch or in a shard."""
     return torch.Generator(device).manual_seed(seed * 1_000_003 + index)
+
+
+def spun_up(r: Resolved, setup: Setup, u0: Tensor, callback: Callable[[int, float], None] | None = None) -> Tensor:
+    """The states at the end of ``r``'s spin-up from the initial states ``u0``: ``(B, *solve_shape)`` in and out.
+
+    The spin-up is solved like the stored frames (the same solver, grid, scheme and dt), through the times of
+    ``r.spinup_times``; ``callback(j, t)`` is called after each (progress). Without a spin-up ``u0`` itself is
+    returned, so a config with ``spinup = 0`` stores exactly what it did before spin-ups existed. A sample's spin-up
+    starts from its own seed's initial state, and a resumed run solves the same batches, so it recomputes the
+    spin-up of the samples it resumes bit for bit.
+    """
+    times = r.spinup_times
+    if not times:
+        return u0
+    return setup.solve(u0, times, callback=callback)[:, -1]
 
 
 def _attributes(r: Resolved, amplitude: str = "") -> dict[str, str]:
@@ -234,8 +250,8 @@ class CostProbe:
         batch: samples solved at once (as ``generate`` batches them).
         steps: solver steps timed (closed-form evaluations for an exact recipe), after one warm-up step.
         seconds: the wall time of those steps.
-        seconds_per_sample: ``seconds / steps * solver_steps / batch``: one sample's share of a batch's solve
-            (downsampling and writing, small beside it, are not counted).
+        seconds_per_sample: ``seconds / steps * solver_steps / batch``: one sample's share of a batch's solve, its
+            spin-up included (downsampling and writing, small beside it, are not counted).
     """
 
     device: str
@@ -253,7 +269,7 @@ class CostProbe:
             f"batch {self.batch}, {self.threads} torch thread(s)); {samples} samples: about "
             f"{_duration(self.seconds_per_sample * samples)}\n"
             f"                     ({self.steps} step(s) timed in {self.seconds:.2f} s after a warm-up step, "
-            "extrapolated to the horizon)"
+            "extrapolated to a whole sample, spin-up included)"
         )
 
 

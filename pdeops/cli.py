@@ -110,6 +110,7 @@ def _generate(args: argparse.Namespace) -> int:
         device=args.device,
         downsample=args.downsample,
         params=_parse_params(args.param),
+        spinup=args.spinup,
     )
     resolved = resolve(config)
     _use_threads(args, (resolved.solve_resolution,) * resolved.recipe.spatial_dims)
@@ -435,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--horizon", type=float, help="final time (recipe default)")
     gen.add_argument("--record-every", type=float, help="time between stored frames (recipe default)")
     gen.add_argument("--dt", type=float, help="solver time step (recipe default)")
+    gen.add_argument(
+        "--spinup",
+        type=float,
+        metavar="T",
+        help="simulated time integrated before the first stored frame, e.g. to reach stationary turbulence "
+        "(recipe default; 0: none)",
+    )
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     gen.add_argument("--device", default="cpu")

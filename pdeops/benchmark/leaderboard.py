@@ -29,9 +29,9 @@ COLUMNS = {
     "l2_middle": "rel. L2, middle step",
     "l2_last": "rel. L2, last step",
     "nrmse": "nRMSE (PDEBench)",
-    "frmse_low": "fRMSE low",
-    "frmse_mid": "fRMSE mid",
-    "frmse_high": "fRMSE high",
+    "frmse_low": "fRMSE low (PDEBench)",
+    "frmse_mid": "fRMSE mid (PDEBench)",
+    "frmse_high": "fRMSE high (PDEBench)",
     "vrmse": "VRMSE (The Well)",
     "correlation_time_0.95": "time to corr. < 0.95",
     "first_blowup_step": "first blow-up step",
@@ -266,8 +266,10 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
         "",
         "Mean ± standard deviation over the seeds. A dash in the correlation-time and blow-up columns: it never "
         "happened within the scored steps; a number there is the mean over the seeds where it did. fRMSE is "
-        "PDEBench's absolute Fourier-band error, not a relative one. Speed-up at equal accuracy: the model's time "
-        "per frame against the cheapest reference-solver setting (scheme, grid, step, dtype; `runs/solver/"
+        "PDEBench's absolute Fourier-band error, not a relative one, computed as PDEBench's scripts call it (Lx = Ly "
+        "= 1 whatever the domain; the true side lengths would multiply it by their product, 4π² on [0, 2π]²). "
+        "Speed-up at equal accuracy: the model's time per frame against the cheapest reference-solver setting "
+        "(scheme, grid, step, dtype; `runs/solver/"
         "work_precision.md`) whose rollout error is at most the model's; the fixed-dt speed-up is against the solver "
         "as the file was made, which may be far more accurate than the model.",
     ]

@@ -7,6 +7,10 @@ step), relative L1 of the first step, PDEBench's nRMSE and fRMSE bands, The Well
 correlation with the truth drops below 0.95 (the median over trajectories; None when that median never drops within
 the window), and the first step where a trajectory blows up. Each trajectory's window errors are kept too
 (``*_per_trajectory``), for the bootstrap intervals of ``statistics.paired_ratio``.
+
+fRMSE is computed as PDEBench's scripts call it, with ``Lx = Ly = 1`` whatever the domain (``pdebench_frmse``'s
+``lengths=None``), so that it stands next to their published numbers; the domain's true side lengths would multiply
+it by their product (4π² ≈ 39.5 on [0, 2π]²).
 """
 
 import math
@@ -17,7 +21,7 @@ import numpy as np
 import torch
 
 from pdeops.evaluation.evaluate import median
-from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollout, rollout
+from pdeops.evaluation.rollout import persistence, prepare_rollout, rollout
 from pdeops.metrics import (
     correlation_per_step,
     first_blowup_step,
@@ -28,23 +32,18 @@ from pdeops.metrics import (
     time_until_below,
     well_vrmse,
 )
-from solvers import Grid
 
 Tensor = torch.Tensor
 CORRELATION_LEVEL = 0.95
 
 
-def score_rollout(
-    prediction: Tensor, truth: Tensor, lead_times: Tensor, lengths: Sequence[float] | None
-) -> dict[str, Any]:
+def score_rollout(prediction: Tensor, truth: Tensor, lead_times: Tensor) -> dict[str, Any]:
     """The leaderboard's scores of one prediction against the truth.
 
     Args:
         prediction, truth: ``(N, T, C, *S)``, the same frames (the prediction's dtype may be float32; the metrics
             compute in float64).
         lead_times: ``(T,)``, the time of each frame since the last given one.
-        lengths: the domain's length per spatial axis (PDEBench's fRMSE scales by them); None for 3-D data, which
-            gets no fRMSE.
 
     Returns:
         JSON-ready numbers (non-finite ones as None), keyed as ``leaderboard.COLUMNS`` plus ``l2_per_step`` and the
@@ -56,7 +55,7 @@ def score_rollout(
     window_l1 = relative_lp_window(prediction, truth, 1)
     first_l1 = relative_lp_per_step(prediction[:, :1], truth[:, :1], 1)[:, 0]
     correlation = time_until_below(correlation_per_step(prediction, truth), CORRELATION_LEVEL, lead_times)
-    bands = [None] * 3 if lengths is None else pdebench_frmse(prediction, truth, lengths=lengths).mean(dim=(0, 1))
+    bands = pdebench_frmse(prediction, truth).mean(dim=(0, 1))  # PDEBench's Lx = Ly = 1
     blowup = first_blowup_step(prediction, truth)
     return {
         "rollout_l2": _number(window_l2.mean()),
@@ -95,24 +94,10 @@ def score_checkpoint(
     stored = inputs.read(inputs.history + inputs.steps).to(torch.float64)
     given, truth = stored[:, : inputs.history], stored[:, inputs.history :]
     lead = torch.from_numpy(inputs.lead_times)
-    lengths = domain_lengths(inputs)
     return {
-        "model": score_rollout(rollout(inputs.task, given, inputs.steps), truth, lead, lengths),
-        "persistence": score_rollout(persistence(given, inputs.steps), truth, lead, lengths),
+        "model": score_rollout(rollout(inputs.task, given, inputs.steps), truth, lead),
+        "persistence": score_rollout(persistence(given, inputs.steps), truth, lead),
     }
-
-
-def domain_lengths(inputs: RolloutInputs) -> tuple[float, ...] | None:
-    """The stored grid's domain length per axis: the file's ``domain_length``, else its coordinates' span, else 1 per
-    axis (as ``pdeops evaluate`` takes them); None for 3-D data."""
-    shape = inputs.layout.spatial_shape
-    if len(shape) > 2:
-        return None
-    if "domain_length" in inputs.attrs:
-        return Grid(shape, float(inputs.attrs["domain_length"])).lengths
-    coords = [inputs.layout.coords.get(dim) for dim in inputs.layout.spatial_dims]
-    spans = [n * float(c[1] - c[0]) for n, c in zip(shape, coords, strict=True) if c is not None and len(c) > 1]
-    return Grid(shape, spans if len(spans) == len(shape) else 1.0).lengths
 
 
 def lead_times(times: np.ndarray, start: int, stop: int) -> Tensor:

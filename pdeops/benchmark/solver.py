@@ -67,7 +67,7 @@ def solver_result(suite: Suite, data: Path, out: Path) -> dict[str, Any] | None:
         "seed": None,
         "settings": f"{resolved.recipe.name} at {list(grid.shape)}, dt {resolved.dt}",
         "scores": {
-            "model": score_rollout(prediction, truth[:, start + 1 : stop], lead, grid.lengths),
+            "model": score_rollout(prediction, truth[:, start + 1 : stop], lead),
             "frames_per_second": len(samples) * suite.steps / seconds,
         },
     }

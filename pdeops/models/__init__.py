@@ -10,10 +10,13 @@ by ``class_path`` and ``pdeops.config`` lets jsonargparse read its signature.
   sub-lattice of them as a coarse simulation); the decomposition ops live in ``pdeops.models.stagger``.
 - ``PINN`` and ``LagrangianPINN``: collocation networks on points ``(P, 2)`` = (x, t); ``eulerian_remap`` maps
   the Lagrangian solution back onto a grid.
+- ``CircularCNN``: a small periodic CNN, fast on a CPU (one wrap-padding, valid channels-last convolutions), e.g. the
+  corrector of a hybrid solver (``pdeops.training.HybridTask``); ``(B, C_in, H, W) -> (B, C_out, H, W)``.
 - ``UNet``: PDEArena's modern U-Net (U-Net_mod: wide residual blocks, GroupNorm, optional self-attention), periodic
   padding by default; ``(B, C_in, H, W) -> (B, C_out, H, W)``.
 """
 
+from .corrector import CircularCNN
 from .drift import DRIFTNet, ScOT
 from .pinn import PINN, LagrangianPINN, eulerian_remap
 from .st_fno import SpatiotemporalFNO
@@ -22,6 +25,7 @@ from .unet import UNet
 
 __all__ = [
     "PINN",
+    "CircularCNN",
     "CoarseStagger",
     "DRIFTNet",
     "LagrangianPINN",

@@ -7,6 +7,8 @@
 - ``NormalizedLossTask``: a one-step task with any loss on normalised fields (DRIFT-Net's loss for DRIFT-Net/scOT).
 - ``StaggeredPhysicsTask``: NeuralStagger's physics-constrained training on the fine residual (``StatePool`` for
   data-free training, ``block_residual`` over every consecutive frame pair).
+- ``HybridTask``: a hybrid learned solver: coarse steps of the data's own solver, each group followed by a learned
+  correction, trained through the differentiable solver (solver in the loop).
 - ``PINNTask``, ``LagrangianPINNTask``: collocation training (Adam then L-BFGS), warm-started for a curriculum across β.
 - ``fit_run``: one resumable ``pdeops fit`` into a run folder (``FitRun``), what the benchmark, the reproductions
   and the demo train with.
@@ -17,6 +19,7 @@
 from .collocation import BaseCollocationTask, LagrangianPINNTask, OptimizerSchedule, PINNTask
 from .drift import NormalizedLossTask
 from .fit import FitRun, fit_run
+from .hybrid import HybridTask
 from .optim import CosineAnnealing
 from .refiner import SpectralRefinerTask
 from .rollout import rollout
@@ -29,6 +32,7 @@ __all__ = [
     "BaseOperatorTask",
     "CosineAnnealing",
     "FitRun",
+    "HybridTask",
     "LagrangianPINNTask",
     "OptimizerSchedule",
     "PINNTask",

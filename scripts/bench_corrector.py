@@ -16,10 +16,11 @@ It checks that the periodic options compute the same output, then reports median
 (``time.thread_time``: what the computation costs, robust to other processes on a shared machine) and of wall-clock
 time, for the forward pass under ``torch.inference_mode`` and for forward + backward. Then it times ``CircularCNN``
 at several widths, and a ``pdeops.training.HybridTask`` step (one solver step, one correction) against one plain
-solver step of the same solver (Kolmogorov flow, ν = 1e-3, drag 0.1, on [0, 2π]²), float32.
+solver step of the same solver (Kolmogorov flow, ν = 1e-3, drag 0.1, on [0, 2π]²), float32, and one frame of
+``--frame-steps`` solver steps, plain and corrected every ``--frame-steps``, 4 and 1 steps.
 
     OMP_NUM_THREADS=1 python scripts/bench_corrector.py [--size 32] [--batch 16] [--hidden 16] [--layers 4]
-        [--rounds 40] [--threads 1] [--widths 8 16 24 32]
+        [--rounds 40] [--threads 1] [--widths 8 16 24 32] [--frame-steps 8]
 
 Prints tables and, last, one JSON line with every median (milliseconds).
 """
@@ -134,30 +135,35 @@ def bench_widths(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 
 def bench_hybrid(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """One solver step (spectral in and out, as the solver steps) against one HybridTask step (the solver step with
-    its transforms to and from physical space, and one correction) and the corrector alone."""
+    its transforms to and from physical space, and one correction) and the corrector alone; then one frame of
+    ``--frame-steps`` solver steps, plain and with a correction every ``--frame-steps``, 4 and 1 of them."""
     length = 2 * math.pi
     equation = VorticityOperators(viscosity=1e-3, length=length, drag=0.1, forcing="kolmogorov")
-    task = HybridTask(
-        CircularCNN(1, 1, hidden_channels=args.hidden, layers=args.layers),
-        equation=equation,
-        frame_interval=0.05,
-        solver_steps_per_frame=1,
-    ).eval()
+    network = CircularCNN(1, 1, hidden_channels=args.hidden, layers=args.layers).eval()
+
+    def hybrid(steps: int, every: int) -> HybridTask:
+        return HybridTask(
+            network, equation=equation, frame_interval=0.05 * steps, solver_steps_per_frame=steps, correct_every=every
+        ).eval()
+
     grid = Grid((args.size, args.size), length, dtype=torch.float32)
     w = random_fourier_series(grid, args.batch, generator=torch.Generator().manual_seed(0), max_mode=4)
     window = w[:, None, None]  # (B, 1, 1, H, W)
-    step = equation.solver(w).stepper(task.dt)  # the rk4cn step the task takes
+    one, n = hybrid(1, 1), args.frame_steps
+    step = equation.solver(w).stepper(one.dt)  # the rk4cn step the task takes
     w_hat = grid.rfft(w)
+    options: dict[str, Callable[[], object]] = {
+        "solver step (rk4cn, spectral in and out)": lambda: step(w_hat, 0.0),
+        "solver step from and to physical space": lambda: one.solve(w, 1),
+        "corrector alone": lambda: network(w[:, None]),
+        "HybridTask step (1 solver step + correction)": lambda: one.step(window),
+        f"frame: {n} plain solver steps": lambda: one.solve(w, n),
+    }
+    for every in sorted({n, min(4, n), 1}, reverse=True):
+        task = hybrid(n, every)
+        options[f"frame: {n} solver steps, {n // every} correction(s)"] = functools.partial(task.step, window)
     with torch.inference_mode():
-        return round_robin(
-            {
-                "solver step (rk4cn, spectral in and out)": lambda: step(w_hat, 0.0),
-                "solver step from and to physical space": lambda: task.solve(w, 1),
-                "corrector alone": lambda: task.model(w[:, None]),
-                "HybridTask step (1 solver step + correction)": lambda: task.step(window),
-            },
-            args.rounds,
-        )
+        return round_robin(options, args.rounds)
 
 
 def table(title: str, results: dict[str, dict[str, float]], baseline: str | None = None) -> str:
@@ -178,6 +184,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--widths", type=int, nargs="+", default=[8, 16, 24, 32])
+    parser.add_argument("--frame-steps", type=int, default=8, help="solver steps per frame of the hybrid frame rows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     setting = (

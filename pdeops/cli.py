@@ -60,39 +60,6 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(i), int(n)
 
 
-class _ProgressBar:
-    """A tqdm bar on stderr, opened on the first report (so errors before any work print no empty bar).
-
-    ``bar(done, total)`` reports whole units; the first report opens the bar at ``done`` (work a resumed run had
-    already done does not count towards the rate). ``bar.frame(done, time)`` moves it by a fraction of a unit
-    within a long step, showing the simulated time.
-    """
-
-    FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
-
-    def __init__(self, description: str, unit: str = "sample"):
-        self.description, self.unit = description, unit
-        self.bar: Any = None
-
-    def __call__(self, done: float, total: int) -> None:
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(
-                total=total, initial=done, unit=self.unit, desc=self.description, bar_format=self.FORMAT, smoothing=0
-            )
-        self.bar.update(done - self.bar.n)
-
-    def frame(self, done: float, time: float) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"t = {time:.4g}", refresh=False)
-            self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _generate(args: argparse.Namespace) -> int:
     from pdeops.data.generate import auto_batch_size, command_line, describe_run, generate, generate_on_devices
     from pdeops.data.recipes import GenerationConfig, resolve
@@ -127,21 +94,15 @@ def _generate(args: argparse.Namespace) -> int:
         return 0
     batch_size = auto_batch_size(config) if args.batch_size is None else args.batch_size
     print(f"generate {describe_run(config, batch_size)}", file=sys.stderr)
-    progress = _ProgressBar(f"generate {args.recipe}")
-    try:
-        path = generate(
-            config,
-            out,
-            batch_size=batch_size,
-            overwrite=args.overwrite,
-            shard=_parse_shard(args.shard),
-            compression=args.compression,
-            progress=progress,
-            on_frame=progress.frame,
-            command=command_line(),
-        )
-    finally:
-        progress.close()
+    path = generate(  # its progress: a bar in a terminal, lines in a log (GenerationProgress)
+        config,
+        out,
+        batch_size=batch_size,
+        overwrite=args.overwrite,
+        shard=_parse_shard(args.shard),
+        compression=args.compression,
+        command=command_line(),
+    )
     print(f"wrote {path}")
     return 0
 
@@ -232,6 +193,7 @@ def _add_threads(*parsers: argparse.ArgumentParser) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from pdeops.evaluation import evaluate
     from pdeops.evaluation.evaluate import markdown
+    from pdeops.evaluation.work_precision import Accuracy
 
     samples = _parse_samples(args.samples)
     _use_threads(args)
@@ -250,6 +212,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         animate=args.animate,
         equal_accuracy=args.equal_accuracy,
         overwrite=args.overwrite,
+        accuracy=Accuracy(args.accuracy, args.correlation_threshold),
     )
     print(markdown(report))
     if args.out:
@@ -524,6 +487,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="skip the solver sweep behind the speed-up at equal accuracy (it runs the recipe's solver over a ladder "
         "of grids and steps on up to 8 trajectories, each setting capped at 30 s)",
+    )
+    evaluation.add_argument(
+        "--accuracy",
+        choices=["rollout_l2", "correlation_time"],
+        default="rollout_l2",
+        help="the accuracy axis of the report and of the speed-up at equal accuracy: relative L2 over the window "
+        "(smooth flows), or the median time until the correlation with the truth drops below "
+        "--correlation-threshold (chaotic flows, where a pointwise error saturates)",
+    )
+    evaluation.add_argument(
+        "--correlation-threshold", type=float, default=0.95, help="the level of --accuracy correlation_time"
     )
     _add_allow_module(evaluation)
     _add_format(evaluation)

@@ -7,7 +7,9 @@ solvers' diagnostics, so a metric and the ground truth agree on what energy, ens
 - ``relative_lp_per_step`` / ``relative_lp_window``: ``‖pred − true‖_p / ‖true‖_p`` over one frame / a space–time
   window.
 - ``correlation_per_step`` and ``time_until_below``: the vorticity correlation of Kochkov et al. (2021) and the
-  time it stays above a threshold (0.95 and 0.8 are the usual decorrelation levels).
+  time it stays above a threshold (0.95 and 0.8 are the usual decorrelation levels); ``correlation_time``: that
+  time per trajectory, censored at the window's end (the accuracy axis of chaotic flows).
+- ``spectrum_error``: the relative L1 distance of a rollout's window-mean energy spectrum from the truth's.
 - ``energy_spectrum_error``: mean energy spectra and the error per wavenumber band, relative to the whole field's
   norm and within the band; ``band_fraction``: each band's share of the truth's squared norm.
 - ``energy_and_enstrophy``: the solvers' ``kinetic_energy`` and ``enstrophy`` per sample and step.
@@ -166,6 +168,75 @@ def time_until_below(values: Tensor, threshold: float, times: Tensor) -> Tensor:
     interpolable = (first > 0) & torch.isfinite(v_first) & torch.isfinite(v_before)
     crossing = torch.where(interpolable, crossing, times[first])
     return torch.where(dropped.any(dim=1), crossing, math.inf)
+
+
+def correlation_time(pred: Tensor, true: Tensor, times: Tensor, threshold: float = 0.95) -> tuple[Tensor, Tensor]:
+    """Kochkov et al.'s (2021) accuracy of a chaotic rollout: per trajectory, the time until its vorticity correlation
+    with the truth (``correlation_per_step``) drops below ``threshold`` (``time_until_below``), censored at the
+    window's end.
+
+    A trajectory that stays above the threshold for the whole window gets the window's last time, flagged as
+    censored: its true value is at least that (a longer window could only raise it), and no number is invented.
+
+    Args:
+        pred: prediction ``(B, T, C, *S)``.
+        true: ground truth, same shape.
+        times: ``(T,)`` strictly increasing lead times of the frames.
+        threshold: the correlation level (Kochkov et al.: 0.95).
+
+    Returns:
+        ``(times (B,) float64, censored (B,) bool)``.
+    """
+    crossing = time_until_below(correlation_per_step(pred, true), threshold, times)
+    censored = torch.isinf(crossing)
+    return torch.where(censored, times[-1].to(crossing), crossing), censored
+
+
+def censored_median(values: Tensor, censored: Tensor) -> tuple[float, bool]:
+    """The median of ``(N,)`` values some of which are censored (known only to be at least their value, e.g.
+    ``correlation_time`` at the window's end), and whether it is censored too.
+
+    The values sort with a censored one after an uncensored one of the same value; the median is the middle one
+    (the mean of the middle two for even N), censored if a censored value is among them: then the true median is at
+    least the number returned.
+    """
+    if values.ndim != 1 or values.shape != censored.shape or len(values) == 0:
+        raise ValueError(
+            f"values and censored must be (N,) with N >= 1, got {tuple(values.shape)} and {tuple(censored.shape)}."
+        )
+    order = sorted(range(len(values)), key=lambda i: (float(values[i]), bool(censored[i])))
+    middle = order[(len(order) - 1) // 2 : len(order) // 2 + 1]
+    return float(values[middle].to(torch.float64).mean()), bool(censored[middle].any())
+
+
+def spectrum_error(pred_w: Tensor, true_w: Tensor, grid: Grid) -> Tensor:
+    """A statistical check of a rollout: the relative L1 distance between its energy spectrum and the truth's, both
+    averaged over the window's frames, per trajectory, ``Σ_j |Ē_pred(j) − Ē_true(j)| / Σ_j Ē_true(j)`` over the shells
+    j of ``solvers.energy_spectrum``.
+
+    It ignores phases: a decorrelated rollout of chaotic flow can still score near 0 if its statistics are right,
+    while a blurred one loses the small scales' energy and a noisy one adds some. It weights shells by their energy,
+    so the large scales dominate. 0 for a perfect spectrum; 2 at most between two non-zero spectra.
+
+    Args:
+        pred_w: predicted vorticity ``(B, T, n_x, n_y)``.
+        true_w: true vorticity, same shape.
+        grid: their 2-D grid (equal side lengths).
+
+    Returns:
+        ``(B,)`` float64.
+    """
+    if pred_w.shape != true_w.shape:
+        raise ValueError(
+            f"pred_w has shape {tuple(pred_w.shape)}, true_w has shape {tuple(true_w.shape)}; both must be "
+            f"{_VORTICITY}."
+        )
+    pred_w = _check_vorticity(pred_w, grid, "spectrum_error")
+    true_w = _check_vorticity(true_w, grid, "spectrum_error")
+    grid = grid.with_(dtype=torch.float64, device=pred_w.device)
+    spectrum_pred = energy_spectrum(grid, pred_w)[1].mean(1)  # (B, K): the window's mean
+    spectrum_true = energy_spectrum(grid, true_w)[1].mean(1)
+    return (spectrum_pred - spectrum_true).abs().sum(-1) / spectrum_true.sum(-1)
 
 
 def energy_and_enstrophy(w: Tensor, grid: Grid) -> tuple[Tensor, Tensor]:

@@ -7,16 +7,20 @@ scored the same way, so every number has a floor to beat. Scores (see ``pdeops.m
 - relative L2 and L1 error per step, and per trajectory over the window (the mean over steps, and the space–time
   norm ratio), each as mean and median over the trajectories;
 - the vorticity correlation per step and the time, after the last input frame, until it drops below 0.95 and 0.8;
+  per trajectory at the accuracy axis's threshold, censored at the window's end (``correlation_time``: median,
+  quartiles, and which trajectories never dropped), and for vorticity the energy-spectrum error
+  (``metrics.spectrum_error``);
 - for a 2-D ``vorticity`` field: energy and enstrophy over time, energy spectra, and band errors (low, mid, high
   thirds of the resolved wavenumbers), each relative to the whole field's norm so that they add up in quadrature to
   the relative L2 error, next to the truth's share of ``‖ω‖²`` in each band (an error relative to a band's own
   content is kept too, but shown only where the band holds at least ``BAND_FRACTION_FLOOR`` of the truth);
 - inference throughput, and for a native pdeops file the speed-up over the file's own reference solver producing
   the same frames on the same device: at the file's fixed dt, and at equal accuracy (the cheapest solver setting of
-  a sweep at least as accurate as the model). The solver is rebuilt from the file's attributes by
-  ``pdeops.data.recipes.rebuild_resolved``; where it cannot be (a foreign file, settings changed since), the note
-  says why in the words every other caller uses, and the speed-ups are left out. The fixed-dt speed-up is never
-  shown without the equal-accuracy one or the reason it is missing.
+  a sweep at least as accurate as the model on the report's accuracy axis, ``accuracy``: relative L2 over the window,
+  or for chaotic flows the median time until the correlation drops below a threshold). The solver is rebuilt from
+  the file's attributes by ``pdeops.data.recipes.rebuild_resolved``; where it cannot be (a foreign file, settings
+  changed since), the note says why in the words every other caller uses, and the speed-ups are left out. The
+  fixed-dt speed-up is never shown without the equal-accuracy one or the reason it is missing.
 
 A model whose relative L2 error over the window is not below persistence's is flagged (``useless`` and
 ``warnings`` in ``report.json``, a bold line first in ``report.md`` and ``report.html``).
@@ -58,7 +62,9 @@ from pdeops.evaluation.rollout import RolloutInputs, persistence, prepare_rollou
 from pdeops.metrics import (
     band_fraction,
     band_shells,
+    censored_median,
     correlation_per_step,
+    correlation_time,
     energy_and_enstrophy,
     energy_spectrum_error,
     first_blowup_step,
@@ -66,6 +72,7 @@ from pdeops.metrics import (
     pdebench_nrmse,
     relative_lp_per_step,
     relative_lp_window,
+    spectrum_error,
     summarize,
     time_until_below,
     well_vrmse,
@@ -101,6 +108,7 @@ def evaluate(
     animate: str | None = None,
     equal_accuracy: bool = True,
     overwrite: bool = False,
+    accuracy: work_precision.Accuracy | None = None,
 ) -> dict[str, Any]:
     """Roll the checkpoint's task out on the test trajectories and score it and the persistence baseline.
 
@@ -120,6 +128,9 @@ def evaluate(
         equal_accuracy: for a native file, also sweep the reference solver's settings (``work_precision``) and
             report the speed-up over the cheapest one at least as accurate as the model.
         overwrite: replace a report already in ``out_dir`` (without it, one there is an error).
+        accuracy: the axis "as accurate" is measured on (``work_precision.Accuracy``): relative L2 over the window
+            (None: the default ``Accuracy()``), or the median time until the correlation drops below a threshold
+            (chaotic flows).
 
     Returns:
         The report, JSON-safe (non-finite numbers are None, and ``notes`` says where): ``model`` and
@@ -133,6 +144,7 @@ def evaluate(
             cannot be written or holds a report and ``overwrite`` is False, or ``animate`` cannot be written (all
             checked before anything is computed).
     """
+    accuracy = accuracy or work_precision.Accuracy()
     _check_animate(animate, out_dir)
     if out_dir is not None:
         _check_out_dir(Path(out_dir), overwrite)
@@ -159,8 +171,11 @@ def evaluate(
     report = {
         **_header(inputs, device, stored, truth),
         "lead_times": lead,
-        "model": _scores(prediction, target, torch.from_numpy(lead), grid, vorticity),
-        "persistence": _scores(persistence(initial, inputs.steps), target, torch.from_numpy(lead), grid, vorticity),
+        "accuracy": accuracy.to_json(),
+        "model": _scores(prediction, target, torch.from_numpy(lead), grid, vorticity, accuracy.threshold),
+        "persistence": _scores(
+            persistence(initial, inputs.steps), target, torch.from_numpy(lead), grid, vorticity, accuracy.threshold
+        ),
         "truth": None if vorticity is None or grid is None else _truth_diagnostics(target[:, :, vorticity], grid),
         "speed": _speed(inputs, resolved, stored, stored_grid, lead, seconds, batch_size, device, notes),
     }
@@ -173,7 +188,7 @@ def evaluate(
     elif resolved is None:
         equal = "no reference solver (see notes)"
     else:
-        equal = _equal_accuracy(inputs, resolved, stored, prediction, seconds, device, notes)
+        equal = _equal_accuracy(inputs, resolved, stored, prediction, seconds, device, notes, accuracy)
     report["speed"]["equal_accuracy"] = equal if isinstance(equal, dict) else None
     report["speed"]["equal_accuracy_omitted"] = equal if isinstance(equal, str) else None
     safe = json_safe(report, notes)
@@ -324,13 +339,17 @@ def _header(inputs: RolloutInputs, device: str, stored: Tensor, truth: Tensor) -
 
 
 # --- scores -------------------------------------------------------------------------------------------------------
-def _scores(pred: Tensor, true: Tensor, lead: Tensor, grid: Grid | None, vorticity: int | None) -> dict[str, Any]:
-    """Every score of one prediction ``(N, T, C, *S)`` against the truth."""
+def _scores(
+    pred: Tensor, true: Tensor, lead: Tensor, grid: Grid | None, vorticity: int | None, threshold: float
+) -> dict[str, Any]:
+    """Every score of one prediction ``(N, T, C, *S)`` against the truth; ``threshold``: the correlation level of
+    ``correlation_time``."""
     blowup = first_blowup_step(pred, true)
     scores = {
         "relative_l2": _relative_error(pred, true, 2),
         "relative_l1": _relative_error(pred, true, 1),
         "correlation": _correlation(pred, true, lead),
+        "correlation_time": correlation_summary(pred, true, lead, threshold),
         "pdebench_nrmse": pdebench_nrmse(pred, true).mean(),
         "well_vrmse": well_vrmse(pred, true).mean(),
         "first_blowup_step": int(blowup[blowup > 0].min()) if bool((blowup > 0).any()) else None,
@@ -343,6 +362,25 @@ def _scores(pred: Tensor, true: Tensor, lead: Tensor, grid: Grid | None, vortici
     if vorticity is not None and grid is not None:
         scores.update(_vorticity_scores(pred[:, :, vorticity], true[:, :, vorticity], grid))
     return scores
+
+
+def correlation_summary(pred: Tensor, true: Tensor, lead: Tensor, threshold: float) -> dict[str, Any]:
+    """The correlation-time axis of ``(N, T, C, *S)`` against the truth (``metrics.correlation_time``): per
+    trajectory (censored at the window's end, flagged), their median (censored if a censored value is in the
+    middle: ``metrics.censored_median``) and quartiles (counting a censored value at the window's end)."""
+    times, censored = correlation_time(pred, true, lead, threshold)
+    middle, middle_censored = censored_median(times, censored)
+    q25, q75 = torch.quantile(times, torch.tensor([0.25, 0.75], dtype=times.dtype)).tolist()
+    return {
+        "threshold": threshold,
+        "median": middle,
+        "censored": middle_censored,
+        "q25": q25,
+        "q75": q75,
+        "window_end": float(lead[-1]),
+        "per_trajectory": times.tolist(),
+        "censored_per_trajectory": censored.tolist(),
+    }
 
 
 def _relative_error(pred: Tensor, true: Tensor, p: int) -> dict[str, Tensor]:
@@ -373,6 +411,7 @@ def _vorticity_scores(pred: Tensor, true: Tensor, grid: Grid) -> dict[str, Any]:
         "energy": {"per_step_mean": energy.mean(0)},
         "enstrophy": {"per_step_mean": enstrophy.mean(0)},
         "spectrum": _spectrum_summary(spectra["spectrum_pred"]),
+        "spectrum_error": spectrum_error(pred, true, grid).mean(),
         "band_error": {  # ‖P(pred − true)‖ / ‖true‖, and / ‖P true‖ (see metrics.energy_spectrum_error)
             name: {
                 "per_step_mean": over_field[..., i].mean(0),
@@ -495,10 +534,13 @@ def _equal_accuracy(
     model_seconds: float,
     device: str,
     notes: list[str],
+    accuracy: work_precision.Accuracy,
 ) -> dict[str, Any] | str:
-    """The model's speed-up over the cheapest reference-solver setting at least as accurate, on the recipe's field of
-    the first ``EQUAL_ACCURACY_TRAJECTORIES`` trajectories (``work_precision.default_settings``: the recipe's scheme
-    in float32, a ladder of grids, steps and adaptive CFL targets); or why there is none, in a few words."""
+    """The model's speed-up over the cheapest reference-solver setting at least as accurate on the ``accuracy`` axis,
+    on the recipe's field of the first ``EQUAL_ACCURACY_TRAJECTORIES`` trajectories (``work_precision.
+    default_settings``: the recipe's scheme in float32, a ladder of grids, steps and adaptive CFL targets); or why
+    there is none, in a few words. The setting is chosen on the evaluated trajectories themselves (``pdeops
+    benchmark`` chooses it on validation trajectories instead)."""
     channel_index = _solved_channel(inputs, resolved, notes)
     if channel_index is None:
         return "the task does not predict the solver's field (see notes)"
@@ -518,13 +560,24 @@ def _equal_accuracy(
             bar.update(i - bar.done, note=setting.label)  # i settings are solved when the (i + 1)-th starts
 
         points = work_precision.sweep(
-            truth, settings, device=device, max_seconds=EQUAL_ACCURACY_MAX_SECONDS, progress=advance
+            truth,
+            settings,
+            device=device,
+            max_seconds=EQUAL_ACCURACY_MAX_SECONDS,
+            progress=advance,
+            threshold=accuracy.threshold,
         )
         bar.update(len(settings) - bar.done)
-    model_error = float(relative_lp_window(prediction[:count, :, channel], frames[:, 1:]).mean())
-    result = work_precision.equal_accuracy(points, model_error, model_seconds / (len(stored) * inputs.steps))
+    if accuracy.axis == "rollout_l2":
+        model_score = float(relative_lp_window(prediction[:count, :, channel], frames[:, 1:]).mean())
+    else:
+        lead = torch.from_numpy(inputs.lead_times)
+        times = correlation_time(prediction[:count, :, channel], frames[:, 1:], lead, accuracy.threshold)
+        model_score = censored_median(*times)[0]
+    seconds_per_frame = model_seconds / (len(stored) * inputs.steps)
+    result = work_precision.equal_accuracy(points, model_score, seconds_per_frame, accuracy)
     result["trajectories"] = count
-    result["pareto_front"] = [point.to_json() for point in work_precision.pareto_front(points)]
+    result["pareto_front"] = [point.to_json() for point in work_precision.pareto_front(points, accuracy)]
     if result["speedup"] is None:
         notes.append(
             f"No solver setting of the sweep ({len(points)} tried) is as accurate as the model on these trajectories."
@@ -718,7 +771,7 @@ def markdown(report: dict[str, Any]) -> str:
     times, band errors, speed."""
     lines = [f"# Evaluation of `{report['checkpoint']}`", ""]
     lines += [line for warning in report["warnings"] for line in (warning, "")]
-    lines.append(_summary(report))
+    lines += [_summary(report), "", _accuracy_line(report)]
     for table in _tables(report):
         lines += ["", table.intro, ""] if table.intro else [""]
         lines.append("| " + " | ".join(table.header) + " |")
@@ -739,6 +792,23 @@ def _summary(report: dict[str, Any]) -> str:
         f"{plots.counted(report['steps'], 'step', 'steps')}, "
         f"evaluated at {report['resolution']['evaluated']} ({report['resolution']['truth']})."
     )
+
+
+def _accuracy_line(report: dict[str, Any]) -> str:
+    """The report's accuracy axis, and the model's and persistence's score on it."""
+    axis = report["accuracy"]
+    if axis["axis"] == "rollout_l2":
+        shown = [_fmt(report[name]["relative_l2"]["spacetime_mean"]) for name in ("model", "persistence")]
+    else:
+        shown = [_censored(report[name]["correlation_time"]) for name in ("model", "persistence")]
+    return f"Accuracy axis: {axis['label']}. Model {shown[0]}, persistence {shown[1]}."
+
+
+def _censored(summary: dict[str, Any]) -> str:
+    """A correlation-time summary as text: the median (``≥`` when censored at the window's end) and quartiles."""
+    median = ("≥ " if summary["censored"] else "") + _fmt(summary["median"])
+    quartiles = f"{_fmt(summary['q25'])}–{_fmt(summary['q75'])}"
+    return f"{median} (quartiles {quartiles}, window end {_fmt(summary['window_end'])})"
 
 
 USELESS = "**Worse than persistence: this model is not useful on this data.**"
@@ -795,6 +865,7 @@ def report_html(report: dict[str, Any], figures: Sequence[tuple[Path, str]]) -> 
         f"<h1>Evaluation of {_inline_html('`' + report['checkpoint'] + '`')}</h1>",
         *(f'<p class="warning">{_inline_html(warning)}</p>' for warning in report["warnings"]),
         f"<p>{_inline_html(_summary(report))}</p>",
+        f"<p>{_inline_html(_accuracy_line(report))}</p>",
     ]
     for table in _tables(report):
         if table.intro:
@@ -870,11 +941,16 @@ def _speed_line(speed: dict[str, Any]) -> str:
             " Speed-up at equal accuracy: none, as no swept solver setting is as accurate as the model (see notes)."
         )
     solver = equal["solver"]
+    if equal["accuracy"]["axis"] == "rollout_l2":
+        name, solver_score = "rel. L2", _fmt(solver["relative_l2"])
+    else:
+        name = f"median time to correlation < {equal['accuracy']['threshold']:g}"
+        solver_score = ("≥ " if solver["correlation_censored"] else "") + _fmt(solver["correlation_time"])
     return line + (
         f" **Speed-up at equal accuracy: {_fmt(equal['speedup'])}x** over the cheapest of {equal['settings_tried']} "
-        f"solver settings at least as accurate as the model (rel. L2 {_fmt(equal['model_relative_l2'])} on "
-        f"{plots.counted(equal['trajectories'], 'trajectory', 'trajectories')}): {solver['label']}, rel. L2 "
-        f"{_fmt(solver['relative_l2'])}, {_fmt(1e3 * solver['seconds_per_frame'])} ms per frame against the model's "
+        f"solver settings at least as accurate as the model ({name} {_fmt(equal['model_score'])} on "
+        f"{plots.counted(equal['trajectories'], 'trajectory', 'trajectories')}): {solver['label']}, {name} "
+        f"{solver_score}, {_fmt(1e3 * solver['seconds_per_frame'])} ms per frame against the model's "
         f"{_fmt(1e3 * equal['model_seconds_per_frame'])}."
     )
 

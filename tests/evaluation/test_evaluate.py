@@ -298,10 +298,39 @@ def test_the_equal_accuracy_speedup_is_against_the_cheapest_solver_at_least_as_a
     assert [p["seconds_per_frame"] for p in front] == sorted(p["seconds_per_frame"] for p in front)
     assert [p["relative_l2"] for p in front] == sorted((p["relative_l2"] for p in front), reverse=True)
     solver = equal["solver"]  # a model trained for two epochs: some setting is more accurate
-    cheapest = next(p for p in front if p["relative_l2"] <= equal["model_relative_l2"])
+    assert equal["accuracy"]["axis"] == report["accuracy"]["axis"] == "rollout_l2"
+    cheapest = next(p for p in front if p["relative_l2"] <= equal["model_score"])
     assert solver == cheapest
     assert equal["speedup"] == pytest.approx(solver["seconds_per_frame"] / equal["model_seconds_per_frame"])
     assert "Speed-up at equal accuracy" in markdown(report) and "fixed-dt speed-up" in markdown(report)
+
+
+def test_the_correlation_axis_is_reported_per_trajectory_and_censored_at_the_window_end(trained, data: Path):
+    """``accuracy=Accuracy("correlation_time")``: the report states the axis, and each trajectory's time until the
+    correlation drops below the threshold is the hand-computed one, or the window's end (censored) if it never does."""
+    from pdeops.evaluation.work_precision import Accuracy
+    from pdeops.metrics import correlation_per_step, time_until_below
+
+    threshold = 0.999
+    report = evaluate(
+        trained[1],
+        data,
+        steps=STEPS,
+        samples=SAMPLES,
+        equal_accuracy=False,
+        accuracy=Accuracy("correlation_time", threshold),
+    )
+    assert report["accuracy"]["axis"] == "correlation_time" and report["accuracy"]["threshold"] == threshold
+    assert "Accuracy axis: time until the vorticity correlation with the truth drops below 0.999" in markdown(report)
+    truth, lead = _truth(data), _lead_times(data)
+    held = truth[:, HISTORY - 1 : HISTORY].expand(-1, STEPS, -1, -1, -1)  # persistence, computed by hand
+    expected = time_until_below(correlation_per_step(held, truth[:, HISTORY : HISTORY + STEPS]), threshold, lead)
+    summary = report["persistence"]["correlation_time"]
+    censored = torch.isinf(expected)
+    assert summary["censored_per_trajectory"] == censored.tolist()
+    assert summary["per_trajectory"] == pytest.approx(torch.where(censored, lead[-1], expected).tolist())
+    assert summary["window_end"] == pytest.approx(float(lead[-1]))
+    assert report["model"]["spectrum_error"] is not None and report["model"]["spectrum_error"] >= 0
 
 
 def test_band_errors_are_reported_relative_to_the_field_and_say_so(evaluation):

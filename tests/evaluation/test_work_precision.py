@@ -72,9 +72,49 @@ def test_equal_accuracy_picks_the_cheapest_setting_at_least_as_accurate() -> Non
     assert wp.cheapest_at_accuracy(points, 1e-4) is points[0]
     assert wp.cheapest_at_accuracy(points, 1e-7) is None
     assert [p.relative_l2 for p in wp.pareto_front(points)] == [0.5, 1e-2, 1e-3, 1e-6]
-    result = wp.equal_accuracy(points, model_error=2e-2, model_seconds_per_frame=0.02)
+    result = wp.equal_accuracy(points, model_score=2e-2, model_seconds_per_frame=0.02)
     assert result["speedup"] == pytest.approx(5.0) and result["solver"]["relative_l2"] == 1e-2
     assert wp.equal_accuracy(points, 1e-9, 0.02)["speedup"] is None
+
+
+def test_equal_accuracy_on_the_correlation_axis_picks_the_cheapest_setting_that_stays_correlated_as_long() -> None:
+    """Higher is better there: the cheapest setting whose median correlation time is at least the model's, which a
+    relative-L2 match would not pick (the saturated L2 errors of a chaotic flow order the settings differently)."""
+
+    def point(seconds: float, error: float, correlated: float) -> wp.WorkPrecisionPoint:
+        return wp.WorkPrecisionPoint(wp.SolverSetting("rk4cn", 16, 0.1), seconds, error, None, correlated, False)
+
+    points = [point(1.0, 0.9, 5.0), point(0.1, 1.0, 1.25), point(0.01, 0.95, 0.25), point(0.2, 1.1, 3.0)]
+    axis = wp.Accuracy("correlation_time")
+    assert wp.cheapest_at_accuracy(points, 1.0, axis) is points[1]
+    assert wp.cheapest_at_accuracy(points, 1.25, axis) is points[1]  # equal counts as at least as accurate
+    assert wp.cheapest_at_accuracy(points, 2.0, axis) is points[3]
+    assert wp.cheapest_at_accuracy(points, 6.0, axis) is None
+    assert wp.cheapest_at_accuracy(points, 0.95) is points[2]  # the L2 axis would call the 0.25 setting as good
+    assert [p.correlation_time for p in wp.pareto_front(points, axis)] == [0.25, 1.25, 3.0, 5.0]
+    result = wp.equal_accuracy(points, 2.0, 0.02, axis)
+    assert result["speedup"] == pytest.approx(10.0) and result["accuracy"]["axis"] == "correlation_time"
+    assert wp.Accuracy().axis == "rollout_l2"
+    with pytest.raises(ValueError, match="accuracy must be one of"):
+        wp.Accuracy("l2")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="strictly between -1 and 1"):
+        wp.Accuracy("correlation_time", 1.5)
+
+
+def test_any_even_solve_grid_runs_and_every_point_has_a_correlation_time(ns_file: Path) -> None:
+    """Grids between the doublings (40, 48 on a 16² file) solve, resample and score like 32 or 64; the generating
+    setting stays correlated through the whole window, so its correlation time is censored at the window's end."""
+    truth = wp.truth_from_file(ns_file, samples=[0], context=1)
+    settings = wp.default_settings(truth, resolutions=[16, 40, 48], dts=[0.05], cfls=(1.0,), dtypes=("float64",))
+    points = wp.sweep(truth, settings)
+    assert [(p.setting.resolution, p.setting.dt) for p in points] == [
+        (16, 0.05), (16, None), (40, 0.05), (40, None), (48, 0.05), (48, None)
+    ]  # fmt: skip
+    # the finer grids resolve what the 16² truth itself drops: near it, not at rounding
+    assert all(p.relative_l2 is not None and p.relative_l2 < 0.05 for p in points), [p.failure for p in points]
+    assert all(p.correlation_time == truth.lead_times[-1] and p.correlation_censored for p in points)
+    with pytest.raises(ValueError, match="even sizes of at least 4"):
+        wp.default_settings(truth, resolutions=[16, 33])
 
 
 def test_a_file_without_a_known_solver_is_refused(tmp_path: Path) -> None:

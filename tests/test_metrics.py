@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from pdeops.benchmark.scoring import score_rollout
+from pdeops.evaluation.evaluate import _scores as evaluate_scores
 from pdeops.metrics import (
     band_fraction,
     band_shells,
@@ -443,6 +445,24 @@ class TestPDEBenchFRMSE:
             pdebench_frmse(pred, pred, i_high=4)
         with pytest.raises(ValueError, match=r"one length per space axis \(32,\), got \(1.0, 1.0\)"):
             pdebench_frmse(pred, pred, lengths=(1.0, 1.0))
+
+
+class TestReportedFRMSEConvention:
+    """The fRMSE pdeops reports (``pdebench_frmse`` in ``pdeops evaluate``'s report, ``frmse_*`` on the leaderboard)
+    is PDEBench's as its scripts call it, ``Lx = Ly = 1`` whatever the domain (issue 25, item 10)."""
+
+    def test_on_a_2pi_domain_the_reported_frmse_is_pdebench_convention(self, generator):
+        grid = Grid((32, 32))  # [0, 2π]²; K = 16, so the high band (shells 12–15) is not empty
+        pred, true = (field.double() for field in random_pair(grid.shape, generator))
+        pdebench = pdebench_frmse(pred, true).mean(dim=(0, 1))  # (3,): low, mid, high
+        physical = pdebench_frmse(pred, true, lengths=grid.lengths).mean(dim=(0, 1))
+        torch.testing.assert_close(physical, 4 * math.pi**2 * pdebench, rtol=1e-13, atol=0)  # 4π² ≈ 39.5
+        lead = torch.tensor([0.5, 1.0], dtype=torch.float64)
+        leaderboard = score_rollout(pred, true, lead)
+        evaluated = evaluate_scores(pred, true, lead, grid, None, 0.95)["pdebench_frmse"]
+        for i, band in enumerate(("low", "mid", "high")):
+            assert leaderboard[f"frmse_{band}"] == pytest.approx(pdebench[i].item(), rel=1e-14)
+            assert float(evaluated[band]) == pytest.approx(pdebench[i].item(), rel=1e-14)
 
 
 class TestWellVRMSE:

@@ -1,6 +1,7 @@
-"""The leaderboard of a benchmark folder: one row per model (mean ± std over its finished seeds), persistence's and the
-reference solver's rows, the suite's paired comparisons with their confidence intervals, training diagnostics, and
-the tables (``leaderboard.md``, ``.json``, ``.csv``) and figures written from them.
+"""The leaderboard of a benchmark folder: one row per model (mean ± std over its finished seeds), persistence's, the
+reference solver's and the classical closure's rows, ranked by the suite's accuracy axis (``Suite.accuracy``), the
+suite's paired comparisons with their confidence intervals, training diagnostics, and the tables (``leaderboard.md``,
+``.json``, ``.csv``) and figures written from them.
 """
 
 import csv
@@ -14,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from pdeops._io import write_text_atomic
-from pdeops.benchmark.solver import solver_note, solver_result, solver_sweep
+from pdeops.benchmark.solver import closure_result, solver_note, solver_result
 from pdeops.benchmark.statistics import cell, csv_table, interval, paired_ratio, stat, verdict
 from pdeops.benchmark.suite import Suite, data_path, result_path, run_dir
 from pdeops.evaluation import plots
-from pdeops.evaluation.work_precision import equal_accuracy
+from pdeops.evaluation.work_precision import Accuracy
 
 COLUMNS = {
     "one_step_l2": "1-step rel. L2",
@@ -34,6 +35,10 @@ COLUMNS = {
     "frmse_high": "fRMSE high (PDEBench)",
     "vrmse": "VRMSE (The Well)",
     "correlation_time_0.95": "time to corr. < 0.95",
+    "correlation_time": "corr. time, median",
+    "correlation_time_q25": "corr. time, 25th pct.",
+    "correlation_time_q75": "corr. time, 75th pct.",
+    "spectrum_error": "spectrum error",
     "first_blowup_step": "first blow-up step",
     "parameters": "parameters",
     "train_seconds": "train s",
@@ -42,28 +47,27 @@ COLUMNS = {
     "speedup_equal_accuracy": "speed-up at equal accuracy",
 }
 """Leaderboard columns: result key → header; each is the mean ± std over seeds."""
+CORRELATION_COLUMNS = ("correlation_time", "correlation_time_q25", "correlation_time_q75", "spectrum_error")
+"""The correlation-time axis's columns (at the suite's threshold), shown in Markdown only on that axis (the JSON and
+CSV have them always)."""
+CLOSURE = "solver + hyperviscosity, stored grid"
+"""The classical closure's row (``solver.closure_result``)."""
 
 
 def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, Any]:
     """One row per model (mean ± std over the seeds done), persistence's row, the reference solver's row, the per-step
     curves, the suite's paired comparisons (``paired_per_seed``) and training diagnostics (``training_diagnostics``).
 
-    Each run's speed-up at equal accuracy is against the cheapest setting of ``solver_sweep`` whose rollout error is
-    at most the run's (its rollout relative L2 on the same test trajectories), both timed on ``device``.
+    Each run's speed-up at equal accuracy was measured by its run (``solver.matched_solver``: the cheapest setting of
+    the validation sweep at least as accurate on the suite's axis, timed on the test trajectories in the run's
+    process, on ``device``). Rows are ranked by the suite's axis (``accuracy`` in the result says which).
     """
     results: dict[str, list[dict[str, Any]]] = {}
     total = len(suite.runs())
-    points = None
     for model, seed in suite.runs():
         path = result_path(out, model, seed)
         if path.exists():
-            run = json.loads(path.read_text())
-            points = points or solver_sweep(suite, data_path(suite, out), out, device=device) or []
-            scores = run["scores"]
-            if points and scores.get("frames_per_second"):
-                equal = equal_accuracy(points, scores["model"]["rollout_l2"], 1 / scores["frames_per_second"])
-                scores["speedup_equal_accuracy"] = equal["speedup"]
-            results.setdefault(model, []).append(run)
+            results.setdefault(model, []).append(json.loads(path.read_text()))
     rows = {model: _row(runs) for model, runs in results.items()}
     paired = paired_per_seed(suite, results)
     diagnostics = training_diagnostics(suite, out, results)
@@ -73,10 +77,14 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
     solver = solver_result(suite, data_path(suite, out), out) if results else None
     if solver is not None:
         rows["solver, stored grid"] = _row([solver])
+    closure = closure_result(suite, data_path(suite, out), out, device=device) if solver is not None else None
+    if closure is not None:
+        rows[CLOSURE] = _row([closure])
     note = solver_note(data_path(suite, out)) if results else None
     return {
         "suite": suite.name,
         "description": suite.description,
+        "accuracy": suite.accuracy.to_json(),
         "protocol": {"context": suite.context, "steps": suite.steps, "seeds": list(suite.seeds)},
         "budget": dict(suite.budget),
         "runs_done": sum(len(runs) for runs in results.values()),
@@ -224,6 +232,9 @@ def _row(runs: list[dict[str, Any]]) -> dict[str, Any]:
             curves.append([float(value) for value in flat["l2_per_step"]])
     row: dict[str, Any] = {"seeds": len(runs)}
     row.update({key: stat(numbers) for key, numbers in values.items()})
+    censored = sum(bool(run.get("scores", {}).get("model", {}).get("correlation_time_censored")) for run in runs)
+    if "correlation_time" in row:
+        row["correlation_time_censored_seeds"] = censored  # > 0: the mean is a lower bound (shown with ≥)
     if curves:
         steps = [stat(column) for column in zip(*curves, strict=True)]
         row["l2_per_step"] = {"mean": [s["mean"] for s in steps], "std": [s["std"] for s in steps]}
@@ -244,9 +255,11 @@ def write_leaderboard(board: Mapping[str, Any], out: Path) -> None:
 
 
 def markdown_leaderboard(board: Mapping[str, Any]) -> str:
-    """The leaderboard as a Markdown table, mean ± std over seeds, best rollout error first."""
-    rows = sorted(board["rows"].items(), key=lambda item: _sort_key(item[1]))
-    header = ["model", "seeds", *COLUMNS.values()]
+    """The leaderboard as a Markdown table, mean ± std over seeds, the most accurate first on the board's axis."""
+    accuracy = _accuracy(board)
+    rows = sorted(board["rows"].items(), key=lambda item: _sort_key(item[1], accuracy["axis"]))
+    columns = [key for key in COLUMNS if accuracy["axis"] == "correlation_time" or key not in CORRELATION_COLUMNS]
+    header = ["model", "seeds", *(COLUMNS[key] for key in columns)]
     lines = [
         f"# Benchmark `{board['suite']}`",
         "",
@@ -256,22 +269,29 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
         f"{board['protocol']['seeds']}; budget {board['budget']}. Runs done: {board['runs_done']} of "
         f"{board['runs_total']}.",
         "",
+        f"Accuracy axis (ranks the rows and defines equal accuracy): {accuracy['label']}.",
+        "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]
     for model, row in rows:
-        cells = [model, str(row["seeds"]), *(cell(row.get(key)) for key in COLUMNS)]
+        cells = [model, str(row["seeds"]), *(_cell(row, key) for key in columns)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Mean ± standard deviation over the seeds. A dash in the correlation-time and blow-up columns: it never "
-        "happened within the scored steps; a number there is the mean over the seeds where it did. fRMSE is "
+        "Mean ± standard deviation over the seeds. A dash in the time-to-corr. and blow-up columns: it never "
+        "happened within the scored steps; a number there is the mean over the seeds where it did. The correlation "
+        "times of the accuracy axis (corr. time columns) are per trajectory, censored at the window's end (a "
+        "trajectory still correlated at the end counts as the end), then median and quartiles over the test "
+        "trajectories; ≥: some seed's median is censored, so the true value is at least the one shown. fRMSE is "
         "PDEBench's absolute Fourier-band error, not a relative one, computed as PDEBench's scripts call it (Lx = Ly "
         "= 1 whatever the domain; the true side lengths would multiply it by their product, 4π² on [0, 2π]²). "
         "Speed-up at equal accuracy: the model's time per frame against the cheapest reference-solver setting "
-        "(scheme, grid, step, dtype; `runs/solver/"
-        "work_precision.md`) whose rollout error is at most the model's; the fixed-dt speed-up is against the solver "
-        "as the file was made, which may be far more accurate than the model.",
+        "(scheme, grid, step, dtype; `runs/solver/work_precision.md`), chosen on the validation trajectories, whose "
+        "score on the accuracy axis is at least as good as the model's, then run and timed warm on the test "
+        "trajectories in the model's own process; the fixed-dt speed-up is against the solver as the file was made, "
+        "which may be far more accurate than the model. The closure row's coefficient is chosen on the validation "
+        "trajectories too (`runs/solver/closure.json`).",
     ]
     lines += [f"\nNote: {note}" for note in board.get("notes") or []]
     lines += _markdown_paired(board.get("paired") or [])
@@ -340,11 +360,33 @@ def _steps(steps: Sequence[int]) -> str:
     return ", ".join(str(step) for step in sorted(set(steps)))
 
 
-def _sort_key(row: Mapping[str, Any]) -> float:
-    value = row.get("rollout_l2", {}).get("mean")
-    return value if isinstance(value, float) and math.isfinite(value) else math.inf
+def _accuracy(board: Mapping[str, Any]) -> dict[str, Any]:
+    """The board's accuracy axis (a board written before axes existed ranked by rollout_l2)."""
+    return dict(board.get("accuracy") or Accuracy().to_json())
+
+
+def _cell(row: Mapping[str, Any], key: str) -> str:
+    """A Markdown cell; a correlation time some of whose seeds are censored at the window's end shows ``≥``."""
+    text = cell(row.get(key))
+    return f"≥ {text}" if key == "correlation_time" and row.get("correlation_time_censored_seeds") else text
+
+
+def _sort_key(row: Mapping[str, Any], axis: str) -> float:
+    """Most accurate first on ``axis`` (a correlation time is better higher); a row without a score last."""
+    value = row.get(axis, {}).get("mean")
+    if not (isinstance(value, float) and math.isfinite(value)):
+        return math.inf
+    return -value if axis == "correlation_time" else value
 
 
 def _csv(board: Mapping[str, Any]) -> str:
-    columns = ["model", "seeds", *(f"{key}_{part}" for key in COLUMNS for part in ("mean", "std"))]
-    return csv_table([{"model": model, **row} for model, row in board["rows"].items()], columns)
+    columns = [
+        "model",
+        "seeds",
+        *(f"{key}_{part}" for key in COLUMNS for part in ("mean", "std")),
+        "correlation_time_censored_seeds",
+        "accuracy_axis",
+    ]
+    axis = _accuracy(board)["axis"]
+    rows = [{"model": model, **row, "accuracy_axis": axis} for model, row in board["rows"].items()]
+    return csv_table(rows, columns)

@@ -3,7 +3,9 @@
 Each (model, seed) is an ordinary ``pdeops fit`` (``pdeops.training.fit.fit_run``) of the model's configs plus the
 suite's data, budget and seed (the layer ``<out>/runs/<model>/seed<k>/fit.yaml``), then one rollout of its best
 checkpoint on the test split with the suite's protocol, scored by ``scoring.score_rollout`` like the persistence
-baseline and the reference solver; ``pdeops.evaluation.evaluate`` writes its report (figures, speed) beside it.
+baseline and the reference solver; ``pdeops.evaluation.evaluate`` writes its report (figures, speed) beside it and
+times the model warm. Right after, in the same process, the solver setting matched with the model on validation
+trajectories (``solver.matched_solver``) is run and timed warm on the test ones: the equal-accuracy speed-up.
 Its scores go to ``result.json`` in the run folder, written last and atomically: a finished run is never run again, a
 killed one resumes from its ``last.ckpt``.
 
@@ -28,7 +30,7 @@ from pdeops._io import write_text_atomic
 from pdeops.benchmark.leaderboard import leaderboard, write_leaderboard
 from pdeops.benchmark.lock import holder, try_lock, wait_lock
 from pdeops.benchmark.scoring import score_checkpoint
-from pdeops.benchmark.solver import solver_result, solver_sweep
+from pdeops.benchmark.solver import closure_result, matched_solver, solver_result, solver_sweep
 from pdeops.benchmark.suite import ModelEntry, Suite, data_path, inside, result_path, run_dir, scored_samples
 from pdeops.data import open_dataset
 from pdeops.data.generate import generate
@@ -76,6 +78,7 @@ def run_benchmark(
     with wait_lock(inside(out, "prepare.lock"), waiting=echo):
         data = prepare_data(suite, out, echo=echo)
         solver_result(suite, data, out)
+        closure_result(suite, data, out, device=device)
         solver_sweep(suite, data, out, device=device)
     todo = [(model, seed) for model, seed in runs if not result_path(out, model, seed).exists()]
     echo(f"benchmark {suite.name}: {len(runs) - len(todo)} of {len(runs)} run(s) done; {len(todo)} to run on {device}")
@@ -98,15 +101,18 @@ def run_benchmark(
             start = time.perf_counter()
             result = run_one(suite, suite.models[model], seed, data, out, device=device)
             durations.append(time.perf_counter() - start)
-            error = result["scores"]["model"]["rollout_l2"]
+            score = result["scores"]["model"][suite.accuracy.axis]
             echo(
-                f"run {number} of {len(todo)}: {model}, seed {seed}: done in {_duration(durations[-1])}, rollout "
-                f"rel. L2 {'not finite' if error is None else f'{error:.4g}'}"
+                f"run {number} of {len(todo)}: {model}, seed {seed}: done in {_duration(durations[-1])}, "
+                f"{_AXIS_WORDS[suite.accuracy.axis]} {'not finite' if score is None else f'{score:.4g}'}"
             )
     board = leaderboard(suite, out, device=device)
     write_leaderboard(board, out)
     echo(f"wrote {out}/leaderboard.md, .json, .csv and figures/ ({board['runs_done']} of {board['runs_total']} runs)")
     return board
+
+
+_AXIS_WORDS = {"rollout_l2": "rollout rel. L2", "correlation_time": "median correlation time"}
 
 
 def _duration(seconds: float) -> str:
@@ -134,7 +140,7 @@ def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *
     run = run_dir(out, entry.name, seed)
     fitted = fit_run(entry.configs, run, overrides=_fit_settings(suite, entry, seed, data, run, device))
     checkpoint = str(fitted.checkpoint)
-    report = evaluate(  # the equal-accuracy speed-up comes from one solver sweep for all runs (solver_sweep)
+    report = evaluate(  # the equal-accuracy speed-up: matched_solver below
         checkpoint,
         data,
         steps=suite.steps,
@@ -143,12 +149,23 @@ def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *
         device=device,
         equal_accuracy=False,
         overwrite=True,  # the run folder is the benchmark's: a run scored again (its result lost) replaces its report
+        accuracy=suite.accuracy,
     )
     with open_dataset(data) as dataset:
         samples = scored_samples(suite, dataset.sizes["sample"])
     scores = score_checkpoint(
-        checkpoint, str(data), context=suite.context, steps=suite.steps, samples=samples, device=device
+        checkpoint,
+        str(data),
+        context=suite.context,
+        steps=suite.steps,
+        samples=samples,
+        device=device,
+        threshold=suite.accuracy.threshold,
     )
+    frames_per_second = report["speed"]["model"]["frames_per_second"]
+    match = matched_solver(
+        suite, data, out, scores["model"][suite.accuracy.axis], frames_per_second, device=device
+    )  # timed now, in the process that just timed the model
     result = {
         "model": entry.name,
         "seed": seed,
@@ -157,8 +174,10 @@ def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *
         "train_seconds": fitted.seconds,
         "scores": {
             **scores,
-            "frames_per_second": report["speed"]["model"]["frames_per_second"],
+            "frames_per_second": frames_per_second,
             "speedup_fixed_dt": report["speed"]["speedup"],
+            "speedup_equal_accuracy": match["speedup"],
+            "equal_accuracy": match,
         },
         "report": str(run / "eval" / "report.json"),
     }

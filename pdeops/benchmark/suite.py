@@ -19,10 +19,25 @@ A suite is a YAML file (``configs/benchmarks/<name>.yaml``)::
         configs: [../ns2d/fno.yaml, ../ns2d/unet.yaml]
     compare: [[FNO, U-Net]]              # optional: A / B paired seed by seed (``leaderboard.paired_per_seed``)
     training_metrics: ["train/*"]        # optional: fnmatch patterns over the logged columns
+    accuracy: rollout_l2                 # the axis models are ranked and matched to solvers by (``Accuracy``):
+                                         # rollout_l2 (default) or correlation_time, or {axis: correlation_time,
+                                         # threshold: 0.95}
+    solver:                              # optional: the reference solver's sweep (``SolverSpec``)
+      grids: [32, 40, 48, 64, 96]        # solve grids (even sizes); default: the stored one / 4, doubled
+      schemes: [rk4cn, rk3cn, etdrk4]    # default: the recipe's own
+      dtypes: [float32, float64]         # default: float32
+      dts: [0.01, 0.02]                  # fixed steps; default: the file's dt doubled up to the frame interval
+      cfl: [0.5, 1.0]                    # adaptive steps at these CFL targets ([] for none)
+      max_seconds: 60                    # a setting estimated to take longer is skipped
+      closure: {order: 2, factors: [1, 4, 16, 64]}   # the hyperviscosity row (Navier–Stokes recipes)
 
 A model's name is a folder name in the output (``<out>/runs/<model>/seed<k>/``): letters, digits, spaces and
 ``_ - . , + ( )``, not starting with a dot, and not ``solver`` (the reference solver's folder). Every path the
 benchmark writes is checked to lie inside ``<out>`` (``run_dir``).
+
+Accuracy: every row is scored on every axis; ``accuracy`` says which one ranks the leaderboard and defines "equal
+accuracy" for the speed-up. The solver setting a model is matched with, and the closure's coefficient, are chosen on
+the suite's validation trajectories, then scored and timed on the test ones (``pdeops.benchmark.solver``).
 """
 
 import inspect
@@ -36,8 +51,23 @@ from typing import Any
 import yaml
 
 from pdeops.data.datamodule import PDEDataModule, split_trajectories
+from pdeops.evaluation.work_precision import Accuracy
+from solvers import SCHEMES
 
-SUITE_KEYS = {"name", "description", "data", "budget", "seeds", "protocol", "models", "compare", "training_metrics"}
+SUITE_KEYS = {
+    "name",
+    "description",
+    "data",
+    "budget",
+    "seeds",
+    "protocol",
+    "models",
+    "compare",
+    "training_metrics",
+    "accuracy",
+    "solver",
+}
+SOLVER_KEYS = {"grids", "schemes", "dtypes", "dts", "cfl", "max_seconds", "closure"}
 BUDGET_KEYS = {"max_epochs", "max_steps", "max_time", "batch_size"}
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _\-.,+()]{0,99}")
 """A model name: a safe folder name (no path separator, no leading dot, at most 100 characters)."""
@@ -52,6 +82,33 @@ class ModelEntry:
     name: str
     configs: tuple[Path, ...]
     overrides: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """The suite's ``solver`` key: the axes of the reference solver's sweep (``work_precision.default_settings``;
+    None: its default) and the closure row's candidates.
+
+    Attributes:
+        grids: solve grids, points per axis (even sizes; any, not only powers of two).
+        schemes: time schemes of ``solvers.SCHEMES``.
+        dtypes: ``float32`` and/or ``float64``.
+        dts: fixed steps (those past the stability limit are reported as unstable).
+        cfl: adaptive steps' CFL targets (empty: no adaptive step).
+        max_seconds: a setting estimated to take longer than this is skipped.
+        closure_order: p of the closure's hyperviscosity ``ν_h (−Δ)^p``.
+        closure_factors: the closure's candidate coefficients, as multiples of the molecular viscous rate at the
+            stored grid's dealiasing cutoff k_c: ``ν_h k_c^{2p} = factor · ν k_c²``; the best on validation wins.
+    """
+
+    grids: tuple[int, ...] | None = None
+    schemes: tuple[str, ...] | None = None
+    dtypes: tuple[str, ...] = ("float32",)
+    dts: tuple[float, ...] | None = None
+    cfl: tuple[float, ...] = (0.5, 1.0)
+    max_seconds: float = 60.0
+    closure_order: int = 2
+    closure_factors: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0)
 
 
 @dataclass(frozen=True)
@@ -71,6 +128,10 @@ class Suite:
     """Pairs (A, B) of the suite's models whose scores the leaderboard compares seed by seed (``paired_per_seed``)."""
     training_metrics: tuple[str, ...] = ()
     """fnmatch patterns over the CSV log's columns that the leaderboard summarises (``training_diagnostics``)."""
+    accuracy: Accuracy = Accuracy()
+    """The axis the leaderboard ranks by and the equal-accuracy speed-up matches on."""
+    solver: SolverSpec = SolverSpec()
+    """The reference solver's sweep and closure candidates."""
 
     def runs(self, models: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> list[tuple[str, int]]:
         """The (model, seed) pairs to run, in the suite's order."""
@@ -122,6 +183,75 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         models=models,
         compare=_compare_pairs(raw.get("compare"), models, str(path)),
         training_metrics=_patterns(raw.get("training_metrics"), str(path)),
+        accuracy=_accuracy(raw.get("accuracy"), str(path)),
+        solver=_solver(raw.get("solver"), str(path)),
+    )
+
+
+def _accuracy(value: Any, where: str) -> Accuracy:
+    """The suite's ``accuracy`` key: an axis name, or ``{axis: ..., threshold: ...}``."""
+    if value is None:
+        return Accuracy()
+    if isinstance(value, str):
+        value = {"axis": value}
+    if not isinstance(value, dict) or set(value) - {"axis", "threshold"} or "axis" not in value:
+        raise ValueError(
+            f"{where}: accuracy must be rollout_l2 or correlation_time, or a mapping {{axis: correlation_time, "
+            f"threshold: 0.95}}; got {value!r}."
+        )
+    try:
+        return Accuracy(value["axis"], value.get("threshold", 0.95))
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
+def _solver(value: Any, where: str) -> SolverSpec:
+    """The suite's ``solver`` key (``SolverSpec``)."""
+    if value is None:
+        return SolverSpec()
+    _require_keys(value, SOLVER_KEYS, set(), f"{where}: solver")
+    closure = value.get("closure") or {}
+    _require_keys(closure, {"order", "factors"}, set(), f"{where}: solver.closure")
+
+    def numbers(key: str, kind: type, source: Any) -> tuple | None:
+        items = source.get(key)
+        if items is None:
+            return None
+        if not isinstance(items, list) or not all(
+            isinstance(item, int | float) and not isinstance(item, bool) and item > 0 for item in items
+        ):
+            raise ValueError(f"{where}: solver.{key} must be a list of positive numbers, got {items!r}.")
+        return tuple(kind(item) for item in items)
+
+    grids = numbers("grids", int, value)
+    bad = [n for n in grids or () if n % 2 or n < 4]
+    if bad or (grids is not None and any(int(n) != n for n in value["grids"])):
+        raise ValueError(
+            f"{where}: solver.grids must be even whole numbers of points per axis (at least 4), got "
+            f"{value['grids']!r}; e.g. [32, 40, 48, 64, 96]."
+        )
+    schemes, dtypes = value.get("schemes"), value.get("dtypes", ["float32"])
+    if schemes is not None and (not isinstance(schemes, list) or not schemes or set(schemes) - set(SCHEMES)):
+        raise ValueError(f"{where}: solver.schemes must be a list of {list(SCHEMES)}, got {schemes!r}.")
+    if not isinstance(dtypes, list) or not dtypes or set(dtypes) - {"float32", "float64"}:
+        raise ValueError(f"{where}: solver.dtypes must be a list of float32 and/or float64, got {dtypes!r}.")
+    cfl = () if value.get("cfl") == [] else numbers("cfl", float, value) or SolverSpec.cfl
+    order = closure.get("order", 2)
+    if type(order) is not int or order < 1:
+        raise ValueError(f"{where}: solver.closure.order must be an integer p >= 1, got {order!r}.")
+    factors = numbers("factors", float, closure) or SolverSpec.closure_factors
+    max_seconds = value.get("max_seconds", 60.0)
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, int | float) or not max_seconds > 0:
+        raise ValueError(f"{where}: solver.max_seconds must be a positive number, got {max_seconds!r}.")
+    return SolverSpec(
+        grids=grids,
+        schemes=None if schemes is None else tuple(schemes),
+        dtypes=tuple(dtypes),
+        dts=numbers("dts", float, value),
+        cfl=tuple(cfl),
+        max_seconds=float(max_seconds),
+        closure_order=order,
+        closure_factors=factors,
     )
 
 
@@ -197,6 +327,12 @@ def default_split() -> tuple[float, float, float]:
 def scored_samples(suite: Suite, count: int) -> list[int]:
     """The test trajectories every model (and the solver) is scored on, of a file holding ``count``."""
     return list(split_trajectories(count, tuple(suite.data.get("split", default_split())))["test"])
+
+
+def validation_samples(suite: Suite, count: int) -> list[int]:
+    """The validation trajectories, of a file holding ``count``: the solver setting matched with a model and the
+    closure's coefficient are chosen on them, never on the test ones."""
+    return list(split_trajectories(count, tuple(suite.data.get("split", default_split())))["val"])
 
 
 def inside(out: str | os.PathLike[str], *parts: str) -> Path:

@@ -14,6 +14,7 @@ import xarray as xr
 import yaml
 
 from pdeops.benchmark import leaderboard, load_suite, markdown_leaderboard, result_path, run_benchmark
+from pdeops.benchmark.leaderboard import CLOSURE
 from pdeops.benchmark.lock import try_lock
 from pdeops.benchmark.suite import inside, run_dir
 from pdeops.cli import main
@@ -71,7 +72,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
 def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     _, out, board = finished
     assert board["runs_done"] == board["runs_total"] == 4
-    assert set(board["rows"]) == {"FNO", "TFNO", "persistence", "solver, stored grid"}
+    assert set(board["rows"]) == {"FNO", "TFNO", "persistence", "solver, stored grid", CLOSURE}
     fno = board["rows"]["FNO"]
     assert fno["seeds"] == 2 and fno["rollout_l2"]["std"] > 0  # two seeds, two different runs
     assert len(fno["l2_per_step"]["mean"]) == 4 and fno["parameters"]["mean"] > 0
@@ -85,14 +86,18 @@ def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     assert 1e-4 < solver["rollout_l2"]["mean"] < 0.05 * board["rows"]["persistence"]["rollout_l2"]["mean"]
     assert solver["frames_per_second"]["mean"] > 0
     assert all(key in solver for key in keys)
-    # one solver sweep for all runs; a model's equal-accuracy speed-up is against its cheapest accurate setting
+    # one solver sweep for all runs, on the validation trajectories; a model's equal-accuracy speed-up is against
+    # its cheapest accurate setting there, run and timed on the test trajectories by the model's run
     points = read_sweep(out / "runs" / "solver" / "work_precision.json")
     speedups = []
     for seed in (0, 1):
         run = json.loads((out / "runs" / "FNO" / f"seed{seed}" / "result.json").read_text())["scores"]
         cheapest = cheapest_at_accuracy(points, run["model"]["rollout_l2"])
         assert cheapest is not None and cheapest.seconds_per_frame is not None
-        speedups.append(cheapest.seconds_per_frame * run["frames_per_second"])
+        solver = run["equal_accuracy"]["solver"]
+        assert solver["label"] == cheapest.setting.label
+        assert solver["validation"] == {"score": cheapest.relative_l2, "seconds_per_frame": cheapest.seconds_per_frame}
+        speedups.append(solver["test"]["seconds_per_frame"] * run["frames_per_second"])
     assert fno["speedup_equal_accuracy"]["mean"] == pytest.approx(sum(speedups) / 2)
     assert "speed-up at equal accuracy" in (out / "leaderboard.md").read_text()
     for name in ("leaderboard.md", "leaderboard.json", "leaderboard.csv", "figures/error_per_step.png"):
@@ -112,6 +117,47 @@ def test_every_model_and_seed_runs_once_into_one_leaderboard(finished) -> None:
     assert list(logged) == ["val/rollout_l2"] and logged["val/rollout_l2"]["seeds"] == [0, 1]
     assert logged["val/rollout_l2"]["first"] == logged["val/rollout_l2"]["last"]
     assert "## Paired per seed" in table and "## Training diagnostics" in table
+
+
+def test_the_axis_is_stated_and_choices_are_made_on_validation_trajectories(finished) -> None:
+    from pdeops.benchmark.solver import choose_closure
+    from pdeops.benchmark.suite import scored_samples, validation_samples
+    from pdeops.evaluation.work_precision import truth_from_file
+
+    suite_path, out, board = finished
+    suite = load_suite(suite_path)
+    assert suite.accuracy.axis == "rollout_l2" and board["accuracy"]["axis"] == "rollout_l2"
+    assert (
+        "Accuracy axis (ranks the rows and defines equal accuracy): rollout relative L2"
+        in (out / "leaderboard.md").read_text()
+    )
+    with (out / "leaderboard.csv").open() as stream:
+        assert {row["accuracy_axis"] for row in csv.DictReader(stream)} == {"rollout_l2"}
+    validation, test = validation_samples(suite, 10), scored_samples(suite, 10)
+    assert validation and not set(validation) & set(test)
+    assert json.loads((out / "runs" / "solver" / "work_precision.json").read_text())["title"].endswith(
+        f"validation trajectories {validation}"
+    )
+    # the closure: its coefficient chosen on the validation trajectories only, its row scored on the test ones
+    closure = json.loads((out / "runs" / "solver" / "closure.json").read_text())
+    assert closure["chosen_on"] == validation and len(closure["candidates"]) == 1 + len(suite.solver.closure_factors)
+    truth = truth_from_file(out / "data.h5", samples=validation, context=suite.context, steps=suite.steps)
+    chosen, candidates = choose_closure(truth, suite.solver, suite.accuracy)
+    assert closure["settings"] == chosen.label and [c["factor"] for c in candidates] == [
+        c["factor"] for c in closure["candidates"]
+    ]
+    row = board["rows"][CLOSURE]
+    assert (
+        row["rollout_l2"]["mean"] == closure["scores"]["model"]["rollout_l2"] and row["frames_per_second"]["mean"] > 0
+    )
+    # every row is scored on the correlation axis too, per trajectory (for paired statistics), censored at the end
+    scores = json.loads(result_path(out, "FNO", 0).read_text())["scores"]["model"]
+    assert (
+        len(scores["correlation_time_per_trajectory"])
+        == len(test)
+        == len(scores["correlation_time_censored_per_trajectory"])
+    )
+    assert scores["spectrum_error"] is not None and scores["correlation_threshold"] == 0.95
 
 
 def fno_l1(out: Path, seed: int) -> float:

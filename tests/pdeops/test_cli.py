@@ -162,9 +162,9 @@ def test_generate_help_without_a_recipe_is_the_plain_help(capsys):
 
 
 def test_commands_say_where_they_run(capsys):
-    from pdeops.cli import _say_where
+    from pdeops.cli._common import say_where
 
-    _say_where("evaluate", "cpu", "float32 network")
+    say_where("evaluate", "cpu", "float32 network")
     err = capsys.readouterr().err
     assert err.startswith("evaluate: device cpu, float32 network, ") and err.rstrip().endswith("CPU threads")
 
@@ -249,14 +249,14 @@ def test_sigterm_ends_any_command_with_status_143_and_restores_the_handler(monke
     import signal
     import time
 
-    from pdeops import cli
+    from pdeops.cli import data
 
     def killed(args):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler interrupts this
         return 0
 
-    monkeypatch.setattr(cli, "_info", killed)
+    monkeypatch.setattr(data, "_info", killed)
     before = signal.getsignal(signal.SIGTERM)
     assert main(["info", "x.h5"]) == 143
     err = capsys.readouterr().err
@@ -268,18 +268,18 @@ def test_lightnings_sigterm_exit_is_not_a_success(monkeypatch, capsys):
     """Lightning stops a fit on SIGTERM with ``SIGTERMException``, a ``SystemExit`` without a code: status 0."""
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from pdeops import cli
+    from pdeops.cli import benchmark
 
     def preempted(args):
         raise SIGTERMException
 
-    monkeypatch.setattr(cli, "_benchmark", preempted)
+    monkeypatch.setattr(benchmark, "_benchmark", preempted)
     assert main(["benchmark", "suite.yaml"]) == 143
     assert "finished runs are kept, and the interrupted one goes on from its last.ckpt" in capsys.readouterr().err
 
 
 def test_ctrl_c_is_status_130_and_one_paragraph(monkeypatch, capsys):
-    from pdeops import cli
+    from pdeops.cli import data
 
     def interrupted(args):
         raise KeyboardInterrupt
@@ -291,7 +291,7 @@ def test_ctrl_c_is_status_130_and_one_paragraph(monkeypatch, capsys):
             sys.exit(1)
 
     for verb in (interrupted, lightning_interrupted):
-        monkeypatch.setattr(cli, "_info", verb)
+        monkeypatch.setattr(data, "_info", verb)
         assert main(["info", "x.h5"]) == 130
         assert "pdeops info: interrupted (Ctrl-C); exit status 130." in capsys.readouterr().err
     with pytest.raises(SystemExit):  # --help and argparse's own errors still exit as they did

@@ -104,9 +104,10 @@ def test_every_compute_command_takes_threads_and_says_the_choice_first(tmp_path:
     assert torch.get_num_threads() == before  # main leaves the caller's setting as it found it
     assert main([*args, "--overwrite", "--threads", "0"]) == 2
     assert "--threads must be at least 1, got 0" in capsys.readouterr().err
-    from pdeops.cli import _subcommands, build_parser
+    from pdeops.cli import build_parser
+    from pdeops.cli._common import subcommands
 
-    commands = _subcommands(build_parser())
+    commands = subcommands(build_parser())
     for name in ("demo", "generate", "evaluate", "rollout", "refine", "benchmark", "work-precision"):
         assert "--threads" in commands[name].format_help(), name
 

@@ -40,7 +40,6 @@ accuracy" for the speed-up. The solver setting a model is matched with, and the 
 the suite's validation trajectories, then scored and timed on the test ones (``pdeops.benchmark.solver``).
 """
 
-import inspect
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -50,7 +49,7 @@ from typing import Any
 
 import yaml
 
-from pdeops.data.datamodule import PDEDataModule, split_trajectories
+from pdeops.data.datamodule import DEFAULT_SPLIT, split_trajectories
 from pdeops.evaluation.work_precision import Accuracy
 from solvers import SCHEMES
 
@@ -318,21 +317,15 @@ def _require_keys(mapping: Any, allowed: set[str], required: set[str], where: st
 
 
 # --- the output folder -----------------------------------------------------------------------------------------------
-def default_split() -> tuple[float, float, float]:
-    """The train, val and test fractions ``PDEDataModule`` uses when a config gives none (a suite without
-    ``data.split`` trains with them, so it is scored on their test split)."""
-    return tuple(inspect.signature(PDEDataModule).parameters["split"].default)
-
-
 def scored_samples(suite: Suite, count: int) -> list[int]:
     """The test trajectories every model (and the solver) is scored on, of a file holding ``count``."""
-    return list(split_trajectories(count, tuple(suite.data.get("split", default_split())))["test"])
+    return list(split_trajectories(count, tuple(suite.data.get("split", DEFAULT_SPLIT)))["test"])
 
 
 def validation_samples(suite: Suite, count: int) -> list[int]:
     """The validation trajectories, of a file holding ``count``: the solver setting matched with a model and the
     closure's coefficient are chosen on them, never on the test ones."""
-    return list(split_trajectories(count, tuple(suite.data.get("split", default_split())))["val"])
+    return list(split_trajectories(count, tuple(suite.data.get("split", DEFAULT_SPLIT)))["val"])
 
 
 def inside(out: str | os.PathLike[str], *parts: str) -> Path:

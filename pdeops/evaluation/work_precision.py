@@ -225,8 +225,7 @@ def truth_from_file(
             stored frames.
     """
     from pdeops.data import open_dataset
-    from pdeops.data.datamodule import split_trajectories
-    from pdeops.evaluation.checkpoints import DEFAULT_SPLIT
+    from pdeops.data.datamodule import DEFAULT_SPLIT, split_trajectories
 
     with open_dataset(path) as dataset:
         attrs = dict(dataset.attrs)

@@ -66,9 +66,7 @@ class CosineAnnealing(torch.optim.lr_scheduler.CosineAnnealingLR):
         if step < warmup:
             return [base * (step + 1) / warmup for base in self.base_lrs]
         progress = min(step - warmup, self.T_max - warmup) / (self.T_max - warmup)
-        return [
-            self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2 for base in self.base_lrs
-        ]
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2 for base in self.base_lrs]
 
 
 def configure_optimizers(

@@ -10,7 +10,7 @@ Its scores go to ``result.json`` in the run folder, written last and atomically:
 killed one resumes from its ``last.ckpt``.
 
 Several processes may share a folder: ``--shard i/n`` runs every n-th run (a SLURM array, several GPUs), and each run
-is locked while it runs (``lock.try_lock`` on ``<run>/lock``), so a second process on the same runs skips the ones
+is locked while it runs (``_lock.try_lock`` on ``<run>/lock``), so a second process on the same runs skips the ones
 another live process holds and says so. The data and the solver's row and sweep are prepared under one lock
 (``<out>/prepare.lock``), which a second process waits for. Progress goes to stderr as plain lines (run i of n, model,
 seed, elapsed, ETA) that read the same in a terminal and in a log file. The leaderboard (``leaderboard.md``,
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from pdeops._io import write_text_atomic
+from pdeops._lock import holder, try_lock, wait_lock
 from pdeops.benchmark.leaderboard import leaderboard, write_leaderboard
-from pdeops.benchmark.lock import holder, try_lock, wait_lock
 from pdeops.benchmark.scoring import score_checkpoint
 from pdeops.benchmark.solver import closure_result, matched_solver, solver_result, solver_sweep
 from pdeops.benchmark.suite import ModelEntry, Suite, data_path, inside, result_path, run_dir, scored_samples

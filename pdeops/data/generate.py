@@ -28,7 +28,6 @@ batch fits in memory, and the first initial condition; a run that will take long
 import contextlib
 import dataclasses
 import datetime
-import fcntl
 import json
 import math
 import os
@@ -45,6 +44,7 @@ import h5py
 import torch
 
 from pdeops import __version__
+from pdeops._lock import LockError, holder, try_lock
 from pdeops._progress import Progress
 from pdeops.data._errors import DatasetError
 from pdeops.data._readers_native import samples_written
@@ -584,7 +584,8 @@ def require_writable(out: Path) -> None:
 
 @contextlib.contextmanager
 def exclusive_lock(out: Path) -> Iterator[None]:
-    """Hold ``<out>.lock`` while writing ``out``: an OS lock (``flock``) on the file, which names the holder's pid.
+    """Hold ``<out>.lock`` while writing ``out``: pdeops's one file lock (``pdeops._lock``), which names the holder's
+    pid and is deleted on release.
 
     The kernel holds the lock and lets it go when its process ends, however it ends, so a lock file left by a killed
     run is simply taken. Where the filesystem has no ``flock`` (e.g. Lustre mounted without it), the lock file is
@@ -592,113 +593,26 @@ def exclusive_lock(out: Path) -> Iterator[None]:
     longer runs is taken over.
 
     Raises:
-        DatasetError: another process holds the lock (the message names it and how to clear a stale lock).
+        DatasetError: another process holds the lock (the message names it, with its command line, and how to clear a
+            stale lock), or the lock cannot be taken at all.
     """
     lock = out.with_name(out.name + ".lock")
-    descriptor = _flock(lock, out) if _has_flock(lock) else None
-    if descriptor is None:
-        _link_lock(lock, out)
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)  # while still held, so that no one locks the file being removed
-        if descriptor is not None:
-            os.close(descriptor)
-
-
-def _has_flock(lock: Path) -> bool:
-    """Whether the filesystem of ``lock`` has ``flock`` (tried on a file of this process's own, not ``lock``)."""
-    probe = lock.with_name(f".{lock.name}.{os.getpid()}.probe")
-    descriptor = os.open(probe, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:  # ENOLCK, ENOSYS, EOPNOTSUPP: no flock here
-        return False
-    finally:
-        os.close(descriptor)
-        probe.unlink(missing_ok=True)
-
-
-def _flock(lock: Path, out: Path) -> int:
-    """The open, ``flock``-ed lock file, holding this pid."""
-    for _ in range(10):
-        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(descriptor)
-            raise _held(lock, out) from None
-        try:  # the holder before may have removed the file between our open and our lock: lock the one at the path
-            same = os.stat(lock).st_ino == os.fstat(descriptor).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            os.ftruncate(descriptor, 0)
-            os.write(descriptor, str(os.getpid()).encode())
-            return descriptor
-        os.close(descriptor)
-    raise DatasetError(f"Could not lock {out}: {lock} keeps being replaced; another process is writing it.")
-
-
-def _link_lock(lock: Path, out: Path) -> None:
-    """Create ``lock`` holding this pid in one step (a hard link of a written file), taking over a stale one."""
-    written = lock.with_name(f".{lock.name}.{os.getpid()}")
-    written.write_text(str(os.getpid()))
-    try:
-        for _ in range(2):
-            try:
-                os.link(written, lock)
-                return
-            except FileExistsError:
-                owner = _lock_owner(lock)
-                if owner is None or _running(owner):
-                    raise _held(lock, out) from None
-                lock.unlink(missing_ok=True)  # stale: its process is gone
-            except OSError as error:
+            held = stack.enter_context(try_lock(lock))
+        except LockError as error:
+            if not error.supported:
                 raise DatasetError(
-                    f"Cannot lock {out}: the filesystem of {lock} has neither flock nor hard links "
-                    f"({_reason(error)}). Write the dataset elsewhere (--out) and move it there when finished."
+                    f"Cannot lock {out}: {error.detail}. Write the dataset elsewhere (--out) and move it there when "
+                    "finished."
                 ) from None
-        raise DatasetError(f"Could not lock {out}: {lock} keeps reappearing; another process is writing it.")
-    finally:
-        written.unlink(missing_ok=True)
-
-
-def _held(lock: Path, out: Path) -> DatasetError:
-    """The error for a lock another process holds, naming it and how to clear a lock no pdeops run holds."""
-    owner = _lock_owner(lock)
-    who = "another process" if owner is None else f"process {owner}{_command_of(owner)}"
-    return DatasetError(
-        f"{out} is being written by {who}, which holds {lock}. Wait for it to finish, or write elsewhere (--out). "
-        f"If no pdeops run is writing this file, delete {lock} and run again."
-    )
-
-
-def _command_of(pid: int) -> str:
-    """`` (`command line`)`` of a running process where /proc tells it, else nothing."""
-    try:
-        words = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-    except OSError:
-        return ""
-    return f" (`{shlex.join(word.decode(errors='replace') for word in words)}`)" if words != [b""] else ""
-
-
-def _lock_owner(lock: Path) -> int | None:
-    try:
-        return int(lock.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    return True
+            raise DatasetError(f"Could not lock {out}: {error.detail}.") from None
+        if not held:
+            raise DatasetError(
+                f"{out} is being written by {holder(lock, command=True)}, which holds {lock}. Wait for it to finish, "
+                f"or write elsewhere (--out). If no pdeops run is writing this file, delete {lock} and run again."
+            )
+        yield
 
 
 WORK_ARRAYS = 24

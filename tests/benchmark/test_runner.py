@@ -13,9 +13,9 @@ import pytest
 import xarray as xr
 import yaml
 
+from pdeops._lock import try_lock
 from pdeops.benchmark import leaderboard, load_suite, markdown_leaderboard, result_path, run_benchmark
 from pdeops.benchmark.leaderboard import CLOSURE
-from pdeops.benchmark.lock import try_lock
 from pdeops.benchmark.suite import inside, run_dir
 from pdeops.cli import main
 from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep

@@ -24,6 +24,8 @@ class Progress:
         unit: one unit, singular (``"setting"``); a plain line says ``"3/27 settings"``.
         stream: where to write; None: ``sys.stderr`` as it is now.
         interval: seconds between two plain lines; None: ``LOG_INTERVAL``.
+        delay: seconds before anything is shown, so that a step that ends sooner (a short rollout inside a larger
+            command) prints nothing.
 
     Use it as a context manager, or call ``close`` when the step ends.
     """
@@ -36,10 +38,12 @@ class Progress:
         *,
         stream: TextIO | None = None,
         interval: float | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.total, self.description, self.unit = total, description, unit
         self.stream = sys.stderr if stream is None else stream
         self.interval = LOG_INTERVAL if interval is None else interval
+        self.delay = delay
         self.done = 0.0
         self.note = ""
         self._start = self._last = time.perf_counter()
@@ -49,8 +53,10 @@ class Progress:
         if _is_terminal(self.stream):
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=description, unit=unit, file=self.stream, dynamic_ncols=True)
-        else:
+            self._bar = tqdm(
+                total=total, desc=description, unit=unit, file=self.stream, dynamic_ncols=True, delay=delay
+            )
+        elif not delay:
             self._line()
 
     def update(self, n: float = 1, *, note: str | None = None) -> None:
@@ -63,7 +69,7 @@ class Progress:
             if note is not None:
                 self._bar.set_postfix_str(note, refresh=False)
             self._bar.update(n)
-        elif n and (self.done >= self.total or time.perf_counter() - self._last >= self.interval):
+        elif n and self._shown() and (self._due() or self.done >= self.total):
             self._line()
 
     def close(self) -> None:
@@ -73,7 +79,7 @@ class Progress:
         self._closed = True
         if self._bar is not None:
             self._bar.close()
-        elif self._last_done != self.done:
+        elif self._last_done != self.done and self._shown():
             self._line()
 
     def __enter__(self) -> "Progress":
@@ -83,6 +89,14 @@ class Progress:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+    def _shown(self) -> bool:
+        """Whether plain lines are due: ``delay`` has passed (the first line then says the step has been running)."""
+        return self._last_done >= 0 or time.perf_counter() - self._start >= self.delay
+
+    def _due(self) -> bool:
+        """The first line once ``delay`` has passed, then one every ``interval``."""
+        return self._last_done < 0 or time.perf_counter() - self._last >= self.interval
 
     def _line(self) -> None:
         now = time.perf_counter()

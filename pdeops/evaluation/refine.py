@@ -45,8 +45,8 @@ from typing import Literal
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from pdeops._progress import Progress
 from pdeops.config import init_arguments
 from pdeops.data import open_dataset
 from pdeops.data.datasets import check_samples
@@ -209,7 +209,7 @@ def refine(
     inputs = inputs.to(device=task.device, dtype=dtype)
     fields = ("before", "after", "residual_before", "residual_after", "losses", "forward_seconds", "refine_seconds")
     per_trajectory: dict[str, list[Tensor]] = {name: [] for name in fields}
-    with tqdm(total=inputs.shape[0] * options.steps, desc="refine", unit="step", delay=PROGRESS_DELAY) as bar:
+    with Progress(inputs.shape[0] * options.steps, "refine", "step", delay=PROGRESS_DELAY) as bar:
         for b in range(inputs.shape[0]):
             for name, value in _refine_one(task, model, inputs[b : b + 1], residual, options, bar.update).items():
                 per_trajectory[name].append(value)
@@ -274,7 +274,7 @@ def refine_amortised(
         (latent[i : i + batch_size], last[i : i + batch_size], inputs[i : i + batch_size])
         for i in range(0, inputs.shape[0], batch_size)
     ]
-    with tqdm(total=options.steps, desc="refine", unit="step", delay=PROGRESS_DELAY) as bar:
+    with Progress(options.steps, "refine", "step", delay=PROGRESS_DELAY) as bar:
         _fit(task, head, batches, residual, options, model.output_steps, bar.update)
     refined = type(task)(**{**init_arguments(task), "model": _with_head(model, head.to(torch.float32))})
     buffers = {key: value for key, value in task.state_dict().items() if not key.startswith("model.")}

@@ -19,9 +19,9 @@ import h5netcdf
 import h5py
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from pdeops import __version__
+from pdeops._progress import Progress
 from pdeops.config import class_path
 from pdeops.data import DatasetError, open_dataset
 from pdeops.data.datasets import FieldLayout, FrameReader, check_samples
@@ -72,7 +72,7 @@ def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: 
     was_training = task.training
     task.eval()
     outputs = []
-    bar = tqdm(total=initial.shape[0] * steps, desc="rollout", unit="frame", delay=PROGRESS_DELAY)
+    bar = Progress(initial.shape[0] * steps, "rollout", "frame", delay=PROGRESS_DELAY)
     try:
         with torch.inference_mode():
             for start in range(0, initial.shape[0], chunk):
@@ -84,7 +84,7 @@ def rollout(task: BaseOperatorTask, initial: Tensor, steps: int, *, batch_size: 
     return torch.cat(outputs)
 
 
-def _counted_rollout(task: BaseOperatorTask, frames: Tensor, steps: int, bar: tqdm) -> Tensor:
+def _counted_rollout(task: BaseOperatorTask, frames: Tensor, steps: int, bar: Progress) -> Tensor:
     """``task.rollout(frames, steps)`` through the same shared rollout, moving ``bar`` by each block's frames."""
     produced = 0
 

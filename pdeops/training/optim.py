@@ -58,10 +58,10 @@ class CosineAnnealing(torch.optim.lr_scheduler.CosineAnnealingLR):
         self.warmup_steps = warmup_steps
         super().__init__(optimizer, T_max=total_steps, eta_min=eta_min)
 
-    def get_lr(self) -> list[float]:  # type: ignore[override]
+    def get_lr(self) -> list[float | torch.Tensor]:
         """The learning rates of optimiser step ``last_epoch`` (see the class docstring)."""
         if not self.warmup_steps:
-            return super().get_lr()  # type: ignore[return-value]
+            return super().get_lr()
         step, warmup = self.last_epoch, self.warmup_steps
         if step < warmup:
             return [base * (step + 1) / warmup for base in self.base_lrs]

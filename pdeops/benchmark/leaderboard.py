@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from pdeops._io import write_text_atomic
+from pdeops.benchmark.selection import markdown_selection, selection_report
 from pdeops.benchmark.solver import closure_result, solver_note, solver_result
 from pdeops.benchmark.statistics import cell, csv_table, interval, paired_ratio, stat, verdict
-from pdeops.benchmark.suite import Suite, data_path, result_path, run_dir
+from pdeops.benchmark.suite import Suite, data_path, dataset_folders, result_path, run_dir
 from pdeops.evaluation import plots
 from pdeops.evaluation.work_precision import Accuracy
 
@@ -60,8 +61,12 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
 
     Each run's speed-up at equal accuracy was measured by its run (``solver.matched_solver``: the cheapest setting of
     the validation sweep at least as accurate on the suite's axis, timed on the test trajectories in the run's
-    process, on ``device``). Rows are ranked by the suite's axis (``accuracy`` in the result says which).
+    process, on ``device``). Rows are ranked by the suite's axis (``accuracy`` in the result says which). With the
+    suite's ``select``, ``selection`` reports each model's grid and choice (``selection.selection_report``); with
+    ``data.seeds``, the board pools the datasets (``pooled_leaderboard``).
     """
+    if suite.data_seeds:
+        return pooled_leaderboard(suite, out, device=device)
     results: dict[str, list[dict[str, Any]]] = {}
     total = len(suite.runs())
     for model, seed in suite.runs():
@@ -93,6 +98,70 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
         "paired": paired,
         "training_metrics": diagnostics,
         "notes": [note] if note else [],
+        **({"selection": selection_report(suite, out)} if suite.select is not None else {}),
+    }
+
+
+def pooled_leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, Any]:
+    """The leaderboard of a suite with ``data.seeds``: each dataset's board (``leaderboard`` of its folder,
+    ``suite.dataset_folders``) under ``datasets``, and pooled ``rows`` (mean ± std over every finished (dataset,
+    seed) run; persistence's and the solvers' rows over the datasets) and ``paired`` comparisons over the (dataset,
+    seed) pairs both models have finished (``statistics.paired_ratio``: the t interval over those pairs, the bootstrap
+    over them and, within each, over its test trajectories).
+    """
+    folders = [
+        (key, sub, folder, leaderboard(sub, folder, device=device)) for key, sub, folder in dataset_folders(suite, out)
+    ]
+    results: dict[str, list[dict[str, Any]]] = {}
+    baselines: dict[str, list[dict[str, Any]]] = {}
+    for key, sub, folder, _ in folders:
+        finished: dict[str, list[dict[str, Any]]] = {model: [] for model in suite.models}
+        for model, seed in sub.runs():
+            path = result_path(folder, model, seed)
+            if path.exists():
+                finished[model].append({**json.loads(path.read_text()), "data_seed": key})
+        for model, runs in finished.items():
+            results.setdefault(model, []).extend(runs)
+        first = next((runs for runs in finished.values() if runs), None)
+        if first is None:
+            continue
+        baselines.setdefault("persistence", []).extend(
+            {"scores": {"model": run["scores"]["persistence"]}} for run in first
+        )
+        solver = solver_result(sub, data_path(sub, folder), folder)
+        closure = closure_result(sub, data_path(sub, folder), folder, device=device) if solver is not None else None
+        for name, result in (("solver, stored grid", solver), (CLOSURE, closure)):
+            if result is not None:
+                baselines.setdefault(name, []).append(result)
+    results = {model: runs for model, runs in results.items() if runs}
+    rows = {model: _row(runs) for model, runs in results.items()}
+    rows.update({name: _row(runs) for name, runs in baselines.items()})
+    boards = [board for *_, board in folders]
+    return {
+        "suite": suite.name,
+        "description": suite.description,
+        "accuracy": suite.accuracy.to_json(),
+        "protocol": {
+            "context": suite.context,
+            "steps": suite.steps,
+            "seeds": list(suite.seeds),
+            "data_seeds": list(suite.data_seeds),
+        },
+        "budget": dict(suite.budget),
+        "runs_done": sum(board["runs_done"] for board in boards),
+        "runs_total": sum(board["runs_total"] for board in boards),
+        "rows": rows,
+        "paired": paired_per_seed(suite, results),
+        "training_metrics": {},
+        "notes": [
+            f"Pooled over the datasets generated with data seeds {list(suite.data_seeds)}: each model's row is the "
+            "mean ± std over every finished (dataset, seed) run, persistence's and the solvers' over the datasets, "
+            "and the paired comparisons pair the runs of one dataset and seed. Per dataset: the sections below, and "
+            "each dataset's own leaderboard in its folder (data-seed<k>/leaderboard.md).",
+            *sorted({note for board in boards for note in board["notes"]}),
+        ],
+        "datasets": [{"data_seed": key, "folder": folder.name, **board} for key, _, folder, board in folders],
+        **({"selection": selection_report(suite, out)} if suite.select is not None else {}),
     }
 
 
@@ -140,8 +209,18 @@ def paired_per_seed(suite: Suite, results: Mapping[str, Sequence[Mapping[str, An
     return pairs
 
 
-def _scores_by_seed(runs: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    return {int(run["seed"]): run["scores"]["model"] for run in runs}
+def _scores_by_seed(runs: Sequence[Mapping[str, Any]]) -> dict[Any, Mapping[str, Any]]:
+    """A model's scores by seed, or by (data seed, seed) for the runs of a pooled board."""
+    return {_seed_key(run): run["scores"]["model"] for run in runs}
+
+
+def _seed_key(run: Mapping[str, Any]) -> int | tuple[int, int]:
+    return (int(run["data_seed"]), int(run["seed"])) if run.get("data_seed") is not None else int(run["seed"])
+
+
+def _seed_label(seed: Any) -> str:
+    """A seed of a paired comparison in words: ``seed 1``, or ``data seed 7, seed 1`` for a (dataset, seed) pair."""
+    return f"data seed {seed[0]}, seed {seed[1]}" if isinstance(seed, list | tuple) else f"seed {seed}"
 
 
 def _positive(value: Any) -> bool:
@@ -296,15 +375,42 @@ def markdown_leaderboard(board: Mapping[str, Any]) -> str:
     lines += [f"\nNote: {note}" for note in board.get("notes") or []]
     lines += _markdown_paired(board.get("paired") or [])
     lines += _markdown_diagnostics(board.get("training_metrics") or {})
+    lines += _markdown_datasets(board.get("datasets") or [], accuracy)
+    lines += markdown_selection(board.get("selection"))
     return "\n".join(lines) + "\n"
 
 
-def _markdown_paired(pairs: Sequence[Mapping[str, Any]]) -> list[str]:
+DATASET_COLUMNS = ("one_step_l2", "rollout_l2", "rollout_l1", "vrmse")
+"""The columns of a pooled leaderboard's per-dataset tables (each dataset's own leaderboard has them all)."""
+
+
+def _markdown_datasets(datasets: Sequence[Mapping[str, Any]], accuracy: Mapping[str, Any]) -> list[str]:
+    """A pooled board's per-dataset sections: the main columns (mean ± std over that dataset's seeds) and its paired
+    comparisons."""
+    lines = []
+    columns = list(dict.fromkeys([accuracy["axis"], *DATASET_COLUMNS]))
+    for dataset in datasets:
+        lines += [
+            "",
+            f"## Data seed {dataset['data_seed']} (`{dataset['folder']}/`)",
+            "",
+            f"Runs done: {dataset['runs_done']} of {dataset['runs_total']}; mean ± std over this dataset's seeds.",
+            "",
+            "| model | seeds | " + " | ".join(COLUMNS[key] for key in columns) + " |",
+            "|" + "---|" * (2 + len(columns)),
+        ]
+        for model, row in sorted(dataset["rows"].items(), key=lambda item: _sort_key(item[1], accuracy["axis"])):
+            lines.append(f"| {model} | {row['seeds']} | " + " | ".join(_cell(row, key) for key in columns) + " |")
+        lines += _markdown_paired(dataset.get("paired") or [], f"### Paired per seed, data seed {dataset['data_seed']}")
+    return lines
+
+
+def _markdown_paired(pairs: Sequence[Mapping[str, Any]], title: str = "## Paired per seed") -> list[str]:
     if not pairs:
         return []
     lines = [
         "",
-        "## Paired per seed",
+        title,
         "",
         "A's score ÷ B's on each seed both have finished (the same seed, the same data order): below 1, A is the more "
         "accurate; pairing removes the seed-to-seed spread the two share. Typical ratio: the geometric mean over the "
@@ -321,7 +427,9 @@ def _markdown_paired(pairs: Sequence[Mapping[str, Any]]) -> list[str]:
             lines.append(f"| {label} | – | not run yet | – | – | – | – | – | – |")
             continue
         for key, ratio in pair["metrics"].items():
-            per_seed = ", ".join(f"{r:.3g} (seed {s})" for s, r in zip(ratio["seeds"], ratio["ratios"], strict=True))
+            per_seed = ", ".join(
+                f"{r:.3g} ({_seed_label(s)})" for s, r in zip(ratio["seeds"], ratio["ratios"], strict=True)
+            )
             lines.append(
                 f"| {label} | {COLUMNS[key]} | {per_seed} | {cell(ratio)} | {ratio['geometric_mean']:.3g} | "
                 f"{interval(ratio['ci95'])} | {interval(ratio['bootstrap_ci95'])} | "

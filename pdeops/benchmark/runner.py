@@ -15,14 +15,20 @@ another live process holds and says so. The data and the solver's row and sweep 
 (``<out>/prepare.lock``), which a second process waits for. Progress goes to stderr as plain lines (run i of n, model,
 seed, elapsed, ETA) that read the same in a terminal and in a log file. The leaderboard (``leaderboard.md``,
 ``.json``, ``.csv`` and two figures) is built from the results present.
+
+With the suite's ``select``, a model's hyperparameters are chosen on validation before its main runs
+(``select_hyperparameters``, under ``<out>/select/<model>/lock``, which a second process waits for). With
+``data.seeds``, each dataset is generated and prepared in its own folder ``<out>/data-seed<k>/`` (as ``<out>`` is
+without), every (model, seed) runs on each, each folder gets its own leaderboard and ``<out>`` the pooled one.
 """
 
 import json
+import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +36,20 @@ from pdeops._io import write_text_atomic
 from pdeops._lock import holder, try_lock, wait_lock
 from pdeops.benchmark.leaderboard import leaderboard, write_leaderboard
 from pdeops.benchmark.scoring import score_checkpoint
+from pdeops.benchmark.selection import choice_path, choose, final_value, variant_name, variants
 from pdeops.benchmark.solver import closure_result, matched_solver, solver_result, solver_sweep
-from pdeops.benchmark.suite import ModelEntry, Suite, data_path, inside, result_path, run_dir, scored_samples
+from pdeops.benchmark.suite import (
+    ModelEntry,
+    Suite,
+    data_path,
+    dataset_folders,
+    inside,
+    result_path,
+    run_dir,
+    scored_samples,
+    selection_dir,
+    validation_samples,
+)
 from pdeops.data import open_dataset
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -75,41 +93,108 @@ def run_benchmark(
             raise ValueError(f"shard must be i/n with 0 <= i < n, got {i}/{n}.")
         runs = runs[i::n]
     started = time.perf_counter()
-    with wait_lock(inside(out, "prepare.lock"), waiting=echo):
-        data = prepare_data(suite, out, echo=echo)
-        solver_result(suite, data, out)
-        closure_result(suite, data, out, device=device)
-        solver_sweep(suite, data, out, device=device)
-    todo = [(model, seed) for model, seed in runs if not result_path(out, model, seed).exists()]
-    echo(f"benchmark {suite.name}: {len(runs) - len(todo)} of {len(runs)} run(s) done; {len(todo)} to run on {device}")
+    folders = dataset_folders(suite, out)
+    data: dict[int | None, Path] = {}
+    for key, sub, folder in folders:
+        with wait_lock(inside(folder, "prepare.lock"), waiting=echo):
+            data[key] = prepare_data(sub, folder, echo=echo)
+            solver_result(sub, data[key], folder)
+            closure_result(sub, data[key], folder, device=device)
+            solver_sweep(sub, data[key], folder, device=device)
+    todo = [
+        (key, sub, folder, model, seed)
+        for key, sub, folder in folders
+        for model, seed in runs
+        if not result_path(folder, model, seed).exists()
+    ]
+    total = len(runs) * len(folders)
+    echo(f"benchmark {suite.name}: {total - len(todo)} of {total} run(s) done; {len(todo)} to run on {device}")
+    chosen: dict[str, dict[str, Any]] = {}
+    if suite.select is not None:  # on the first dataset, before any main run of the model
+        for model in dict.fromkeys(model for *_, model, _ in todo):
+            if model in suite.select.grids:
+                entry = suite.models[model]
+                chosen[model] = select_hyperparameters(suite, entry, data[folders[0][0]], out, device=device, echo=echo)
     durations: list[float] = []
-    for number, (model, seed) in enumerate(todo, start=1):
-        lock = run_dir(out, model, seed) / "lock"
+    for number, (key, sub, folder, model, seed) in enumerate(todo, start=1):
+        label = f"{model}, seed {seed}" if key is None else f"{model}, data seed {key}, seed {seed}"
+        lock = run_dir(folder, model, seed) / "lock"
         with try_lock(lock) as held:
             if not held:
-                echo(f"run {number} of {len(todo)}: {model}, seed {seed}: skipped, {holder(lock)} is running it")
+                echo(f"run {number} of {len(todo)}: {label}: skipped, {holder(lock)} is running it")
                 continue
-            if result_path(out, model, seed).exists():
-                echo(f"run {number} of {len(todo)}: {model}, seed {seed}: finished by another process meanwhile")
+            if result_path(folder, model, seed).exists():
+                echo(f"run {number} of {len(todo)}: {label}: finished by another process meanwhile")
                 continue
             remaining = statistics.mean(durations) * (len(todo) - number + 1) if durations else None
             left = "" if remaining is None else f"; about {_duration(remaining)} left"
-            echo(
-                f"run {number} of {len(todo)}: {model}, seed {seed} (elapsed {_duration(time.perf_counter() - started)}"
-                f"{left})"
-            )
+            echo(f"run {number} of {len(todo)}: {label} (elapsed {_duration(time.perf_counter() - started)}{left})")
             start = time.perf_counter()
-            result = run_one(suite, suite.models[model], seed, data, out, device=device)
+            entry = suite.models[model]
+            if model in chosen:
+                entry = ModelEntry(entry.name, entry.configs, {**entry.overrides, **chosen[model]})
+            result = run_one(sub, entry, seed, data[key], folder, device=device, selected=chosen.get(model))
             durations.append(time.perf_counter() - start)
             score = result["scores"]["model"][suite.accuracy.axis]
             echo(
-                f"run {number} of {len(todo)}: {model}, seed {seed}: done in {_duration(durations[-1])}, "
+                f"run {number} of {len(todo)}: {label}: done in {_duration(durations[-1])}, "
                 f"{_AXIS_WORDS[suite.accuracy.axis]} {'not finite' if score is None else f'{score:.4g}'}"
             )
+    if suite.data_seeds:
+        for _, sub, folder in folders:
+            write_leaderboard(leaderboard(sub, folder, device=device), folder)
     board = leaderboard(suite, out, device=device)
     write_leaderboard(board, out)
     echo(f"wrote {out}/leaderboard.md, .json, .csv and figures/ ({board['runs_done']} of {board['runs_total']} runs)")
     return board
+
+
+def select_hyperparameters(
+    suite: Suite,
+    entry: ModelEntry,
+    data: Path,
+    out: Path,
+    *,
+    device: str = "cpu",
+    echo: Callable[[str], None] = log,
+) -> dict[str, Any]:
+    """Choose a model's hyperparameters from its grid on validation (``selection``): train every variant not yet
+    trained into ``<out>/select/<model>/<variant>`` (the selection's budget and seed, the model's overrides and the
+    variant's on top), read each one's final validation metric, write ``choice.json``, and return the chosen
+    variant's overrides. The test trajectories are never read: a bracket run is fitted (validated on the validation
+    split) and never scored.
+
+    Raises:
+        ValueError: no variant logged a finite value of the metric (``selection.choose``).
+    """
+    selection = suite.select
+    if selection is None or entry.name not in selection.grids:
+        raise ValueError(f"{suite.path}: select.grids has no grid for {entry.name!r}.")
+    with wait_lock(selection_dir(out, entry.name) / "lock", waiting=echo):
+        candidates = []
+        grid = variants(selection.grids[entry.name])
+        for number, overrides in enumerate(grid, start=1):
+            name = variant_name(overrides)
+            folder = selection_dir(out, entry.name, name)
+            if not (folder / "fit.json").is_file():
+                echo(f"select {entry.name}: variant {number} of {len(grid)}: {name}")
+            variant = ModelEntry(entry.name, entry.configs, {**entry.overrides, **overrides})
+            settings = _fit_settings(suite, variant, selection.seed, data, folder, device, budget=selection.budget)
+            fit_run(entry.configs, folder, overrides=settings)
+            point = final_value(folder, selection.metric)
+            value = None if point is None or not math.isfinite(point[1]) else point[1]
+            candidates.append(
+                {"variant": name, "overrides": overrides, "value": value, "step": None if point is None else point[0]}
+            )
+        choice = choose(selection, entry.name, candidates)
+        with open_dataset(data) as dataset:
+            choice["validation_samples"] = validation_samples(suite, dataset.sizes["sample"])
+        choice["data"] = str(data)
+        write_text_atomic(choice_path(out, entry.name), json.dumps(choice, indent=1))
+    best = choice["chosen"]
+    edge = f"; at the edge of the grid: {[e['key'] for e in choice['at_edge']]}" if choice["at_edge"] else ""
+    echo(f"select {entry.name}: {best['variant']} ({selection.metric} {best['value']:.4g}){edge}")
+    return dict(best["overrides"])
 
 
 _AXIS_WORDS = {"rollout_l2": "rollout rel. L2", "correlation_time": "median correlation time"}
@@ -134,9 +219,19 @@ def prepare_data(suite: Suite, out: Path, *, echo: Callable[[str], None] = log) 
     return path
 
 
-def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *, device: str = "cpu") -> dict:
+def run_one(
+    suite: Suite,
+    entry: ModelEntry,
+    seed: int,
+    data: Path,
+    out: Path,
+    *,
+    device: str = "cpu",
+    selected: dict[str, Any] | None = None,
+) -> dict:
     """Fit (``fit_run``: a finished fit is reused, a killed one resumed) and score one (model, seed); returns its
-    result, also written to ``result.json``."""
+    result, also written to ``result.json`` (with ``selected``, the overrides chosen on validation, when given: they
+    are in ``entry.overrides`` already)."""
     run = run_dir(out, entry.name, seed)
     fitted = fit_run(entry.configs, run, overrides=_fit_settings(suite, entry, seed, data, run, device))
     checkpoint = str(fitted.checkpoint)
@@ -181,13 +276,24 @@ def run_one(suite: Suite, entry: ModelEntry, seed: int, data: Path, out: Path, *
         },
         "report": str(run / "eval" / "report.json"),
     }
+    if selected is not None:
+        result["selected"] = selected
     write_text_atomic(run / "result.json", json.dumps(result, indent=1))
     return result
 
 
-def _fit_settings(suite: Suite, entry: ModelEntry, seed: int, data: Path, run: Path, device: str) -> dict:
-    """The config layer that puts a model's configs on the suite's data, budget and seed."""
-    budget = dict(suite.budget)
+def _fit_settings(
+    suite: Suite,
+    entry: ModelEntry,
+    seed: int,
+    data: Path,
+    run: Path,
+    device: str,
+    *,
+    budget: Mapping[str, Any] | None = None,
+) -> dict:
+    """The config layer that puts a model's configs on the suite's data, budget (or ``budget``) and seed."""
+    budget = dict(suite.budget if budget is None else budget)
     settings: dict[str, Any] = {
         "seed_everything": seed,
         "data": {"path": str(data), "batch_size": budget.pop("batch_size", 16)},

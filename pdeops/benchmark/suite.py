@@ -8,6 +8,7 @@ A suite is a YAML file (``configs/benchmarks/<name>.yaml``)::
       generate: {recipe: ns2d-fno, samples: 40, resolution: 32, ...}   # GenerationConfig fields; or path: FILE
       fields: [vorticity]
       split: [0.8, 0.1, 0.1]             # optional: the data module's default split otherwise
+      seeds: [0, 7]                      # optional, with generate: one independently generated dataset per seed
     budget: {max_epochs: 20, batch_size: 16}   # the same for every model: max_epochs, max_steps or max_time
     seeds: [0, 1]
     protocol: {context: 10, steps: 10}   # every model sees frames [0, context) and is scored on the next steps
@@ -30,10 +31,25 @@ A suite is a YAML file (``configs/benchmarks/<name>.yaml``)::
       cfl: [0.5, 1.0]                    # adaptive steps at these CFL targets ([] for none)
       max_seconds: 60                    # a setting estimated to take longer is skipped
       closure: {order: 2, factors: [1, 4, 16, 64]}   # the hyperviscosity row (Navier–Stokes recipes)
+    select:                              # optional: hyperparameters chosen on validation (``Selection``)
+      budget: {max_steps: 200}           # the bracket runs' budget (default: the suite's)
+      seed: 0                            # their training seed (default: the suite's first)
+      metric: val/rollout_l2             # a logged validation metric, its final value compared (mode: min or max)
+      grids:                             # per model: override key -> candidates (their Cartesian product)
+        FNO: {model.init_args.optimizer.init_args.lr: [5.0e-4, 1.0e-3, 2.0e-3]}
 
 A model's name is a folder name in the output (``<out>/runs/<model>/seed<k>/``): letters, digits, spaces and
 ``_ - . , + ( )``, not starting with a dot, and not ``solver`` (the reference solver's folder). Every path the
 benchmark writes is checked to lie inside ``<out>`` (``run_dir``).
+
+Datasets: with ``data.seeds``, each data seed k generates its own dataset (``generate`` with ``seed: k``) into its own
+folder, ``<out>/data-seed<k>/``, laid out as a suite without data seeds lays out ``<out>`` (``data.h5``, ``runs/``,
+its leaderboard); every (model, training seed) runs on each, and ``<out>``'s leaderboard pools them
+(``dataset_folders``).
+
+Selection: with ``select``, a model with a grid has its hyperparameters chosen before its main runs, by bracket runs
+into ``<out>/select/<model>/<variant>/`` scored on their logged validation metric only
+(``pdeops.benchmark.selection``).
 
 Accuracy: every row is scored on every axis; ``accuracy`` says which one ranks the leaderboard and defines "equal
 accuracy" for the speed-up. The solver setting a model is matched with, and the closure's coefficient, are chosen on
@@ -43,7 +59,7 @@ the suite's validation trajectories, then scored and timed on the test ones (``p
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +81,9 @@ SUITE_KEYS = {
     "training_metrics",
     "accuracy",
     "solver",
+    "select",
 }
+SELECT_KEYS = {"budget", "seed", "metric", "mode", "grids"}
 SOLVER_KEYS = {"grids", "schemes", "dtypes", "dts", "cfl", "max_seconds", "closure"}
 BUDGET_KEYS = {"max_epochs", "max_steps", "max_time", "batch_size"}
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _\-.,+()]{0,99}")
@@ -111,6 +129,27 @@ class SolverSpec:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The suite's ``select`` key: hyperparameters chosen per model on validation, before its main runs.
+
+    Attributes:
+        budget: the bracket runs' budget (the suite's with its run length replaced; its batch size unless given).
+        seed: the bracket runs' training seed.
+        metric: a column the runs log on the validation split (``val/...``); its value at the last logged step is
+            compared.
+        mode: ``min`` (an error; the default) or ``max``.
+        grids: model name → override key (dotted, as in ``overrides``) → its candidate values; the Cartesian product
+            of a model's keys is tried, the first key varying slowest.
+    """
+
+    budget: Mapping[str, Any]
+    seed: int
+    metric: str = "val/rollout_l2"
+    mode: str = "min"
+    grids: Mapping[str, Mapping[str, tuple[Any, ...]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Suite:
     """A benchmark suite, read from YAML by ``load_suite`` (see the module docstring)."""
 
@@ -131,6 +170,17 @@ class Suite:
     """The axis the leaderboard ranks by and the equal-accuracy speed-up matches on."""
     solver: SolverSpec = SolverSpec()
     """The reference solver's sweep and closure candidates."""
+    select: Selection | None = None
+    """Hyperparameters chosen on validation before the main runs (None: the overrides as given)."""
+    data_seeds: tuple[int, ...] = ()
+    """The generation seeds of independently generated datasets (``data.seeds``); empty: one dataset, as given."""
+
+    def for_data_seed(self, seed: int) -> "Suite":
+        """This suite on the dataset generated with ``seed`` (its ``generate.seed``), with no data seeds of its own
+        and no ``select`` (the selection is made once, in the whole benchmark's folder, and reported there)."""
+        data = {key: value for key, value in self.data.items() if key != "seeds"}
+        generate = {**data["generate"], "seed": seed}
+        return replace(self, data={**data, "generate": generate}, data_seeds=(), select=None)
 
     def runs(self, models: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> list[tuple[str, int]]:
         """The (model, seed) pairs to run, in the suite's order."""
@@ -155,9 +205,10 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
     _require_keys(raw["budget"], BUDGET_KEYS, set(), f"{path}: budget")
     if not set(raw["budget"]) & {"max_epochs", "max_steps", "max_time"}:
         raise ValueError(f"{path}: budget needs one of max_epochs, max_steps or max_time, the same for every model.")
-    _require_keys(raw["data"], {"generate", "path", "fields", "split"}, set(), f"{path}: data")
+    _require_keys(raw["data"], {"generate", "path", "fields", "split", "seeds"}, set(), f"{path}: data")
     if ("generate" in raw["data"]) == ("path" in raw["data"]):
         raise ValueError(f"{path}: data needs exactly one of generate (a recipe's settings) or path (a file).")
+    data_seeds = _data_seeds(raw["data"], str(path))
     protocol = raw["protocol"]
     _require_keys(protocol, {"context", "steps"}, {"context", "steps"}, f"{path}: protocol")
     models = {}
@@ -184,7 +235,83 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         training_metrics=_patterns(raw.get("training_metrics"), str(path)),
         accuracy=_accuracy(raw.get("accuracy"), str(path)),
         solver=_solver(raw.get("solver"), str(path)),
+        select=_selection(raw.get("select"), raw["budget"], raw["seeds"], models, str(path)),
+        data_seeds=data_seeds,
     )
+
+
+def _data_seeds(data: Mapping[str, Any], where: str) -> tuple[int, ...]:
+    """The suite's ``data.seeds``: distinct whole numbers, with ``generate`` and no ``generate.seed`` beside them."""
+    if "seeds" not in data:
+        return ()
+    seeds = data["seeds"]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(type(seed) is int and seed >= 0 for seed in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise ValueError(
+            f"{where}: data.seeds must be a list of distinct whole numbers >= 0, e.g. [0, 7]; got {seeds!r}."
+        )
+    if "generate" not in data or "seed" in (data["generate"] or {}):
+        raise ValueError(
+            f"{where}: data.seeds generates one dataset per seed from data.generate, so it needs generate (not "
+            "path) and takes the place of generate.seed; remove generate.seed or data.seeds."
+        )
+    return tuple(seeds)
+
+
+def _selection(
+    value: Any, budget: Mapping[str, Any], seeds: Sequence[Any], models: Mapping[str, ModelEntry], where: str
+) -> Selection | None:
+    """The suite's ``select`` key (``Selection``)."""
+    if value is None:
+        return None
+    _require_keys(value, SELECT_KEYS, {"grids"}, f"{where}: select")
+    length = {"max_epochs", "max_steps", "max_time"}
+    own = value.get("budget") or {}
+    _require_keys(own, BUDGET_KEYS, set(), f"{where}: select.budget")
+    if own and not set(own) & length:
+        raise ValueError(f"{where}: select.budget needs one of max_epochs, max_steps or max_time (or leave it out).")
+    chosen_budget = {**{k: v for k, v in budget.items() if k not in length or not set(own) & length}, **own}
+    seed = value.get("seed", seeds[0] if seeds else 0)
+    if type(seed) is not int:
+        raise ValueError(f"{where}: select.seed must be a whole number (a training seed), got {seed!r}.")
+    metric, mode = value.get("metric", "val/rollout_l2"), value.get("mode", "min")
+    if not isinstance(metric, str) or not metric.startswith("val/"):
+        raise ValueError(
+            f"{where}: select.metric must be a column logged on the validation split (val/..., e.g. "
+            f"val/rollout_l2): hyperparameters are never chosen on test scores; got {metric!r}."
+        )
+    if mode not in ("min", "max"):
+        raise ValueError(f"{where}: select.mode must be min (lower is better) or max, got {mode!r}.")
+    grids = value["grids"]
+    if not isinstance(grids, dict) or not grids:
+        raise ValueError(f"{where}: select.grids must map model names to {{override key: [candidates]}}.")
+    unknown = sorted(set(grids) - set(models))
+    if unknown:
+        raise ValueError(f"{where}: select.grids names model(s) {unknown}; the suite's models are {list(models)}.")
+    checked: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for model, grid in grids.items():
+        if (
+            not isinstance(grid, dict)
+            or not grid
+            or not all(
+                isinstance(values, list)
+                and values
+                and len(values) == len({repr(v) for v in values})
+                and all(isinstance(v, str | int | float | bool) for v in values)
+                for values in grid.values()
+            )
+        ):
+            raise ValueError(
+                f"{where}: select.grids.{model} must map override keys to lists of distinct candidate values "
+                f"(numbers, strings or booleans), e.g. {{model.init_args.optimizer.init_args.lr: [5.0e-4, 1.0e-3]}}; "
+                f"got {grid!r}."
+            )
+        checked[str(model)] = {str(key): tuple(values) for key, values in grid.items()}
+    return Selection(budget=chosen_budget, seed=seed, metric=metric, mode=mode, grids=checked)
 
 
 def _accuracy(value: Any, where: str) -> Accuracy:
@@ -357,6 +484,20 @@ def solver_dir(out: str | os.PathLike[str]) -> Path:
 def result_path(out: str | os.PathLike[str], model: str, seed: int) -> Path:
     """Where a finished (model, seed) run's scores are kept; the run is done once this file exists."""
     return run_dir(out, model, seed) / "result.json"
+
+
+def dataset_folders(suite: Suite, out: str | os.PathLike[str]) -> list[tuple[int | None, Suite, Path]]:
+    """The suite's datasets: ``(data seed, the suite on that dataset, its folder)``; ``[(None, suite, out)]`` for a
+    suite without ``data.seeds``, else one ``<out>/data-seed<k>`` per seed (each laid out as a whole benchmark)."""
+    if not suite.data_seeds:
+        return [(None, suite, Path(out))]
+    return [(seed, suite.for_data_seed(seed), inside(out, f"data-seed{seed}")) for seed in suite.data_seeds]
+
+
+def selection_dir(out: str | os.PathLike[str], model: str, variant: str | None = None) -> Path:
+    """A model's hyperparameter selection folder, ``<out>/select/<model>`` (its ``choice.json``), or one bracket
+    run's, ``<out>/select/<model>/<variant>``, checked to lie inside ``out``."""
+    return inside(out, "select", model, *(() if variant is None else (variant,)))
 
 
 def data_path(suite: Suite, out: str | os.PathLike[str]) -> Path:

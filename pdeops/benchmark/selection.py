@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pdeops.benchmark.statistics import cell
-from pdeops.benchmark.suite import Selection, Suite, selection_dir
+from pdeops.benchmark.suite import Selection, Suite, dataset_folders, result_path, selection_dir
 
 EDGE_ADVICE = "at the edge: widen the grid"
 """What the leaderboard says of a choice at the edge of its grid."""
@@ -109,14 +109,25 @@ def choice_path(out: Path, model: str) -> Path:
 
 def selection_report(suite: Suite, out: Path) -> dict[str, Any] | None:
     """The suite's selection as the leaderboard reports it: ``metric``, ``mode``, ``budget``, ``seed`` and ``models``
-    (model → its ``choice.json``, or None while its bracket runs have not finished); None for a suite without
-    ``select``."""
+    (model → its ``choice.json`` plus ``runs_not_on_choice``, the finished main runs whose ``selected`` overrides are
+    not the choice's, e.g. run before ``select`` was added; None while its bracket runs have not finished); None for a
+    suite without ``select``."""
     if suite.select is None:
         return None
     models = {}
     for model in suite.select.grids:
         path = choice_path(out, model)
-        models[model] = json.loads(path.read_text()) if path.is_file() else None
+        if not path.is_file():
+            models[model] = None
+            continue
+        choice = json.loads(path.read_text())
+        stale = []
+        for data_seed, _, folder in dataset_folders(suite, out):
+            for seed in suite.seeds:
+                result = result_path(folder, model, seed)
+                if result.is_file() and json.loads(result.read_text()).get("selected") != choice["chosen"]["overrides"]:
+                    stale.append(f"seed {seed}" if data_seed is None else f"data seed {data_seed}, seed {seed}")
+        models[model] = {**choice, "runs_not_on_choice": stale}
     selection = suite.select
     return {
         "metric": selection.metric,
@@ -159,4 +170,11 @@ def markdown_selection(report: Mapping[str, Any] | None) -> list[str]:
                 f"| {model} | {candidate['variant']} | {cell(value) if value is not None else 'not logged'} | "
                 f"{cell(candidate.get('step'))} | {mark} |"
             )
+    stale = {model: choice["runs_not_on_choice"] for model, choice in report["models"].items() if choice}
+    lines += [
+        f"\n{model}: run(s) {', '.join(runs)} finished on other settings than this choice (before it was made); "
+        "remove their run folders and rerun to train them on it."
+        for model, runs in stale.items()
+        if runs
+    ]
     return lines

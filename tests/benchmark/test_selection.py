@@ -218,6 +218,7 @@ def test_main_runs_carry_the_chosen_overrides_and_the_leaderboard_reports_the_gr
         assert json.loads(result_path(run.parents[2], "FNO", 0).read_text())["selected"] == chosen
     report = board["selection"]["models"]["FNO"]
     assert report["chosen"]["overrides"] == chosen and len(report["candidates"]) == 4
+    assert report["runs_not_on_choice"] == []
     table = (out / "leaderboard.md").read_text()
     assert "## Hyperparameters chosen on validation" in table
     assert f"| FNO | {report['chosen']['variant']} |" in table and f"**chosen**; {EDGE_ADVICE} (" in table
@@ -240,3 +241,21 @@ def test_two_data_seeds_give_two_datasets_each_with_its_runs_and_pooled_rows(sel
         assert (out / f"data-seed{data_seed}" / "leaderboard.md").is_file()
     assert any("run 2 of 2: FNO, data seed 7, seed 0 (elapsed" in line for line in lines)
     assert "## Data seed 0 (`data-seed0/`)" in (out / "leaderboard.md").read_text()
+
+
+def test_a_run_finished_before_the_choice_is_named(selected, tmp_path: Path) -> None:
+    import shutil
+
+    from pdeops.benchmark.selection import markdown_selection, selection_report
+
+    suite, out, _, _, _ = selected
+    copy = tmp_path / "out"
+    shutil.copytree(out / "select", copy / "select")
+    shutil.copytree(out / "data-seed7" / "runs" / "FNO", copy / "data-seed7" / "runs" / "FNO")
+    result = copy / "data-seed7" / "runs" / "FNO" / "seed0" / "result.json"
+    result.write_text(json.dumps({k: v for k, v in json.loads(result.read_text()).items() if k != "selected"}))
+    report = selection_report(suite, copy)
+    assert report is not None and report["models"]["FNO"]["runs_not_on_choice"] == ["data seed 7, seed 0"]
+    assert "FNO: run(s) data seed 7, seed 0 finished on other settings than this choice" in "\n".join(
+        markdown_selection(report)
+    )

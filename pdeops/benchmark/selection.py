@@ -114,7 +114,7 @@ def selection_report(suite: Suite, out: Path) -> dict[str, Any] | None:
     suite without ``select``."""
     if suite.select is None:
         return None
-    models = {}
+    models: dict[str, dict[str, Any] | None] = {}
     for model in suite.select.grids:
         path = choice_path(out, model)
         if not path.is_file():

@@ -7,6 +7,9 @@ not, and curriculum regularisation rescues the PINN. The protocol is ``pdeops.re
     python scripts/reproduce_lpinn.py --curriculum --quick --seeds 3 # choose Δβ on a validation seed by the held-out
                                                                      # loss, then PINN, LPINN, curriculum at β 20/30/40
 
+Both also train the curriculum's control, the PINN at each convection target for the L-BFGS steps the curriculum had
+spent on reaching it ("PINN, curriculum's budget"), and print the curriculum paired against every other method.
+
 Without ``--quick`` the budgets are the full ones (``FULL``; about an hour or more for the table). Prints Markdown
 tables and writes ``<out>/result.json``; ``--plots DIR`` saves the first seed's figures.
 """
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             plots=args.plots,
         )
         print(protocol.markdown_table(record["rows"]))
+        print(protocol.paired_table(record["paired"]))
     print(f"# total wall-clock {record['total_seconds']:.0f} s; {out / 'result.json'}")
     protocol.write_json({"quick": args.quick, "seeds": seeds, "budget": budget.__dict__, **record}, out / "result.json")
 

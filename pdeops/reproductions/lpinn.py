@@ -12,7 +12,10 @@ Wall-clock is that of ``Trainer.fit`` (``pdeops.training.timing.FitClock``), CPU
 
 Methods, per seed: the PINN (L-BFGS); the Lagrangian PINN (Adam, then L-BFGS); the curriculum PINN
 (``fit_curriculum``): the PINN at the first speed, then one ``pdeops fit`` per stage at increasing β, each
-warm-started from the previous stage's ``last.ckpt``, through every multiple of the step ``Δβ`` up to the largest β.
+warm-started from the previous stage's ``last.ckpt``, through every multiple of the step ``Δβ`` up to the largest β;
+and its control, the PINN at the curriculum's budget (``fit_equal_budget``): the plain PINN trained afresh at each
+curriculum target β for as many L-BFGS steps as the curriculum had spent on reaching that β
+(``curriculum_lbfgs_steps``), so that "the curriculum beats the PINN" is not "more steps beat fewer".
 
 The curriculum's schedule: Krishnapriyan et al. describe the method (train at a small β, re-initialise the next β's
 network with those weights) but neither the paper's text we could consult nor their code
@@ -29,7 +32,7 @@ import math
 import statistics
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +48,9 @@ from pdeops.training.collocation import BaseCollocationTask
 from pdeops.training.fit import fit_run
 from pdeops.training.timing import FitClock, find_callback
 
-METHODS = ("pinn", "curriculum", "lpinn")
+METHODS = ("pinn", "curriculum", "lpinn", "pinn_equal_budget")
+NAMES = {"pinn": "PINN", "curriculum": "curriculum", "lpinn": "LPINN", "pinn_equal_budget": "PINN, curriculum's budget"}
+"""The methods as tables name them."""
 PAPER_PINN = {1.0: 7.84e-3, 10.0: 1.08e-2, 20.0: 0.750, 30.0: 0.897, 40.0: 0.961}
 """Relative L2 that Krishnapriyan et al. (2021) report for the PINN on pure convection."""
 PAPER_CURRICULUM = {20.0: 9.84e-3, 30.0: 2.02e-2, 40.0: 5.33e-2}
@@ -173,6 +178,20 @@ def fit_one(
     return run, last
 
 
+def stage_steps(speeds: Sequence[float], budget: Budget) -> int:
+    """The L-BFGS steps of each curriculum stage after the first: ``budget.curriculum_steps`` shared equally by them
+    (rounded, at least one)."""
+    return max(1, round(budget.curriculum_steps / max(1, len(speeds) - 1)))
+
+
+def curriculum_lbfgs_steps(speeds: Sequence[float], budget: Budget) -> dict[float, int]:
+    """The L-BFGS steps a curriculum over ``speeds`` (``fit_curriculum``) has spent when it finishes each stage: the
+    first stage's ``budget.pinn_lbfgs_steps``, plus ``stage_steps`` per later stage up to and including this one.
+    E.g. ``([1, 10, 20], QUICK) -> {1: 20, 10: 80, 20: 140}``."""
+    per_stage = stage_steps(speeds, budget)
+    return {beta: budget.pinn_lbfgs_steps + k * per_stage for k, beta in enumerate(speeds)}
+
+
 def curriculum_speeds(start: float, targets: Sequence[float], step: float) -> list[float]:
     """The stages of a curriculum: ``start``, every multiple of ``step`` above it up to ``max(targets)``, and every
     target (so that each target is a stage). E.g. ``(1, [20, 30], 10) -> [1, 10, 20, 30]``."""
@@ -223,7 +242,8 @@ def fit_curriculum(
     elapsed = run.seconds
     if not targets or speeds[0] in targets:
         yield replace(run, method="curriculum")
-    stage_steps = max(1, round(budget.curriculum_steps / max(1, len(speeds) - 1)))
+    per_stage = stage_steps(speeds, budget)
+    spent = curriculum_lbfgs_steps(speeds, budget)
     for beta in speeds[1:]:
         problem = TransportProblem("convection", beta=beta)
         scored = not targets or beta in targets
@@ -232,7 +252,7 @@ def fit_curriculum(
             problem,
             seed,
             root / f"beta{beta:g}",
-            stage_steps,
+            per_stage,
             budget,
             method="curriculum",
             warm_start=str(checkpoint),
@@ -241,7 +261,53 @@ def fit_curriculum(
         elapsed += run.seconds
         checkpoint = last
         if scored:
-            yield replace(run, seconds=elapsed, extra={"stages": speeds.index(beta), "stage_steps": stage_steps})
+            extra = {"stages": speeds.index(beta), "stage_steps": per_stage, "lbfgs_steps": spent[beta]}
+            yield replace(run, seconds=elapsed, extra=extra)
+
+
+def fit_equal_budget(
+    configs: Path,
+    speeds: Sequence[float],
+    targets: Sequence[float],
+    seed: int,
+    root: Path,
+    budget: Budget,
+    *,
+    pinns: Mapping[float, Run] | None = None,
+    plots: Path | None = None,
+) -> Iterator[Run]:
+    """The curriculum's control: the plain PINN (``<configs>/convection1d/pinn.yaml``, from its own initialisation) at
+    each target β, trained for the L-BFGS steps the curriculum over ``speeds`` had spent on reaching it
+    (``curriculum_lbfgs_steps``).
+
+    Args:
+        configs: the configs directory.
+        speeds: the curriculum's stages (``curriculum_speeds``); every target must be one of them.
+        targets: the β to train the control at.
+        seed: the seed (the curriculum's).
+        root: the seed's directory; each control writes ``<root>/<slug>/pinn_equal_budget/``.
+        budget: the budgets (the curriculum's).
+        pinns: the plain PINN's runs by β, if trained already: where the curriculum's budget is the PINN's own (its
+            first stage), that run is the control and is not trained again.
+        plots: where to save the figures, if anywhere.
+
+    Yields:
+        The control's run at each target (method ``pinn_equal_budget``, ``extra["lbfgs_steps"]``).
+    """
+    spent = curriculum_lbfgs_steps(speeds, budget)
+    missing = [beta for beta in targets if beta not in spent]
+    if missing:
+        raise ValueError(f"the targets {missing} are no stages of the curriculum {list(speeds)}; pass its speeds.")
+    config = configs / "convection1d" / "pinn.yaml"
+    for beta in targets:
+        steps = spent[beta]
+        problem = TransportProblem("convection", beta=beta)
+        if pinns is not None and beta in pinns and steps == budget.pinn_lbfgs_steps:
+            run = pinns[beta]
+        else:
+            folder = root / slug(problem) / "pinn_equal_budget"
+            run, _ = fit_one(config, problem, seed, folder, steps, budget, method="pinn_equal_budget", plots=plots)
+        yield replace(run, method="pinn_equal_budget", extra={"lbfgs_steps": steps})
 
 
 # --- summaries ------------------------------------------------------------------------------------------------------
@@ -259,6 +325,21 @@ def paired_errors(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, Any
     ratio = paired_ratio(a, b)
     logs = {seed: math.log10(r) for seed, r in zip(ratio["seeds"], ratio["ratios"], strict=True)}
     return {**ratio, "log10_per_seed": logs}
+
+
+def paired_against_curriculum(runs: Sequence[Run], problems: Sequence[TransportProblem]) -> dict[str, Any]:
+    """Per problem (by its ``label``), ``paired_errors`` of the curriculum against every other method that has runs
+    there, under ``curriculum_vs_<method>``."""
+    paired = {}
+    for problem in problems:
+        by = {m: [run for run in runs if run.problem == problem and run.method == m] for m in METHODS}
+        if by["curriculum"]:
+            paired[label(problem)] = {
+                f"curriculum_vs_{m}": paired_errors(by["curriculum"], by[m])
+                for m in METHODS
+                if m != "curriculum" and by[m]
+            }
+    return paired
 
 
 def summarize(
@@ -288,7 +369,8 @@ def summarize(
 
 def markdown_table(rows: Sequence[dict], methods: Sequence[str] = METHODS) -> str:
     """The rows as a Markdown table: relative L2 mean ± std per method, the seconds per run, and the paper's."""
-    head = ["problem", *(f"{m} rel. L2" for m in methods), *(f"{m} s" for m in methods), "paper PINN", "paper curr."]
+    names = [NAMES.get(m, m) for m in methods]
+    head = ["problem", *(f"{n} rel. L2" for n in names), *(f"{n} s" for n in names), "paper PINN", "paper curr."]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [row["problem"]]
@@ -329,13 +411,16 @@ def reproduce_table(
     curriculum_step: float = 10.0,
     plots: Path | None = None,
 ) -> dict[str, Any]:
-    """PINN and LPINN on every problem, and the curriculum (step ``curriculum_step``) on convection; per seed.
+    """PINN and LPINN on every problem, the curriculum (step ``curriculum_step``) on convection and its control at
+    the curriculum's budget (``fit_equal_budget``, after the seed's other runs, which it leaves as they were); per
+    seed.
 
     The Burgers curriculum, when there are offsets, warm-starts along the offsets in order (each a stage with the
     PINN's budget), as the speed there is the mean transport C.
 
     Returns:
-        ``{"rows": summarize(...), "runs": [...], "total_seconds": ...}``.
+        ``{"rows": summarize(...), "paired": paired_against_curriculum(...) on convection, "runs": [...],
+        "total_seconds": ...}``.
     """
     started = time.perf_counter()
     runs: list[Run] = []
@@ -343,6 +428,10 @@ def reproduce_table(
     burgers = [TransportProblem("burgers", nu=nu, offset=c) for c in sorted(burgers_offsets)]
     for seed in seeds:
         figures = plots if seed == seeds[0] else None
+        speeds = (
+            curriculum_speeds(convection[0].beta, [p.beta for p in convection], curriculum_step) if convection else []
+        )
+        convection_pinns: dict[float, Run] = {}
         for family in (convection, burgers):
             pinns: list[tuple[Run, Path]] = []
             for problem in family:
@@ -370,11 +459,12 @@ def reproduce_table(
                     plots=figures,
                 )
                 pinns.append(pinn)
+                if family is convection:
+                    convection_pinns[problem.beta] = pinn[0]
                 runs += [pinn[0], lpinn]
                 _say(pinn[0])
                 _say(lpinn)
             if family is convection and family:
-                speeds = curriculum_speeds(family[0].beta, [p.beta for p in family], curriculum_step)
                 stages = fit_curriculum(
                     configs,
                     speeds,
@@ -392,8 +482,18 @@ def reproduce_table(
             for run in stages:
                 runs.append(run)
                 _say(run)
-    rows = summarize(runs, [*convection, *burgers])
-    return {"rows": rows, "runs": [_plain(run) for run in runs], "total_seconds": time.perf_counter() - started}
+        targets = [p.beta for p in convection]
+        for run in fit_equal_budget(
+            configs, speeds, targets, seed, out / f"seed{seed}", budget, pinns=convection_pinns, plots=figures
+        ):
+            runs.append(run)
+            _say(run)
+    return {
+        "rows": summarize(runs, [*convection, *burgers]),
+        "paired": paired_against_curriculum(runs, convection),
+        "runs": [_plain(run) for run in runs],
+        "total_seconds": time.perf_counter() - started,
+    }
 
 
 def _burgers_curriculum(
@@ -447,7 +547,7 @@ def select_curriculum_step(
             "held_out_loss_geomean": 10 ** statistics.fmean(logs),
             "relative_l2_mean": statistics.fmean(run.relative_l2 for run in runs),
             "stages": len(speeds),
-            "stage_steps": max(1, round(budget.curriculum_steps / max(1, len(speeds) - 1))),
+            "stage_steps": stage_steps(speeds, budget),
             "seconds": sum(run.seconds for run in runs if run.problem.beta == max(targets)),
         }
         print(f"# Δβ = {step:g}: held-out loss (geometric mean) {table[step]['held_out_loss_geomean']:.3g}", flush=True)
@@ -466,8 +566,9 @@ def curriculum_study(
     *,
     plots: Path | None = None,
 ) -> dict[str, Any]:
-    """``select_curriculum_step``, then PINN, LPINN and the chosen curriculum at each target on ``seeds``, with the
-    paired per-seed comparison of the curriculum against the PINN and against the LPINN."""
+    """``select_curriculum_step``, then PINN, LPINN, the chosen curriculum and its control at the curriculum's budget
+    (``fit_equal_budget``) at each target on ``seeds``, with the paired per-seed comparison of the curriculum against
+    each of the others (``paired_against_curriculum``)."""
     started = time.perf_counter()
     selection = select_curriculum_step(configs, out, budget, candidates, targets, validation_seeds)
     step = selection["chosen"]
@@ -500,17 +601,13 @@ def curriculum_study(
         ):
             runs.append(run)
             _say(run)
-    paired = {}
-    for problem in problems:
-        by = {m: [run for run in runs if run.problem == problem and run.method == m] for m in METHODS}
-        paired[label(problem)] = {
-            "curriculum_vs_pinn": paired_errors(by["curriculum"], by["pinn"]),
-            "curriculum_vs_lpinn": paired_errors(by["curriculum"], by["lpinn"]),
-        }
+        for run in fit_equal_budget(configs, speeds, sorted(targets), seed, out / f"seed{seed}", budget, plots=figures):
+            runs.append(run)
+            _say(run)
     return {
         "selection": selection,
         "rows": summarize(runs, problems),
-        "paired": paired,
+        "paired": paired_against_curriculum(runs, problems),
         "runs": [_plain(run) for run in runs],
         "total_seconds": time.perf_counter() - started,
     }
@@ -532,21 +629,25 @@ def selection_table(selection: dict[str, Any]) -> str:
 
 
 def paired_table(paired: dict[str, Any]) -> str:
-    """The paired comparison as a Markdown table: per other method, the typical error ratio curriculum / other over the
-    seeds (geometric mean) with its 95 % interval, the verdict, and the seeds where the curriculum is lower."""
-    lines = [
-        "| problem | curriculum / PINN | 95 % CI | verdict | curriculum lower | curriculum / LPINN | 95 % CI | verdict "
-        "| curriculum lower |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    """The paired comparison (``paired_against_curriculum``) as a Markdown table: per other method, the typical error
+    ratio curriculum / other over the seeds (geometric mean) with its 95 % interval, the verdict, and the seeds where
+    the curriculum is lower; "–" where a problem has no such comparison."""
+    others = [m for m in METHODS if any(f"curriculum_vs_{m}" in pair for pair in paired.values())]
+    head = ["problem"]
+    for m in others:
+        head += [f"curriculum / {NAMES[m]}", "95 % CI", "verdict", "curriculum lower"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, pair in paired.items():
         cells = [name]
-        for key, other in (("curriculum_vs_pinn", "PINN"), ("curriculum_vs_lpinn", "LPINN")):
-            ratio = pair[key]
+        for m in others:
+            ratio = pair.get(f"curriculum_vs_{m}")
+            if ratio is None:
+                cells += ["–"] * 4
+                continue
             cells += [
                 f"{ratio['geometric_mean']:.3g}",
                 interval(ratio["ci95"]),
-                verdict(ratio, "curriculum", other),
+                verdict(ratio, "curriculum", NAMES[m]),
                 f"{ratio['below_one']}/{ratio['n']}",
             ]
         lines.append("| " + " | ".join(cells) + " |")

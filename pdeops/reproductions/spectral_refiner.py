@@ -7,10 +7,15 @@ field):
 1. **Data** (``prepare_data``, once for all seeds): a training file at ``train_resolution`` (float32, spectrally
    truncated from the ``solve_resolution`` solve), and validation and test files at ``test_resolution`` in float64,
    each from its own seed (0, 2 and 1), so the three sets of trajectories are distinct.
-2. **Training** (``train_models``): the ST-FNO on its config and neuraloperator's FNO (10 frames → 1, rolled out) on
-   its config, through ``pdeops fit`` (``lightning_cli``), with the same data, epochs, optimiser and schedule (the
-   ST-FNO config's Adam and one-cycle schedule; the FNO's clipping off) and the seed as ``seed_everything``. The
-   models evaluated are those at the end of training.
+2. **Training** (``train_models``): the ST-FNO on its config (the reference's Adam and one-cycle schedule, not
+   tuned) and neuraloperator's FNO (10 frames → 1, rolled out) on its config, through ``pdeops fit``
+   (``lightning_cli``), with the same data and epochs and the seed as ``seed_everything``. The FNO baseline's
+   training is tuned on validation (``tune_fno``): one fit per candidate of ``training_grid`` (the ST-FNO's Adam at
+   each of ``fno_learning_rates``, with each of ``fno_schedules``: the ST-FNO's one-cycle schedule at that peak, or
+   cosine annealing; clipping off), and the lowest mean relative L2 of its rollouts on the *validation* trajectories
+   (``choose_lowest``) picks the FNO that is tested. The grid holds the ST-FNO's own schedule, so the FNO is at
+   least as good on validation as with the schedule it used to inherit untuned. The models evaluated are those at
+   the end of training.
 3. **Choosing the refinement** (``select_refinement``): every candidate of ``refinement_grid`` (learning rates ×
    schedules, ``refine_steps`` steps) refines the *validation* trajectories; the lowest mean validation error wins.
    The choice the residual alone would have made (no truth needed) is recorded next to it.
@@ -27,6 +32,7 @@ their table.
 
 import dataclasses
 import json
+import math
 import os
 import statistics
 import time
@@ -55,7 +61,7 @@ from pdeops.evaluation.rollout import rollout
 from pdeops.losses.sobolev import SpaceTimeVorticityResidual
 from pdeops.metrics import relative_lp_window
 from pdeops.training import AutoregressiveTask, SpectralRefinerTask
-from pdeops.training.fit import fit_run
+from pdeops.training.fit import FitRun, fit_run
 from solvers import Grid
 
 Tensor = torch.Tensor
@@ -78,6 +84,8 @@ class RefinerProtocol:
         input_steps, output_steps: frames in and out.
         epochs: training epochs of both models.
         seeds: training seeds (``seed_everything``); the data are the same for all.
+        fno_learning_rates, fno_schedules: the FNO baseline's training candidates (``training_grid``), chosen per
+            seed on the validation trajectories (``tune_fno``); the rates bracket the ST-FNO's 1e-2.
         learning_rates, schedules, bias_ratio, refine_steps: the refinement candidates (``refinement_grid``).
         amortised_samples, amortised_steps: training inputs and Adam steps (batch 4) of amortised refinement.
         record_every: time between frames.
@@ -96,6 +104,8 @@ class RefinerProtocol:
     output_steps: int = 10
     epochs: int = 10
     seeds: tuple[int, ...] = (0, 1, 2)
+    fno_learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
+    fno_schedules: tuple[Literal["one-cycle", "cosine"], ...] = ("one-cycle", "cosine")
     learning_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
     schedules: tuple[Literal["cosine", "constant"], ...] = ("cosine", "constant")
     bias_ratio: float = 0.3
@@ -170,7 +180,7 @@ def _generate_after_warmup(config: GenerationConfig, path: Path, skip: int) -> N
 
 def train_models(
     protocol: RefinerProtocol,
-    train: Path,
+    data: ProtocolData,
     run: Path,
     seed: int,
     *,
@@ -178,27 +188,22 @@ def train_models(
     fno_config: Path,
     overrides: Mapping[str, Sequence[str]] | None = None,
     device: str = "cpu",
-) -> tuple[SpectralRefinerTask, AutoregressiveTask, dict[str, float]]:
-    """Train the ST-FNO and the FNO on ``train`` (same epochs, seed, optimiser and schedule) into ``run``.
+) -> tuple[SpectralRefinerTask, AutoregressiveTask, dict[str, Any], dict[str, float]]:
+    """Train the ST-FNO on ``data.train`` into ``<run>/st_fno``, and the FNO baseline, tuned on ``data.validation``
+    (``tune_fno``), into ``<run>/fno_grid``; same epochs and seed.
 
     ``overrides`` adds ``pdeops fit`` arguments per model (``"st_fno"``, ``"fno"``), e.g. smaller networks.
 
     Returns:
-        Both tasks (end of training, eval mode, on ``device``) and their training seconds.
+        Both tasks (end of training, eval mode, on ``device``), the FNO's selection (``tune_fno``) and the training
+        seconds (``train_fno_s``: the chosen FNO's; ``tune_fno_s``: all its candidates').
     """
-    common = [
-        "--data.path", str(train),
-        "--trainer.max_epochs", str(protocol.epochs),
-        "--seed_everything", str(seed),
-        "--trainer.accelerator", "gpu" if device.startswith("cuda") else "cpu",
-        "--trainer.devices", "1",
-    ]  # fmt: skip
     st_run = fit_run(
         [st_fno_config],
         run / "st_fno",
         overrides=RUN_SETTINGS,
         args=[
-            *common,
+            *_common_args(protocol, data.train, seed, device),
             "--data.batch_size", str(protocol.batch_size),
             "--model.init_args.input_steps", str(protocol.input_steps),
             "--model.init_args.model.init_args.output_steps", str(protocol.output_steps),
@@ -206,31 +211,164 @@ def train_models(
             *(overrides or {}).get("st_fno", ()),
         ],
     )  # fmt: skip
-    same_training = run / "fno_optimizer.yaml"
-    write_text_atomic(same_training, yaml.safe_dump(_same_optimizer(run / "st_fno" / "config.yaml"), sort_keys=False))
-    fno_run = fit_run(
-        [fno_config, same_training],
-        run / "fno",
-        overrides=RUN_SETTINGS,
-        args=[
-            *common,
-            "--data.batch_size", str(4 * protocol.batch_size),
-            "--data.history", str(protocol.input_steps),
-            "--data.eval_horizon", str(protocol.output_steps),
-            *(overrides or {}).get("fno", ()),
-        ],
-    )  # fmt: skip
-    st_fno, fno = load_task(st_run.last, device=device), load_task(fno_run.last, device=device)
-    if not isinstance(st_fno, SpectralRefinerTask) or not isinstance(fno, AutoregressiveTask):
-        raise TypeError(
-            f"{run}: expected a SpectralRefinerTask and an AutoregressiveTask, got {type(st_fno)}, {type(fno)}."
+    st_fno = load_task(st_run.last, device=device)
+    if not isinstance(st_fno, SpectralRefinerTask):
+        raise TypeError(f"{run}: expected a SpectralRefinerTask from {st_fno_config}, got {type(st_fno)}.")
+    fno, selection, seconds = tune_fno(
+        protocol,
+        data,
+        run / "fno_grid",
+        seed,
+        st_fno_resolved=run / "st_fno" / "config.yaml",
+        fno_config=fno_config,
+        overrides=(overrides or {}).get("fno", ()),
+        device=device,
+    )
+    return st_fno, fno, selection, {"train_st_fno_s": st_run.seconds, **seconds}
+
+
+def _common_args(protocol: RefinerProtocol, train: Path, seed: int, device: str) -> list[str]:
+    return [
+        "--data.path", str(train),
+        "--trainer.max_epochs", str(protocol.epochs),
+        "--seed_everything", str(seed),
+        "--trainer.accelerator", "gpu" if device.startswith("cuda") else "cpu",
+        "--trainer.devices", "1",
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """One training candidate of the FNO baseline: the ST-FNO's optimiser (Adam, every argument but its learning
+    rate) at peak rate ``lr``, with the ST-FNO's one-cycle schedule (``max_lr = lr``) or cosine annealing from ``lr``
+    over the run (``pdeops.training.CosineAnnealing``)."""
+
+    lr: float
+    schedule: Literal["one-cycle", "cosine"]
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("one-cycle", "cosine"):
+            raise ValueError(f"the FNO's training schedule must be 'one-cycle' or 'cosine', got {self.schedule!r}.")
+        if not self.lr > 0:
+            raise ValueError(f"the FNO's learning rate must be positive, got {self.lr}.")
+
+    def describe(self) -> str:
+        """E.g. ``one-cycle, lr 0.01``."""
+        return f"{self.schedule}, lr {self.lr:g}"
+
+    @property
+    def folder(self) -> str:
+        """The candidate's run folder name, e.g. ``one-cycle_lr0.01``."""
+        return f"{self.schedule}_lr{self.lr:g}"
+
+
+def training_grid(
+    learning_rates: Sequence[float], schedules: Sequence[Literal["one-cycle", "cosine"]]
+) -> list[TrainingOptions]:
+    """Every schedule at every learning rate, schedule by schedule."""
+    return [TrainingOptions(lr, schedule) for schedule in schedules for lr in learning_rates]
+
+
+def training_layer(resolved: Path, options: TrainingOptions) -> dict[str, Any]:
+    """A config layer training another model with ``options`` on a run's optimiser (its resolved ``config.yaml``,
+    every argument written out, so nothing of the other model's own optimiser carries over), and no gradient clipping.
+
+    Raises:
+        ValueError: the run names no optimiser, or ``options`` asks for its one-cycle schedule and it has none.
+    """
+    layer = _same_optimizer(resolved)
+    task = layer["model"]["init_args"]
+    task["optimizer"].setdefault("init_args", {})["lr"] = options.lr
+    if options.schedule == "cosine":
+        task["lr_scheduler"] = {"class_path": "pdeops.training.CosineAnnealing"}
+        return layer
+    scheduler = task.get("lr_scheduler") or {}
+    if not str(scheduler.get("class_path", "")).endswith("OneCycleLR"):
+        raise ValueError(
+            f"{resolved} trains with {scheduler.get('class_path')}, not OneCycleLR, so the FNO has no one-cycle "
+            "schedule to inherit; use the 'cosine' candidates only (RefinerProtocol.fno_schedules)."
         )
-    return st_fno, fno, {"train_st_fno_s": st_run.seconds, "train_fno_s": fno_run.seconds}
+    scheduler.setdefault("init_args", {})["max_lr"] = options.lr
+    return layer
+
+
+def choose_lowest(validation: Sequence[float]) -> int:
+    """The index of the lowest validation error; a candidate whose error is not finite (a diverged run) is never
+    chosen, and ties go to the first.
+
+    Raises:
+        ValueError: no candidate, or none with a finite error.
+    """
+    finite = [i for i, value in enumerate(validation) if math.isfinite(value)]
+    if not finite:
+        raise ValueError(f"no candidate has a finite validation error ({list(validation)}); lower the learning rates.")
+    return min(finite, key=lambda i: validation[i])
+
+
+def tune_fno(
+    protocol: RefinerProtocol,
+    data: ProtocolData,
+    folder: Path,
+    seed: int,
+    *,
+    st_fno_resolved: Path,
+    fno_config: Path,
+    overrides: Sequence[str] = (),
+    device: str = "cpu",
+) -> tuple[AutoregressiveTask, dict[str, Any], dict[str, float]]:
+    """Train the FNO baseline with every candidate of ``training_grid`` (in ``<folder>/<candidate>/``, its config
+    layer beside it) and keep the one whose rollouts have the lowest mean relative L2 on the validation trajectories
+    (``choose_lowest``); the test trajectories are not read.
+
+    Args:
+        st_fno_resolved: the ST-FNO run's resolved ``config.yaml`` (its optimiser and schedule).
+        overrides: more ``pdeops fit`` arguments for the FNO.
+
+    Returns:
+        The chosen FNO (eval mode, on ``device``); the selection, ``{"candidates": [{"label", "lr", "schedule",
+        "validation_rel_l2", "train_s"}], "chosen": index, "st_fno_schedule": the index of the ST-FNO's own schedule
+        in the grid, or None}``; and ``{"train_fno_s": the chosen's seconds, "tune_fno_s": all candidates'}``.
+    """
+    val_inputs, val_truth, _ = read_window(data.validation, protocol)
+    st_task = (yaml.safe_load(st_fno_resolved.read_text()) or {}).get("model", {}).get("init_args", {})
+    st_fno_lr = (st_task.get("lr_scheduler") or {}).get("init_args", {}).get("max_lr")
+    candidates = training_grid(protocol.fno_learning_rates, protocol.fno_schedules)
+    rows: list[dict[str, Any]] = []
+    runs: list[FitRun] = []
+    for options in candidates:
+        layer = folder / f"{options.folder}.yaml"
+        write_text_atomic(layer, yaml.safe_dump(training_layer(st_fno_resolved, options), sort_keys=False))
+        fitted = fit_run(
+            [fno_config, layer],
+            folder / options.folder,
+            overrides=RUN_SETTINGS,
+            args=[
+                *_common_args(protocol, data.train, seed, device),
+                "--data.batch_size", str(4 * protocol.batch_size),
+                "--data.history", str(protocol.input_steps),
+                "--data.eval_horizon", str(protocol.output_steps),
+                *overrides,
+            ],
+        )  # fmt: skip
+        fno = load_task(fitted.last, device=device)
+        if not isinstance(fno, AutoregressiveTask):
+            raise TypeError(f"{fno_config}: expected an AutoregressiveTask, got {type(fno)}.")
+        error = float(relative_lp_window(rollout(fno, val_inputs, protocol.output_steps).double(), val_truth).mean())
+        rows.append({"label": options.describe(), **dataclasses.asdict(options), "validation_rel_l2": error})
+        rows[-1]["train_s"] = fitted.seconds
+        runs.append(fitted)
+    chosen = choose_lowest([row["validation_rel_l2"] for row in rows])
+    own = [i for i, c in enumerate(candidates) if c.schedule == "one-cycle" and c.lr == st_fno_lr]
+    selection = {"candidates": rows, "chosen": chosen, "st_fno_schedule": own[0] if own else None}
+    fno = load_task(runs[chosen].last, device=device)
+    assert isinstance(fno, AutoregressiveTask)  # checked above
+    seconds = {"train_fno_s": runs[chosen].seconds, "tune_fno_s": sum(run.seconds for run in runs)}
+    return fno, selection, seconds
 
 
 def _same_optimizer(resolved: Path) -> dict[str, Any]:
-    """A config layer giving another model the optimiser and schedule of a run (its resolved ``config.yaml``, every
-    argument written out, so nothing of the other model's own optimiser carries over), and no gradient clipping."""
+    """A config layer giving another model the optimiser and schedule of a run (``training_layer``'s starting
+    point), and no gradient clipping."""
     task = (yaml.safe_load(resolved.read_text()) or {}).get("model", {}).get("init_args", {})
     if "optimizer" not in task:
         raise ValueError(f"{resolved} names no model.init_args.optimizer to train the FNO baseline with.")
@@ -332,13 +470,14 @@ def run_protocol(
     device: str = "cpu",
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run the protocol for every seed that has no ``<out>/seed<k>/result.json`` yet; return every seed's result.
+    """Run the protocol for every seed that has no ``<out>/seed<k>/result.json`` yet, or one from before the FNO's
+    training was tuned (no ``fno_selection``: run again, its ST-FNO checkpoint reused); return every seed's result.
 
     ``overrides``: see ``train_models``.
 
     Returns:
         ``{"protocol": its fields, "data_s": seconds to generate, "seeds": {seed: result}}``, each result as
-        ``evaluate_seed``'s plus ``seconds`` of training.
+        ``evaluate_seed``'s plus ``fno_selection`` (``tune_fno``'s) and ``seconds`` of training.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -348,11 +487,11 @@ def run_protocol(
     results = {}
     for seed in seeds if seeds is not None else protocol.seeds:
         path = out / f"seed{seed}" / "result.json"
-        if not path.exists():
-            echo(f"seed {seed}: training the ST-FNO and the FNO, then refining")
-            st_fno, fno, train_seconds = train_models(
+        if not path.exists() or "fno_selection" not in json.loads(path.read_text()):
+            echo(f"seed {seed}: training the ST-FNO and the FNO's candidates, then refining")
+            st_fno, fno, fno_selection, train_seconds = train_models(
                 protocol,
-                data.train,
+                data,
                 out / f"seed{seed}",
                 seed,
                 st_fno_config=st_fno_config,
@@ -361,6 +500,7 @@ def run_protocol(
                 device=device,
             )
             result = evaluate_seed(protocol, data, st_fno, fno)
+            result["fno_selection"] = fno_selection
             result["seconds"].update(train_seconds)
             _write_json(path, result)
         results[seed] = json.loads(path.read_text())
@@ -388,7 +528,7 @@ COMPARISONS = (
 def summarize_seeds(results: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
     """Mean ± std over seeds of every mean column of ``evaluate_seed`` (``stat``), the ``COMPARISONS`` paired seed by
     seed (``paired_ratio``: the per-seed ratios, the 95 % intervals over seeds and over test trajectories × seeds, and
-    whether the comparison is decided), and each seed's choice.
+    whether the comparison is decided), and each seed's choices (refinement, and the FNO's training).
 
     Args:
         results: ``run_protocol``'s ``seeds``.
@@ -409,6 +549,7 @@ def summarize_seeds(results: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
         seed: {
             "by_validation_error": results[seed]["selection"]["labels"][results[seed]["selection"]["chosen"]],
             "by_residual": results[seed]["selection"]["labels"][results[seed]["selection"]["chosen_by_residual"]],
+            "fno_training": _fno_choice(results[seed]["fno_selection"])["label"],
         }
         for seed in seeds
     }
@@ -471,7 +612,27 @@ def markdown_summary(summary: Mapping[str, Any], results: Mapping[Any, Mapping[s
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     before = [results[seed]["selection"]["validation"][0]["rel_l2_before"] for seed in seeds]
     lines.append("| (unrefined) | " + " | ".join(f"{value:.3e}" for value in before) + " |")
+    lines += [
+        "",
+        "FNO training grid (relative L2 of its rollouts on the validation trajectories; the ST-FNO's own schedule "
+        "marked):",
+        "",
+        "| FNO training | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for i, candidate in enumerate(results[seeds[0]]["fno_selection"]["candidates"]):
+        cells = []
+        for seed in seeds:
+            selection = results[seed]["fno_selection"]
+            mark = " **(chosen)**" if i == selection["chosen"] else ""
+            cells.append(f"{selection['candidates'][i]['validation_rel_l2']:.3e}{mark}")
+        own = " (the ST-FNO's)" if i == results[seeds[0]]["fno_selection"]["st_fno_schedule"] else ""
+        lines.append(f"| {candidate['label']}{own} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _fno_choice(selection: Mapping[str, Any]) -> Mapping[str, Any]:
+    return selection["candidates"][selection["chosen"]]
 
 
 def _pm(stat: Mapping[str, float]) -> str:

@@ -1,5 +1,5 @@
 """The Spectral-Refiner's refinement: per trajectory and amortised, its report, choosing its options on validation
-trajectories, ``refine_checkpoint``, ``pdeops refine``, and the reproduction protocol."""
+trajectories, ``refine_checkpoint`` and ``pdeops refine`` (the reproduction protocol: tests/reproductions)."""
 
 import json
 from pathlib import Path
@@ -9,7 +9,6 @@ import torch
 from neuralop.models import FNO
 
 from pdeops.cli import main
-from pdeops.data import open_dataset
 from pdeops.data.datasets import Normalizer
 from pdeops.data.generate import generate
 from pdeops.data.recipes import GenerationConfig
@@ -25,13 +24,6 @@ from pdeops.evaluation.refine import (
 )
 from pdeops.losses.sobolev import SpaceTimeVorticityResidual
 from pdeops.models.st_fno import SpatiotemporalFNO
-from pdeops.reproductions.spectral_refiner import (
-    METHODS,
-    RefinerProtocol,
-    markdown_summary,
-    run_protocol,
-    summarize_seeds,
-)
 from pdeops.training import SpatiotemporalTask
 from pdeops.training.refiner import SpectralRefinerTask
 from solvers import Grid
@@ -118,18 +110,6 @@ def test_selection_on_validation_trajectories_picks_the_lowest_error_and_records
         select_refinement(task, inputs, None, residual, candidates)
 
 
-def test_seed_statistics_pair_each_comparison_seed_by_seed() -> None:
-    def seed(scale: float) -> dict:
-        rows = [{key: scale * value for key in METHODS} for value in (1.0, 2.0)]
-        return {"mean": {key: 1.5 * scale for key in METHODS}, "rows": rows, "selection": {"labels": ["x"], "chosen": 0,
-                "chosen_by_residual": 0}}  # fmt: skip
-
-    summary = summarize_seeds({0: seed(1.0), 1: seed(3.0)})
-    assert summary["columns"]["fno_rel_l2"] == {"mean": 3.0, "std": pytest.approx(2**0.5 * 1.5), "n": 2}
-    same = summary["comparisons"]["rel_l2_after vs rel_l2_before"]
-    assert same["ratios"] == [1.0, 1.0] and same["below_one"] == 0 and not same["decided"]
-
-
 # --- checkpoint, config and CLI -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -181,43 +161,3 @@ def test_refine_cli_prints_and_writes_rows_at_another_resolution(checkpoint, tmp
     assert "rel_l2_after" in capsys.readouterr().out
     assert main([*common, "--samples", "10"]) == 2
     assert "has 10 trajectories (indices 0 to 9), but samples= asks for [10]" in capsys.readouterr().err
-
-
-# --- the reproduction protocol --------------------------------------------------------------------------------------
-def test_protocol_runs_every_step_on_real_files_and_does_not_rerun_a_finished_seed(tmp_path) -> None:
-    """The whole protocol at toy size: generated files, two fits through the configs, selection, test, amortised."""
-    net = "--model.init_args.model.init_args."
-    protocol = RefinerProtocol(
-        32, 16, 32, 10, 2, 2, 1.0, input_steps=5, output_steps=5, epochs=1, seeds=(0,), learning_rates=(1e-2, 3e-2),
-        schedules=("cosine",), refine_steps=3, amortised_samples=2, amortised_steps=2,
-    )  # fmt: skip
-    overrides = {
-        "st_fno": [f"{net}modes", "[4, 4, 3]", f"{net}width", "6", f"{net}latent_steps", "5"],
-        "fno": [f"{net}n_modes", "[4, 4]", f"{net}hidden_channels", "8"],
-    }
-
-    def run() -> dict:
-        return run_protocol(
-            protocol,
-            tmp_path,
-            st_fno_config=CONFIGS / "st_fno.yaml",
-            fno_config=CONFIGS / "fno.yaml",
-            overrides=overrides,
-            echo=lambda _: None,
-        )
-
-    results = run()
-    result = results["seeds"][0]
-    assert len(result["rows"]) == 2 and len(result["selection"]["validation"]) == 2
-    assert {"fno_rel_l2", "rel_l2_after", "amortised_rel_l2", "amortised_fit_residual_after"} <= set(result["mean"])
-    with open_dataset(tmp_path / "test.h5") as test, open_dataset(tmp_path / "train.h5") as train:
-        assert test["vorticity"].shape == (2, 10, 32, 32) and test["vorticity"].dtype == "float64"
-        assert train["vorticity"].shape == (10, 10, 16, 16)  # warm-up of 5 frames dropped
-    fno_config = (tmp_path / "seed0" / "fno" / "config.yaml").read_text()
-    assert "torch.optim.Adam\n" in fno_config and "weight_decay: 0.0\n" in fno_config  # the ST-FNO's optimiser
-    stamp = (tmp_path / "seed0" / "result.json").stat().st_mtime_ns
-    again = run()
-    assert again["seeds"][0] == result and (tmp_path / "seed0" / "result.json").stat().st_mtime_ns == stamp
-    summary = summarize_seeds(again["seeds"])
-    assert summary["comparisons"]["rel_l2_after vs rel_l2_before"]["seeds"] == [0]
-    assert "| ST-FNO refined vs ST-FNO |" in markdown_summary(summary, again["seeds"])

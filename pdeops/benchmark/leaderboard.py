@@ -4,7 +4,6 @@ suite's paired comparisons with their confidence intervals, training diagnostics
 ``.json``, ``.csv``) and figures written from them.
 """
 
-import csv
 import fnmatch
 import json
 import math
@@ -18,7 +17,7 @@ from pdeops._io import write_text_atomic
 from pdeops.benchmark.selection import markdown_selection, selection_report
 from pdeops.benchmark.solver import closure_result, solver_note, solver_result
 from pdeops.benchmark.statistics import cell, csv_table, interval, paired_ratio, stat, verdict
-from pdeops.benchmark.suite import Suite, data_path, dataset_folders, result_path, run_dir
+from pdeops.benchmark.suite import Suite, data_path, dataset_folders, logged_metrics, result_path, run_dir
 from pdeops.evaluation import plots
 from pdeops.evaluation.work_precision import Accuracy
 
@@ -269,32 +268,6 @@ def training_diagnostics(suite: Suite, out: Path, results: Mapping[str, Sequence
                 for column, entry in sorted(per_column.items())
             }
     return {"patterns": list(suite.training_metrics), "models": models}
-
-
-def logged_metrics(run: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every column of a run's Lightning CSV logs (``run/lightning_logs/version_*/metrics.csv``, in version order) as
-    its logged ``(step, value)`` points in file order; the cells left empty (a column not logged in that row) and the
-    ``step`` and ``epoch`` columns are left out. ``{}`` for a run without a log."""
-    versions = sorted(
-        (run / "lightning_logs").glob("version_*/metrics.csv"),
-        key=lambda path: int(suffix) if (suffix := path.parent.name.removeprefix("version_")).isdigit() else -1,
-    )
-    columns: dict[str, list[tuple[int, float]]] = {}
-    for path in versions:
-        with path.open(newline="") as stream:
-            for row in csv.DictReader(stream):
-                try:
-                    step = int(float(row.get("step") or ""))
-                except ValueError:
-                    continue
-                for column, text in row.items():
-                    if column in ("step", "epoch") or column is None or not text:
-                        continue
-                    try:
-                        columns.setdefault(column, []).append((step, float(text)))
-                    except (TypeError, ValueError):
-                        continue
-    return columns
 
 
 def _row(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pdeops.benchmark.statistics import cell
-from pdeops.benchmark.suite import Selection, Suite, dataset_folders, result_path, selection_dir
+from pdeops.benchmark.suite import Selection, Suite, dataset_folders, logged_metrics, result_path, selection_dir
 
 EDGE_ADVICE = "at the edge: widen the grid"
 """What the leaderboard says of a choice at the edge of its grid."""
@@ -43,8 +43,6 @@ def variant_name(overrides: Mapping[str, Any]) -> str:
 def final_value(run: Path, metric: str) -> tuple[int, float] | None:
     """``(step, value)`` of ``metric`` at the last step it was logged in the run's CSV log (a resumed fit's versions
     read together); None when it was never logged."""
-    from pdeops.benchmark.leaderboard import logged_metrics  # leaderboard imports this module for its report
-
     points = logged_metrics(run).get(metric)
     if not points:
         return None

@@ -56,6 +56,7 @@ accuracy" for the speed-up. The solver setting a model is matched with, and the 
 the suite's validation trajectories, then scored and timed on the test ones (``pdeops.benchmark.solver``).
 """
 
+import csv
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -509,3 +510,29 @@ def data_path(suite: Suite, out: str | os.PathLike[str]) -> Path:
             path = (suite.path.parent / path).resolve()
         return path
     return inside(out, "data.h5")
+
+
+def logged_metrics(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every column of a run's Lightning CSV logs (``run/lightning_logs/version_*/metrics.csv``, in version order) as
+    its logged ``(step, value)`` points in file order; the cells left empty (a column not logged in that row) and the
+    ``step`` and ``epoch`` columns are left out. ``{}`` for a run without a log."""
+    versions = sorted(
+        (run / "lightning_logs").glob("version_*/metrics.csv"),
+        key=lambda path: int(suffix) if (suffix := path.parent.name.removeprefix("version_")).isdigit() else -1,
+    )
+    columns: dict[str, list[tuple[int, float]]] = {}
+    for path in versions:
+        with path.open(newline="") as stream:
+            for row in csv.DictReader(stream):
+                try:
+                    step = int(float(row.get("step") or ""))
+                except ValueError:
+                    continue
+                for column, text in row.items():
+                    if column in ("step", "epoch") or column is None or not text:
+                        continue
+                    try:
+                        columns.setdefault(column, []).append((step, float(text)))
+                    except (TypeError, ValueError):
+                        continue
+    return columns

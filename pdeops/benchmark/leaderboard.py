@@ -17,9 +17,10 @@ from pdeops._io import write_text_atomic
 from pdeops.benchmark.selection import markdown_selection, selection_report
 from pdeops.benchmark.solver import closure_result, solver_note, solver_result
 from pdeops.benchmark.statistics import cell, csv_table, interval, paired_ratio, stat, verdict
-from pdeops.benchmark.suite import Suite, data_path, dataset_folders, logged_metrics, result_path, run_dir
+from pdeops.benchmark.suite import Suite, data_path, dataset_folders, logged_metrics, result_path, run_dir, solver_dir
+from pdeops.data import open_dataset
 from pdeops.evaluation import plots
-from pdeops.evaluation.work_precision import Accuracy
+from pdeops.evaluation.work_precision import Accuracy, read_sweep
 
 COLUMNS = {
     "one_step_l2": "1-step rel. L2",
@@ -89,6 +90,7 @@ def leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[str, An
         "suite": suite.name,
         "description": suite.description,
         "accuracy": suite.accuracy.to_json(),
+        "frame_interval": _frame_interval(data_path(suite, out)) if results else None,
         "protocol": {"context": suite.context, "steps": suite.steps, "seeds": list(suite.seeds)},
         "budget": dict(suite.budget),
         "runs_done": sum(len(runs) for runs in results.values()),
@@ -140,6 +142,7 @@ def pooled_leaderboard(suite: Suite, out: Path, *, device: str = "cpu") -> dict[
         "suite": suite.name,
         "description": suite.description,
         "accuracy": suite.accuracy.to_json(),
+        "frame_interval": next((b["frame_interval"] for b in boards if b.get("frame_interval")), None),
         "protocol": {
             "context": suite.context,
             "steps": suite.steps,
@@ -303,7 +306,16 @@ def write_leaderboard(board: Mapping[str, Any], out: Path) -> None:
         figures = out / "figures"
         figures.mkdir(exist_ok=True)
         plots.plot_benchmark_errors(board, figures / "error_per_step.png")
-        plots.plot_pareto(board, figures / "pareto.png")
+        sweep = solver_dir(out) / "work_precision.json"
+        ladder = read_sweep(sweep) if sweep.exists() else []
+        plots.plot_pareto(board, figures / "pareto.png", sweep=ladder)
+
+
+def _frame_interval(data: Path) -> float | None:
+    """The time between the stored frames of ``data`` (the figure's cost per time unit), None for a single frame."""
+    with open_dataset(data) as dataset:
+        times = dataset["time"].values
+    return float(times[1] - times[0]) if len(times) > 1 else None
 
 
 def markdown_leaderboard(board: Mapping[str, Any]) -> str:

@@ -5,7 +5,8 @@
 - ``animate_rollout``: truth | prediction | error of one trajectory, step by step, as a GIF or an MP4.
 - ``plot_error_vs_time``: relative L2 error and correlation per step, model against persistence.
 - ``plot_spectra``: energy spectra at the last step, truth against the predictions.
-- ``plot_benchmark_errors``, ``plot_pareto``: a benchmark's error per step and its error against cost.
+- ``plot_benchmark_errors``, ``plot_pareto``: a benchmark's error per step and its accuracy against cost
+  (``plot_correlation_pareto`` on the correlation-time axis: time to decorrelation, the solver ladder's front).
 
 Fields are drawn on their spatial coordinates (``SpatialAxes``): 2-D fields as images with x to the right and y up,
 1-D fields as lines, 3-D fields as their middle slice along the last axis. Truth and prediction share one colour
@@ -489,9 +490,15 @@ def plot_benchmark_errors(board: Mapping[str, Any], path: Path) -> Figure:
     return figure
 
 
-def plot_pareto(board: Mapping[str, Any], path: Path) -> Figure:
-    """Rollout error against inference cost (ms per frame), marker area by parameter count, one point per model in
-    its ``line_colours`` colour (the same as in ``plot_benchmark_errors``); returns the figure, as written."""
+def plot_pareto(board: Mapping[str, Any], path: Path, *, sweep: Sequence[Any] = ()) -> Figure:
+    """A benchmark's accuracy against cost on its accuracy axis; returns the figure, as written.
+
+    On the ``correlation_time`` axis this is ``plot_correlation_pareto`` (with the solver ladder ``sweep``). On
+    ``rollout_l2`` (the default): rollout error against inference cost (ms per frame), marker area by parameter
+    count, one point per model in its ``line_colours`` colour (the same as in ``plot_benchmark_errors``).
+    """
+    if (board.get("accuracy") or {}).get("axis") == "correlation_time":
+        return plot_correlation_pareto(board, path, sweep=sweep)
     figure = Figure(figsize=(6.5, 4.2))
     axis = figure.add_subplot()
     colours = line_colours(board["rows"])
@@ -513,6 +520,94 @@ def plot_pareto(board: Mapping[str, Any], path: Path) -> Figure:
         title=f"{board['suite']}: error against cost (marker area ~ parameters)",
     )
     axis.grid(alpha=0.3)
+    figure.tight_layout()
+    _save(figure, path)
+    return figure
+
+
+CLASSICAL_MARKERS = {"solver, stored grid": "s", "solver + hyperviscosity, stored grid": "D"}
+"""The leaderboard's classical rows (the solver and the closure on the stored grid) and their markers in
+``plot_correlation_pareto``; every other row with a cost is a model (a star)."""
+
+
+def plot_correlation_pareto(board: Mapping[str, Any], path: Path, *, sweep: Sequence[Any] = ()) -> Figure:
+    """Median time to decorrelation against cost per trajectory and time unit (log), Kochkov et al.'s (2021) figure
+    of merit for chaotic flows, with the classical Pareto front.
+
+    Each leaderboard row with a speed (test trajectories): the models as stars in their ``line_colours`` colours,
+    with the spread over seeds as error bars, the solver and the closure on the stored grid as brown markers
+    (``CLASSICAL_MARKERS``); a label with ``≥`` marks a correlation time censored at the window's end. The solver
+    ladder (``sweep``: ``work_precision.WorkPrecisionPoint`` s of the benchmark's sweep, on the validation
+    trajectories) as open circles, and its Pareto front (no setting both cheaper and longer correlated) as a dashed
+    step line through the front's settings, labelled by grid and step: a model above it beats every classical
+    setting swept at its cost.
+
+    Args:
+        board: a ``leaderboard`` on the ``correlation_time`` axis; ``board["frame_interval"]`` (time between
+            stored frames) turns seconds per frame into seconds per time unit; without it the x axis is per frame.
+        path: the PNG to write.
+        sweep: the solver ladder (settings without a time or a correlation time are left out).
+    """
+    interval = board.get("frame_interval")
+    per = 1.0 / interval if interval else 1.0  # frames per time unit
+    unit = "time unit" if interval else "frame"
+    figure = Figure(figsize=(7.2, 4.8))
+    axis = figure.add_subplot()
+    ladder = sorted(
+        (1e3 * p.seconds_per_frame * per, p.correlation_time, p)
+        for p in sweep
+        if p.seconds_per_frame is not None and p.correlation_time is not None
+    )
+    if ladder:
+        axis.scatter(
+            [x for x, _, _ in ladder],
+            [y for _, y, _ in ladder],
+            marker="o",
+            facecolor="none",
+            edgecolor=FIXED_COLOURS["solver"],
+            label="solver ladder (validation trajectories)",
+        )
+        front: list[tuple[float, float]] = []
+        for x, y, point in ladder:  # cheapest first: a point joins the front when it is correlated longer
+            if not front or y > front[-1][1]:
+                front.append((x, y))
+                step = f"dt {point.setting.dt:.2g}" if point.setting.dt is not None else f"cfl {point.setting.cfl:g}"
+                axis.annotate(
+                    f"{point.setting.resolution}², {step}", (x, y), fontsize=7, color=FIXED_COLOURS["solver"],
+                    xytext=(3, -9), textcoords="offset points",
+                )  # fmt: skip
+        axis.step(
+            [x for x, _ in front], [y for _, y in front], where="post", linestyle="--", linewidth=1,
+            color=FIXED_COLOURS["solver"], label="classical Pareto front (ladder)",
+        )  # fmt: skip
+    colours = line_colours(board["rows"])
+    for name, row in board["rows"].items():
+        time, speed = row.get("correlation_time"), row.get("frames_per_second")
+        if not time or not speed or not speed.get("mean"):
+            continue
+        x = 1e3 * per / speed["mean"]
+        censored = "≥ " if row.get("correlation_time_censored_seeds") else ""
+        classical = name in CLASSICAL_MARKERS
+        axis.errorbar(
+            x, time["mean"], yerr=time.get("std") or 0.0, fmt=CLASSICAL_MARKERS.get(name, "*"),
+            markersize=8 if classical else 13, color=FIXED_COLOURS["solver"] if classical else colours[name],
+            markeredgecolor="black", capsize=3, label=name,
+        )  # fmt: skip
+        axis.annotate(
+            f"{name} ({censored}{time['mean']:.2g})", (x, time["mean"]), fontsize=8, xytext=(6, 4),
+            textcoords="offset points",
+        )  # fmt: skip
+    axis.set(
+        xlabel=f"cost, ms per trajectory and {unit} (wall clock, warm)",
+        ylabel="time to correlation < threshold, median",
+        xscale="log",
+        title=f"{board['suite']}: time to decorrelation against cost",
+    )
+    threshold = (board.get("accuracy") or {}).get("threshold")
+    if threshold is not None:
+        axis.set_ylabel(f"time to vorticity correlation < {threshold:g}, median")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=7, loc="best")
     figure.tight_layout()
     _save(figure, path)
     return figure

@@ -41,6 +41,43 @@ def test_the_benchmark_figures_give_each_model_one_colour(tmp_path: Path) -> Non
     assert lines["persistence"] == to_rgba("tab:gray")
 
 
+def test_a_correlation_time_board_draws_time_to_decorrelation_against_cost_with_the_ladders_front(
+    tmp_path: Path,
+) -> None:
+    """On the correlation-time axis the figure is Kochkov's: median time to decorrelation (y) against ms per
+    trajectory and time unit (x, log), every row with a cost, the solver ladder and its Pareto front."""
+    from pdeops.evaluation.work_precision import SolverSetting, WorkPrecisionPoint
+
+    def ladder(n: int, seconds: float, time: float | None) -> WorkPrecisionPoint:
+        return WorkPrecisionPoint(SolverSetting("rk4cn", n, None, cfl=1.0), seconds, 0.5, correlation_time=time)
+
+    sweep = [ladder(32, 1e-3, 0.5), ladder(48, 2e-3, 1.5), ladder(40, 3e-3, 1.0), ladder(64, 4e-3, 3.0),
+             ladder(96, None, None)]  # fmt: skip
+    rows = {
+        "persistence": {"correlation_time": {"mean": 0.1, "std": 0.0}},  # no cost: not drawn
+        "hybrid": {"correlation_time": {"mean": 2.0, "std": 0.2}, "frames_per_second": {"mean": 500.0}},
+        "fno": {"correlation_time": {"mean": 1.0, "std": 0.1}, "frames_per_second": {"mean": 1000.0},
+                "correlation_time_censored_seeds": 1},
+        "solver + hyperviscosity, stored grid": {"correlation_time": {"mean": 0.75},
+                                                 "frames_per_second": {"mean": 250.0}},
+    }  # fmt: skip
+    board = {"suite": "tiny", "rows": rows, "frame_interval": 0.25,
+             "accuracy": {"axis": "correlation_time", "threshold": 0.95}}  # fmt: skip
+    figure = plots.plot_pareto(board, tmp_path / "pareto.png", sweep=sweep)
+    axis = figure.axes[0]
+    assert (tmp_path / "pareto.png").stat().st_size > 0
+    assert axis.get_xscale() == "log" and "time unit" in axis.get_xlabel() and "0.95" in axis.get_ylabel()
+    # the front: 32² (1 ms), then 48² (2 ms, correlated longer); 40² is dominated; 64²; 96² did not run
+    front = next(line for line in axis.get_lines() if line.get_label().startswith("classical Pareto front"))
+    assert list(front.get_xdata()) == [4.0, 8.0, 16.0] and list(front.get_ydata()) == [0.5, 1.5, 3.0]
+    # rows: 1000 ms / (frames/s) · 4 frames per time unit; persistence has no cost
+    labels = {text.get_text(): text.xy for text in axis.texts if not text.get_text()[0].isdigit()}
+    assert labels == {"hybrid (2)": (8.0, 2.0), "fno (≥ 1)": (4.0, 1.0),
+                      "solver + hyperviscosity, stored grid (0.75)": (16.0, 0.75)}  # fmt: skip
+    ladder_labels = sorted(text.get_text() for text in axis.texts if text.get_text()[0].isdigit())
+    assert ladder_labels == ["32², cfl 1", "48², cfl 1", "64², cfl 1"]  # the front's settings are named
+
+
 def test_evaluation_line_figures_share_colours_and_name_the_fields(tmp_path: Path) -> None:
     lead = np.array([0.5, 1.0])
     entry = {"relative_l2": {"per_step_mean": [0.1, 0.2]}, "correlation": {"per_step_mean": [0.99, 0.9]}}

@@ -1,7 +1,7 @@
 """A finished benchmark's accuracy against its cost: ``trade_off`` puts each model's accuracy (per seed) next to its
 cost per simulated time unit (counted FLOPs, and wall time measured on every seed's checkpoint,
 ``pdeops.evaluation.cost.step_cost``) against a reference model of the suite and against the reference solver at
-equal accuracy (``work_precision.cheapest_at_accuracy`` on the benchmark's own solver sweep).
+equal accuracy as each run measured it (its result's ``equal_accuracy``: ``pdeops.benchmark.solver.matched_solver``).
 """
 
 import json
@@ -15,11 +15,10 @@ import torch
 
 from pdeops._io import write_text_atomic
 from pdeops.benchmark.statistics import markdown_table, paired_ratio, stat
-from pdeops.benchmark.suite import Suite, data_path, result_path, scored_samples, solver_dir
+from pdeops.benchmark.suite import Suite, data_path, result_path, scored_samples
 from pdeops.data import open_dataset
 from pdeops.evaluation.checkpoints import load_task
 from pdeops.evaluation.cost import step_cost
-from pdeops.evaluation.work_precision import cheapest_at_accuracy, read_sweep
 from pdeops.training.tasks import BaseOperatorTask
 
 TRADE_OFF_COLUMNS = {
@@ -33,8 +32,8 @@ TRADE_OFF_COLUMNS = {
     "speedup_vs_reference": "× faster than reference (paired)",
     "ms_per_unit_batched": "ms / time unit (batch)",
     "speedup_vs_reference_batched": "× faster than reference (batch, paired)",
-    "solver_ms_per_unit": "solver at equal accuracy, ms / time unit (batch)",
-    "speedup_vs_solver": "× faster than that solver",
+    "solver_ms_per_unit": "solver at equal accuracy, ms / time unit (batch, the runs' timing)",
+    "speedup_vs_solver": "× faster than that solver (the runs' timing)",
 }
 """``trade_off``'s row keys → headers, for ``markdown_table``."""
 
@@ -56,9 +55,9 @@ def trade_off(
     - wall time per time unit, measured on every seed's checkpoint (the spread is timing noise), for one simulation
       (the latency the paper's claim is about) and for all test trajectories in one call, per trajectory
       (``_batched``); the speed-up over ``reference`` paired per seed (``reference``'s time ÷ the model's);
-    - the cheapest setting of the benchmark's solver sweep whose error is at most the model's mean error
-      (``work_precision.cheapest_at_accuracy``), timed there on the same test trajectories in one batch, and the
-      model's speed-up over it (from its batched time).
+    - the solver at equal accuracy as each seed's run measured it (its result's ``equal_accuracy``): the cheapest
+      setting of the validation sweep at least as accurate on the suite's axis, timed on the test trajectories in
+      the run's own process; its time per time unit and the model's speed-up over it, over the seeds.
 
     Args:
         suite: a ``Suite`` whose runs are done in ``out``.
@@ -87,8 +86,6 @@ def trade_off(
         given = dataset[field].isel(sample=samples, time=slice(0, suite.context)).values
     interval = float(times[1] - times[0])
     frames = torch.from_numpy(given).float().unsqueeze(2).to(device)  # (N, context, 1, *S)
-    sweep = solver_dir(out) / "work_precision.json"
-    points = read_sweep(sweep) if sweep.exists() else []
 
     per_model: dict[str, dict[int, dict[str, Any]]] = {}
     persistence: dict[int, float] = {}
@@ -107,6 +104,7 @@ def trade_off(
             "parameters": result["parameters"],
             "cost": one.to_json(),
             "seconds_batched": all_at_once.seconds,
+            "equal_accuracy": result["scores"].get("equal_accuracy") or {},
         }
         persistence[seed] = result["scores"]["persistence"]["rollout_l2"]
     if reference not in per_model:
@@ -119,8 +117,8 @@ def trade_off(
         seconds = {s: r["cost"]["seconds"] for s, r in seeds.items()}
         batched = {s: r["seconds_batched"] for s, r in seeds.items()}
         flops = statistics.fmean(r["cost"]["flops"] for r in seeds.values())
-        match = cheapest_at_accuracy(points, statistics.fmean(error.values()))
-        solver = None if match is None else match.seconds_per_frame / interval  # type: ignore[operator]
+        matched = [r["equal_accuracy"] for r in seeds.values() if r["equal_accuracy"].get("speedup") is not None]
+        solver = [m["solver"]["test"]["seconds_per_frame"] / interval for m in matched]
         rows.append(
             {
                 "model": model,
@@ -137,9 +135,9 @@ def trade_off(
                 "speedup_vs_reference_batched": paired_ratio(
                     {s: r["seconds_batched"] for s, r in ref.items()}, batched
                 ),
-                "solver_setting": None if match is None else match.setting.label,
-                "solver_ms_per_unit": None if solver is None else 1e3 * solver,
-                "speedup_vs_solver": None if solver is None else solver / statistics.fmean(batched.values()),
+                "solver_setting": "; ".join(sorted({m["solver"]["label"] for m in matched})) or None,
+                "solver_ms_per_unit": stat([1e3 * seconds for seconds in solver]) if solver else None,
+                "speedup_vs_solver": stat([m["speedup"] for m in matched]) if matched else None,
                 "per_seed": seeds,
             }
         )

@@ -1,6 +1,7 @@
 """The accuracy-against-cost table of a finished benchmark (``pdeops.benchmark.cost.trade_off``)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,11 +64,38 @@ def test_trade_off_puts_each_models_error_next_to_its_cost_against_the_reference
     assert stagger["rollout_l2"]["mean"] == pytest.approx(sum(e["scores"]["model"]["rollout_l2"] for e in errors) / 2)
     assert stagger["ms_per_unit"]["n"] == 2 and stagger["ms_per_unit"]["mean"] > 0
     assert persistence["rollout_l2"]["std"] == 0 and "gflops_per_unit" not in persistence
-    # the solver at equal accuracy comes from the benchmark's sweep: a setting exists this coarse
-    assert stagger["solver_setting"] is not None and stagger["speedup_vs_solver"] > 0
+    # the solver at equal accuracy is each run's own match: a setting exists this coarse
+    assert stagger["solver_setting"] is not None and stagger["speedup_vs_solver"]["mean"] > 0
     write_trade_off(rows, out, title="tiny")
     assert json.loads((out / "trade_off.json").read_text())["rows"][1]["model"] == "stagger"
     text = (out / "trade_off.md").read_text()
     assert list(TRADE_OFF_COLUMNS.values())[-1] in text and "| stagger |" in text
     with pytest.raises(ValueError, match="not a model"):
         trade_off(suite, out, reference="coarse")
+
+
+def test_trade_off_takes_the_solver_at_equal_accuracy_from_each_runs_result(finished, tmp_path: Path) -> None:
+    """The matched solver is the one each run chose on validation and timed in its own process (its result's
+    ``equal_accuracy``), not one picked again from the sweep by the mean test error."""
+    suite, out = finished
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    for seed, (seconds, speedup) in enumerate([(0.002, 3.0), (0.004, 5.0)]):
+        path = copy / "runs" / "stagger" / f"seed{seed}" / "result.json"
+        result = json.loads(path.read_text())
+        result["scores"]["equal_accuracy"] = {
+            "speedup": speedup,
+            "solver": {"label": f"handmade {seed}", "test": {"seconds_per_frame": seconds}},
+        }
+        path.write_text(json.dumps(result))
+    fine_result = copy / "runs" / "fine" / "seed0" / "result.json"
+    result = json.loads(fine_result.read_text())
+    result["scores"]["equal_accuracy"] = {"speedup": None, "solver": None, "reason": "none as accurate"}
+    fine_result.write_text(json.dumps(result))
+    rows = {row["model"]: row for row in trade_off(suite, copy, reference="fine", repeats=1)}
+    stagger, fine = rows["stagger"], rows["fine"]
+    assert stagger["solver_setting"] == "handmade 0; handmade 1"
+    assert stagger["speedup_vs_solver"]["mean"] == pytest.approx(4.0) and stagger["speedup_vs_solver"]["n"] == 2
+    interval = 0.1  # the suite's frames
+    assert stagger["solver_ms_per_unit"]["mean"] == pytest.approx(1e3 * 0.003 / interval)
+    assert fine["speedup_vs_solver"]["n"] == 1  # seed 0 found no match: only seed 1 counts

@@ -102,9 +102,9 @@ class Progress:
         now = time.perf_counter()
         elapsed = now - self._start
         count = f"{self.done:g}/{self.total} {_plural(self.unit, self.total)}"
-        line = f"{self.description}: {count} after {_seconds(elapsed)}"
+        line = f"{self.description}: {count} after {duration(elapsed)}"
         if 0 < self.done < self.total:
-            line += f", about {_seconds(elapsed / self.done * (self.total - self.done))} left"
+            line += f", about {duration(elapsed / self.done * (self.total - self.done))} left"
         if self.note and self.done < self.total:
             line += f"; now {self.note}"
         print(line, file=self.stream, flush=True)
@@ -120,9 +120,13 @@ def _plural(unit: str, count: float) -> str:
     return unit if count == 1 else f"{unit}s"
 
 
-def _seconds(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A duration as people read it: ``12.3 s``, ``4.5 min``, ``2.0 h``, ``12.5 days`` (the one formatter of pdeops'
+    messages)."""
     if seconds < 90:
         return f"{seconds:.1f} s"
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.3g} days"

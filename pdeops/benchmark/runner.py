@@ -34,6 +34,7 @@ from typing import Any
 
 from pdeops._io import write_text_atomic
 from pdeops._lock import holder, try_lock, wait_lock
+from pdeops._progress import duration
 from pdeops.benchmark.leaderboard import leaderboard, write_leaderboard
 from pdeops.benchmark.scoring import score_checkpoint
 from pdeops.benchmark.selection import choice_path, choose, final_value, variant_name, variants
@@ -127,8 +128,8 @@ def run_benchmark(
                 echo(f"run {number} of {len(todo)}: {label}: finished by another process meanwhile")
                 continue
             remaining = statistics.mean(durations) * (len(todo) - number + 1) if durations else None
-            left = "" if remaining is None else f"; about {_duration(remaining)} left"
-            echo(f"run {number} of {len(todo)}: {label} (elapsed {_duration(time.perf_counter() - started)}{left})")
+            left = "" if remaining is None else f"; about {duration(remaining)} left"
+            echo(f"run {number} of {len(todo)}: {label} (elapsed {duration(time.perf_counter() - started)}{left})")
             start = time.perf_counter()
             entry = suite.models[model]
             if model in chosen:
@@ -137,7 +138,7 @@ def run_benchmark(
             durations.append(time.perf_counter() - start)
             score = result["scores"]["model"][suite.accuracy.axis]
             echo(
-                f"run {number} of {len(todo)}: {label}: done in {_duration(durations[-1])}, "
+                f"run {number} of {len(todo)}: {label}: done in {duration(durations[-1])}, "
                 f"{_AXIS_WORDS[suite.accuracy.axis]} {'not finite' if score is None else f'{score:.4g}'}"
             )
     if suite.data_seeds:
@@ -200,10 +201,6 @@ def select_hyperparameters(
 _AXIS_WORDS = {"rollout_l2": "rollout rel. L2", "correlation_time": "median correlation time"}
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-
-
 def prepare_data(suite: Suite, out: Path, *, echo: Callable[[str], None] = log) -> Path:
     """The suite's data file (``suite.data_path``), checked to open, generated first (resumably) if the suite
     generates it and it is not there yet."""
@@ -213,7 +210,7 @@ def prepare_data(suite: Suite, out: Path, *, echo: Callable[[str], None] = log) 
         echo(f"generating the suite's data: {config.samples} trajectories of {config.recipe} into {path}")
         start = time.perf_counter()
         generate(config, path, batch_size=16)
-        echo(f"generated {path} in {_duration(time.perf_counter() - start)}")
+        echo(f"generated {path} in {duration(time.perf_counter() - start)}")
     with open_dataset(path):  # a clear error now rather than in every run
         pass
     return path

@@ -45,7 +45,7 @@ import torch
 
 from pdeops import __version__
 from pdeops._lock import LockError, holder, try_lock
-from pdeops._progress import Progress
+from pdeops._progress import Progress, duration
 from pdeops.data._errors import DatasetError
 from pdeops.data._readers_native import samples_written
 from pdeops.data.recipes import GenerationConfig, Resolved, format_bytes, resolve
@@ -436,20 +436,10 @@ def estimated_cost(r: Resolved, samples: int, batch_size: int) -> str | None:
     if total < ESTIMATE_ABOVE_SECONDS:
         return None
     return (
-        f"estimated cost {_duration(probe.seconds_per_sample)} per sample on {probe.device} ({probe.dtype}, batch "
-        f"{probe.batch}, {probe.threads} torch thread(s)), about {_duration(total)} for {samples} sample(s) "
+        f"estimated cost {duration(probe.seconds_per_sample)} per sample on {probe.device} ({probe.dtype}, batch "
+        f"{probe.batch}, {probe.threads} torch thread(s)), about {duration(total)} for {samples} sample(s) "
         f"(measured over {probe.steps} solver step(s)); `pdeops generate {r.recipe.name} --help` shows what costs what"
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.2g} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 3 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.3g} days"
 
 
 class GenerationProgress:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from typing_extensions import Unpack
 
+from pdeops._progress import duration
 from pdeops.data.recipes import Resolved
 from solvers import (
     AdvectionDiffusion2D,
@@ -265,9 +266,9 @@ class CostProbe:
     def describe(self, samples: int) -> str:
         """Two lines for ``recipes.explain``'s card: the measured seconds per sample and for ``samples``."""
         return (
-            f"  measured           {_duration(self.seconds_per_sample)} per sample on {self.device} ({self.dtype}, "
+            f"  measured           {duration(self.seconds_per_sample)} per sample on {self.device} ({self.dtype}, "
             f"batch {self.batch}, {self.threads} torch thread(s)); {samples} samples: about "
-            f"{_duration(self.seconds_per_sample * samples)}\n"
+            f"{duration(self.seconds_per_sample * samples)}\n"
             f"                     ({self.steps} step(s) timed in {self.seconds:.2f} s after a warm-up step, "
             "extrapolated to a whole sample, spin-up included)"
         )
@@ -318,11 +319,3 @@ def probe_cost(r: Resolved, *, batch_size: int = 16, budget: float = 0.5) -> Cos
         seconds=seconds,
         seconds_per_sample=seconds / steps * r.solver_steps / batch,
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.2g} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -111,8 +111,8 @@ def run_benchmark(
     total = len(runs) * len(folders)
     echo(f"benchmark {suite.name}: {total - len(todo)} of {total} run(s) done; {len(todo)} to run on {device}")
     chosen: dict[str, dict[str, Any]] = {}
-    if suite.select is not None:  # on the first dataset, before any main run of the model
-        for model in dict.fromkeys(model for *_, model, _ in todo):
+    if suite.select is not None:  # on the first dataset, before any main run; a widened grid trains its new variants
+        for model in dict.fromkeys(model for model, _ in runs):
             if model in suite.select.grids:
                 entry = suite.models[model]
                 chosen[model] = select_hyperparameters(suite, entry, data[folders[0][0]], out, device=device, echo=echo)

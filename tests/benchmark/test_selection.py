@@ -259,3 +259,24 @@ def test_a_run_finished_before_the_choice_is_named(selected, tmp_path: Path) -> 
     assert "FNO: run(s) data seed 7, seed 0 finished on other settings than this choice" in "\n".join(
         markdown_selection(report)
     )
+
+
+def test_a_widened_grid_trains_its_new_variants_after_every_run_finished(selected, tmp_path: Path) -> None:
+    import shutil
+
+    suite, out, chosen, _, _ = selected
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    raw = yaml.safe_load(suite.path.read_text())
+    raw["select"]["grids"]["FNO"][LR] = [0.0, 1e-2, 3e-2]
+    widened = tmp_path / "suite.yaml"
+    widened.write_text(yaml.safe_dump(raw))
+    lines: list[str] = []
+    board = run_benchmark(load_suite(widened), copy, echo=lines.append)
+    trained = [line for line in lines if line.startswith("select FNO: variant")]
+    assert len(trained) == 2 and all("lr=0.03" in line for line in trained)  # only the new variants
+    assert not any(line.startswith("run ") for line in lines)  # no main run trained again
+    choice = json.loads((copy / "select" / "FNO" / "choice.json").read_text())
+    assert len(choice["candidates"]) == 6
+    stale = board["selection"]["models"]["FNO"]["runs_not_on_choice"]
+    assert stale == ([] if choice["chosen"]["overrides"] == chosen else ["data seed 0, seed 0", "data seed 7, seed 0"])
